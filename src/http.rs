@@ -1,0 +1,475 @@
+//! HTTP-agnostic edges: the [`Request`] a host hands in, the [`Response`] it sends back, and the
+//! strict parameter parser (OAuth 2.1 Appendix B) every endpoint reads through.
+//!
+//! The parser is strict by default: a malformed percent escape or invalid UTF-8 fails the whole
+//! input, an input over the configured size limit fails before it is decoded (SEC-08), a
+//! parameter sent without a value counts as omitted, and a parameter that the endpoint defines
+//! and that appears more than once is an error (AZ-02, TK-02). Unknown parameters are ignored.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// The request method, as far as OAuth endpoints care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// Any other method; every endpoint refuses it.
+    Other,
+}
+
+impl Method {
+    /// Reads a method name. Method names are case-sensitive (RFC 9110 §9.1).
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "GET" => Self::Get,
+            "POST" => Self::Post,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// One HTTP request as the OAuth core sees it: the method, the raw query string, the raw body
+/// and the two headers OAuth reads.
+///
+/// It borrows from the host's own request, so building one copies nothing. `Debug` prints only
+/// sizes: bodies and `Authorization` headers carry secrets.
+///
+/// ```
+/// use oauth21::Request;
+/// let req = Request::post(b"grant_type=authorization_code&code=abc")
+///     .with_content_type(b"application/x-www-form-urlencoded")
+///     .with_authorization(b"Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3");
+/// assert_eq!(req.method(), oauth21::Method::Post);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    method: Method,
+    query: &'a [u8],
+    body: &'a [u8],
+    authorization: Option<&'a [u8]>,
+    content_type: Option<&'a [u8]>,
+}
+
+impl<'a> Request<'a> {
+    /// A request with the given method and nothing else.
+    pub fn new(method: Method) -> Self {
+        Self { method, query: b"", body: b"", authorization: None, content_type: None }
+    }
+
+    /// A `GET` request with `query`: the raw query string, without the leading `?`.
+    pub fn get(query: &'a str) -> Self {
+        Self::new(Method::Get).with_query(query.as_bytes())
+    }
+
+    /// A `POST` request with `body` and no headers; see [`Request::form_post`].
+    pub fn post(body: &'a [u8]) -> Self {
+        Self::new(Method::Post).with_body(body)
+    }
+
+    /// A `POST` request with `body` and `Content-Type: application/x-www-form-urlencoded`.
+    pub fn form_post(body: &'a [u8]) -> Self {
+        Self::post(body).with_content_type(b"application/x-www-form-urlencoded")
+    }
+
+    /// Sets the raw query string (without the leading `?`), as bytes off the wire.
+    pub fn with_query(mut self, query: &'a [u8]) -> Self {
+        self.query = query;
+        self
+    }
+
+    /// Sets the raw body.
+    pub fn with_body(mut self, body: &'a [u8]) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Sets the `Authorization` header's value, as bytes off the wire.
+    pub fn with_authorization(mut self, value: &'a [u8]) -> Self {
+        self.authorization = Some(value);
+        self
+    }
+
+    /// Sets the `Content-Type` header's value, as bytes off the wire.
+    pub fn with_content_type(mut self, value: &'a [u8]) -> Self {
+        self.content_type = Some(value);
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The raw query string.
+    pub fn query(&self) -> &'a [u8] {
+        self.query
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The `Authorization` header, if the host passed one.
+    pub fn authorization(&self) -> Option<&'a [u8]> {
+        self.authorization
+    }
+
+    /// The `Content-Type` header, if the host passed one.
+    pub fn content_type(&self) -> Option<&'a [u8]> {
+        self.content_type
+    }
+
+    /// Whether the body is declared as `application/x-www-form-urlencoded` (parameters such as
+    /// `charset=UTF-8` allowed; the media type compares case-insensitively).
+    pub(crate) fn has_form_content_type(&self) -> bool {
+        let Some(value) = self.content_type else { return false };
+        let media = value.split(|&b| b == b';').next().unwrap_or(b"");
+        media.trim_ascii().eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+    }
+}
+
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("query_len", &self.query.len())
+            .field("body_len", &self.body.len())
+            .field("authorization", &self.authorization.map(|_| "<redacted>"))
+            .field("content_type", &self.content_type.map(String::from_utf8_lossy))
+            .finish()
+    }
+}
+
+/// What to send back: a status, headers and a body.
+///
+/// `Debug` prints the status, header names and body length only, since bodies and `Location`
+/// headers carry codes and tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Response {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    pub(crate) fn new(status: u16) -> Self {
+        Self { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// A JSON answer that must not be cached (TK-10): `Cache-Control: no-store`,
+    /// `Pragma: no-cache`.
+    pub(crate) fn json(status: u16, body: Vec<u8>) -> Self {
+        Self::new(status)
+            .with_header("Content-Type", "application/json")
+            .with_header("Cache-Control", "no-store")
+            .with_header("Pragma", "no-cache")
+            .with_body(body)
+    }
+
+    /// A redirect to `location` with the given 3xx status, never cached.
+    pub(crate) fn redirect(status: u16, location: String) -> Self {
+        Self::new(status).with_header("Location", location).with_header("Cache-Control", "no-store")
+    }
+
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub(crate) fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Every header, in order. Names are in their canonical case.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.headers
+    }
+
+    /// The first header called `name` (compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The `Location` header of a redirect.
+    pub fn location(&self) -> Option<&str> {
+        self.header("Location")
+    }
+
+    /// Whether this is a redirect (a 3xx status with a `Location`).
+    pub fn is_redirect(&self) -> bool {
+        (300..400).contains(&self.status) && self.location().is_some()
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Splits the response into status, headers and body, for handing to a framework.
+    pub fn into_parts(self) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
+        (self.status, self.headers, self.body)
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| *n).collect();
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Why a query string or form body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParamError {
+    /// The input is longer than the configured limit (SEC-08).
+    #[error("the request parameters exceed the size limit")]
+    TooLarge,
+    /// A `%` is not followed by two hex digits.
+    #[error("the request contains a malformed percent escape")]
+    BadEscape,
+    /// A decoded name or value is not UTF-8.
+    #[error("the request parameters are not valid UTF-8")]
+    InvalidUtf8,
+}
+
+/// Decoded `application/x-www-form-urlencoded` pairs, in order, with empty values dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Params<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// A defined parameter appeared more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Repeated(pub &'static str);
+
+impl<'a> Params<'a> {
+    /// Parses `input` after checking it against `limit` bytes.
+    pub(crate) fn parse(input: &'a [u8], limit: usize) -> Result<Self, ParamError> {
+        if input.len() > limit {
+            return Err(ParamError::TooLarge);
+        }
+        let mut pairs = Vec::new();
+        for part in input.split(|&b| b == b'&') {
+            if part.is_empty() {
+                continue;
+            }
+            let (name, value) = match part.iter().position(|&b| b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &b""[..]),
+            };
+            let name = decode_component(name)?;
+            let value = decode_component(value)?;
+            // 2.1 App. B / §3.1: a parameter sent without a value is treated as omitted.
+            if name.is_empty() || value.is_empty() {
+                continue;
+            }
+            pairs.push((name, value));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The value of the defined parameter `name`; an error if it was sent more than once.
+    pub(crate) fn get(&self, name: &'static str) -> Result<Option<&str>, Repeated> {
+        let mut found = None;
+        for (n, v) in &self.pairs {
+            if n == name {
+                if found.is_some() {
+                    return Err(Repeated(name));
+                }
+                found = Some(v.as_ref());
+            }
+        }
+        Ok(found)
+    }
+
+    /// The first of `names` that appears more than once.
+    pub(crate) fn first_repeated(&self, names: &[&'static str]) -> Option<Repeated> {
+        names.iter().find_map(|n| self.get(n).err())
+    }
+
+    /// Whether any of `names` appears at all.
+    pub(crate) fn contains_any(&self, names: &[&str]) -> bool {
+        self.pairs.iter().any(|(n, _)| names.contains(&n.as_ref()))
+    }
+}
+
+/// Decodes one form-urlencoded component: `+` is a space, `%XX` a byte, the result UTF-8.
+pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, ParamError> {
+    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+        return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| ParamError::InvalidUtf8);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = raw.get(i + 1).and_then(|&b| hex_value(b));
+                let lo = raw.get(i + 2).and_then(|&b| hex_value(b));
+                let (Some(hi), Some(lo)) = (hi, lo) else { return Err(ParamError::BadEscape) };
+                out.push(hi << 4 | lo);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| ParamError::InvalidUtf8)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Encodes `pairs` as `application/x-www-form-urlencoded` (space as `+`, everything outside
+/// `*-._` and alphanumerics percent-encoded).
+pub(crate) fn encode_form(pairs: &[(&str, &str)]) -> String {
+    // serde_urlencoded writes the WHATWG form encoding, which is what 2.1 App. B asks for.
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// Why an `Authorization: Basic` header could not be read (TK-05).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BasicAuthError {
+    /// The scheme is not `Basic`.
+    #[error("the Authorization header does not use the Basic scheme")]
+    NotBasic,
+    /// The credentials are not canonical padded base64.
+    #[error("the Basic credentials are not valid base64")]
+    BadBase64,
+    /// The decoded credentials have no `:`.
+    #[error("the Basic credentials have no ':' separator")]
+    NoSeparator,
+    /// The client id or secret is not valid form-urlencoded UTF-8.
+    #[error("the Basic credentials are not valid form-urlencoded UTF-8")]
+    BadEncoding,
+    /// The header is longer than any sane credential pair.
+    #[error("the Authorization header is too long")]
+    TooLong,
+}
+
+/// Largest `Authorization` header read, in bytes.
+const MAX_AUTHORIZATION_LEN: usize = 4096;
+
+/// Reads `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1, TK-05).
+///
+/// The scheme compares case-insensitively; the decoded text is split at the first `:` and each
+/// half is then form-url-decoded, so ids and secrets may contain `:` when the client encoded them.
+pub fn parse_basic_auth(header: &[u8]) -> Result<(String, String), BasicAuthError> {
+    if header.len() > MAX_AUTHORIZATION_LEN {
+        return Err(BasicAuthError::TooLong);
+    }
+    let scheme_end = header.iter().position(|&b| b == b' ').ok_or(BasicAuthError::NotBasic)?;
+    if !header[..scheme_end].eq_ignore_ascii_case(b"basic") {
+        return Err(BasicAuthError::NotBasic);
+    }
+    let credentials = header[scheme_end..].trim_ascii();
+    let decoded = STANDARD.decode(credentials).map_err(|_| BasicAuthError::BadBase64)?;
+    let colon = decoded.iter().position(|&b| b == b':').ok_or(BasicAuthError::NoSeparator)?;
+    let id = decode_component(&decoded[..colon]).map_err(|_| BasicAuthError::BadEncoding)?;
+    let secret = decode_component(&decoded[colon + 1..]).map_err(|_| BasicAuthError::BadEncoding)?;
+    Ok((id.into_owned(), secret.into_owned()))
+}
+
+/// Builds the `Authorization: Basic` value a client sends for `client_id` and `secret`.
+///
+/// Both halves are form-urlencoded first, as RFC 6749 §2.3.1 requires.
+pub fn basic_auth_header(client_id: &str, secret: &str) -> String {
+    let id = encode_form(&[("", client_id)]);
+    let secret = encode_form(&[("", secret)]);
+    // encode_form of ("", v) yields "=v"; strip the separator.
+    let raw = format!("{}:{}", &id[1..], &secret[1..]);
+    format!("Basic {}", STANDARD.encode(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tk02_empty_values_are_omitted_and_repeats_are_errors() {
+        let p = Params::parse(b"a=1&b=&c&a=&d=%20", 100).unwrap();
+        assert_eq!(p.get("a"), Ok(Some("1")));
+        assert_eq!(p.get("b"), Ok(None));
+        assert_eq!(p.get("c"), Ok(None));
+        assert_eq!(p.get("d"), Ok(Some(" ")));
+        let p = Params::parse(b"a=1&a=2", 100).unwrap();
+        assert_eq!(p.get("a"), Err(Repeated("a")));
+    }
+
+    #[test]
+    fn sec08_oversized_malformed_and_non_utf8_inputs_are_refused() {
+        assert_eq!(Params::parse(&[b'a'; 101], 100).unwrap_err(), ParamError::TooLarge);
+        assert_eq!(Params::parse(b"a=%zz", 100).unwrap_err(), ParamError::BadEscape);
+        assert_eq!(Params::parse(b"a=%4", 100).unwrap_err(), ParamError::BadEscape);
+        assert_eq!(Params::parse(b"a=%ff", 100).unwrap_err(), ParamError::InvalidUtf8);
+        assert_eq!(Params::parse(b"a=\xff", 100).unwrap_err(), ParamError::InvalidUtf8);
+    }
+
+    #[test]
+    fn form_encoding_vector_from_the_checklist() {
+        let text = "\u{20}\u{25}\u{26}\u{2b}\u{a3}\u{20ac}";
+        assert_eq!(encode_form(&[("v", text)]), "v=+%25%26%2B%C2%A3%E2%82%AC");
+        let p = Params::parse(b"v=+%25%26%2B%C2%A3%E2%82%AC", 100).unwrap();
+        assert_eq!(p.get("v"), Ok(Some(text)));
+    }
+
+    #[test]
+    fn tk05_basic_auth_vectors() {
+        assert_eq!(
+            basic_auth_header("s6BhdRkqt3", "7Fjfp0ZBr1KtDRbnfVdmIw"),
+            "Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3"
+        );
+        assert_eq!(
+            parse_basic_auth(b"Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3").unwrap(),
+            ("s6BhdRkqt3".to_owned(), "7Fjfp0ZBr1KtDRbnfVdmIw".to_owned())
+        );
+        assert_eq!(basic_auth_header("client:id", "s3cr+t/ =%"), "Basic Y2xpZW50JTNBaWQ6czNjciUyQnQlMkYrJTNEJTI1");
+        assert_eq!(
+            parse_basic_auth(b"basic Y2xpZW50JTNBaWQ6czNjciUyQnQlMkYrJTNEJTI1").unwrap(),
+            ("client:id".to_owned(), "s3cr+t/ =%".to_owned())
+        );
+    }
+
+    #[test]
+    fn tk05_malformed_basic_headers_are_refused() {
+        assert_eq!(parse_basic_auth(b"Bearer abc"), Err(BasicAuthError::NotBasic));
+        assert_eq!(parse_basic_auth(b"Basic"), Err(BasicAuthError::NotBasic));
+        assert_eq!(parse_basic_auth(b"Basic !!!"), Err(BasicAuthError::BadBase64));
+        assert_eq!(parse_basic_auth(b"Basic YWJj"), Err(BasicAuthError::NoSeparator));
+        let long = [b'a'; 5000];
+        assert_eq!(parse_basic_auth(&long), Err(BasicAuthError::TooLong));
+    }
+
+    #[test]
+    fn tk01_content_type_parameters_and_case_are_accepted() {
+        let r = Request::post(b"").with_content_type(b"Application/X-WWW-Form-Urlencoded; charset=UTF-8");
+        assert!(r.has_form_content_type());
+        assert!(!Request::post(b"").with_content_type(b"application/json").has_form_content_type());
+        assert!(!Request::post(b"").has_form_content_type());
+    }
+}

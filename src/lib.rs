@@ -1,0 +1,124 @@
+//! # oauth21
+//!
+//! An embeddable, sans-IO OAuth 2.1 authorization-server core. It makes every protocol decision
+//! (what a request means, whether it is allowed, what to store, what to answer) and no I/O: your
+//! web framework hands it a [`Request`] and sends back the [`Response`] it returns. Time,
+//! randomness and storage are yours to supply, through [`Clock`], [`Keys`] and [`Store`].
+//!
+//! Secure by default: PKCE with S256 for every client, exact redirect URI matching (with the
+//! loopback-port exception of RFC 8252), single-use 60-second codes consumed atomically, `iss`
+//! on every authorization response, 256-bit tokens stored only as SHA-256 digests, secrets that
+//! never print. Every leniency is a named opt-in.
+//!
+//! ## The flow
+//!
+//! ```
+//! use oauth21::{
+//!     Approval, AuthorizeOutcome, Client, GrantType, ManualClock, MemoryStore, Request, Server,
+//!     ServerConfig, Subject, SystemKeys,
+//! };
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! # block_on(async {
+//! // Configuration, a store with one public client, a fixed clock.
+//! let config = ServerConfig::builder("https://as.example").build()?;
+//! let store = MemoryStore::new();
+//! store.insert_client(
+//!     Client::public("my-app")
+//!         .redirect_uri("http://127.0.0.1/callback")
+//!         .grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+//!         .scope("read write")
+//!         .build()?,
+//! );
+//! let clock = ManualClock::at_unix(1_700_000_000);
+//! let server = Server::with_providers(config, store, &clock, SystemKeys::new());
+//!
+//! // 1. The browser arrives at the authorization endpoint (RFC 7636 App. B challenge).
+//! let query = "response_type=code&client_id=my-app&state=xyz&scope=read\
+//!     &redirect_uri=http%3A%2F%2F127.0.0.1%3A51004%2Fcallback\
+//!     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+//! let AuthorizeOutcome::Consent(consent) = server.authorize(&Request::get(query)).await else {
+//!     panic!("valid request")
+//! };
+//! assert_eq!(consent.scope().to_string(), "read");
+//!
+//! // 2. The host signs the user in and asks for consent; the user approves.
+//! let redirect = server.approve(&consent, Approval::new(Subject::new("alice")?)).await?;
+//! assert_eq!(redirect.status(), 302);
+//! let location = redirect.location().unwrap();
+//! assert!(location.starts_with("http://127.0.0.1:51004/callback?code="));
+//! assert!(location.contains("&state=xyz&iss=https%3A%2F%2Fas.example"));
+//! let code = location.split(['?', '&']).find_map(|p| p.strip_prefix("code=")).unwrap();
+//!
+//! // 3. The client redeems the code with its PKCE verifier.
+//! let body = format!(
+//!     "grant_type=authorization_code&client_id=my-app&code={code}\
+//!      &redirect_uri=http%3A%2F%2F127.0.0.1%3A51004%2Fcallback\
+//!      &code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+//! );
+//! let response = server.token(&Request::form_post(body.as_bytes())).await;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.header("Cache-Control"), Some("no-store"));
+//! let json: serde_json::Value = serde_json::from_slice(response.body())?;
+//! assert_eq!(json["token_type"], "Bearer");
+//! assert_eq!(json["scope"], "read");
+//! assert!(json["refresh_token"].is_string());
+//!
+//! // The code works once (AC-03).
+//! let again = server.token(&Request::form_post(body.as_bytes())).await;
+//! assert_eq!(again.status(), 400);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! ## Layers
+//!
+//! - The **protocol layer** is pure functions and values, one module per endpoint and grant:
+//!   [`authorize`], [`token`], [`pkce`], [`client`]. It never touches a store.
+//! - The **server layer**, [`Server`], drives it over your [`Store`], [`Clock`] and [`Keys`]: one
+//!   async call per endpoint. Its futures are `Send` when the store's are.
+//! - **Edges**: [`Request`] borrows the method, raw query, raw body and the `Authorization` and
+//!   `Content-Type` headers from your framework's request; [`Response`] is status, headers, body.
+//! - **Storage**: the [`Store`] trait and its contract (single-use codes, grant revocation) in
+//!   [`store`]; [`MemoryStore`] is the embedded implementation.
+//! - **Providers**: [`SystemClock`] and [`SystemKeys`] are the only readers of the system clock
+//!   and random generator; [`ManualClock`] is for tests.
+//!
+//! See `docs/architecture.md` and `docs/conformance.md` in the repository for the design and
+//! the rule-by-rule status.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod authorize;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod memory;
+pub mod pkce;
+pub mod provider;
+pub mod server;
+pub mod store;
+pub mod token;
+pub mod types;
+
+pub use authorize::{Approval, ApprovalError, AuthorizeError, AuthorizeOutcome, ConsentRequest};
+pub use client::{
+    AuthMethod, Client, ClientAuthError, ClientBuilder, ClientKind, GrantType, RedirectUri, RegistrationError,
+};
+pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
+pub use error::ErrorCode;
+pub use http::{Method, Request, Response};
+pub use memory::MemoryStore;
+pub use pkce::{CodeChallenge, CodeVerifier};
+pub use provider::{Clock, Keys, ManualClock, SystemClock, SystemKeys};
+pub use server::Server;
+pub use store::{Store, StoreError};
+pub use token::TokenError;
+pub use types::{
+    AccessToken, AuthorizationCode, ClientId, ClientSecret, GrantId, Issuer, RefreshToken, Scope, Subject, TokenHash,
+};

@@ -1,0 +1,190 @@
+//! [`Server`]: drives the protocol modules over the caller's [`Store`], [`Clock`] and [`Keys`].
+//!
+//! One async method per endpoint, a [`Response`] out. It adds no protocol rule of its own: every
+//! decision is made by the pure functions in [`authorize`](crate::authorize) and
+//! [`token`](crate::token); the server only fetches what they need and stores what they decide.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::authorize::{
+    self, Approval, ApprovalError, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
+};
+use crate::client::{Client, GrantType, authenticate};
+use crate::config::ServerConfig;
+use crate::http::{Method, Params, Request, Response};
+use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys, random_32};
+use crate::store::{CodeTake, InsertOutcome, Store, StoreError};
+use crate::token::{self, TokenError, authorization_code};
+use crate::types::{AccessToken, AuthorizationCode, GrantId, RefreshToken, encode_token};
+
+/// The authorization server: configuration plus the caller's store, clock and randomness.
+///
+/// Its futures are `Send` whenever the store's are, so it runs inside any multi-threaded
+/// runtime; it spawns nothing and never blocks. Share it behind an `Arc`.
+#[derive(Debug)]
+pub struct Server<S, C = SystemClock, K = SystemKeys> {
+    config: ServerConfig,
+    store: S,
+    clock: C,
+    keys: K,
+}
+
+impl<S: Store> Server<S> {
+    /// A server on the system clock and the system random generator.
+    pub fn new(config: ServerConfig, store: S) -> Self {
+        Self::with_providers(config, store, SystemClock, SystemKeys::new())
+    }
+}
+
+impl<S: Store, C: Clock, K: Keys> Server<S, C, K> {
+    /// A server on the given clock and randomness (a fixed clock for tests, say).
+    pub fn with_providers(config: ServerConfig, store: S, clock: C, keys: K) -> Self {
+        Self { config, store, clock, keys }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The authorization endpoint: checks the request and either asks for consent or answers
+    /// with an error (AZ-01..AZ-15).
+    ///
+    /// Call it for the GET that starts the flow and again for the POST of the host's consent
+    /// form (which re-sends the original parameters), then pass the [`ConsentRequest`] to
+    /// [`Server::approve`] or [`Server::deny`]. A code is only issued after approval (AZ-11).
+    pub async fn authorize(&self, request: &Request<'_>) -> AuthorizeOutcome {
+        let issuer = self.config.issuer();
+        let params = match authorize::parse(request, &self.config) {
+            Ok(params) => params,
+            Err(error) => return AuthorizeOutcome::failed(error.into(), issuer),
+        };
+        match self.consent_request(&params, request.method() == Method::Post).await {
+            Ok(consent) => AuthorizeOutcome::Consent(consent),
+            Err(failure) => AuthorizeOutcome::failed(failure, issuer),
+        }
+    }
+
+    async fn consent_request(&self, params: &Params<'_>, post: bool) -> Result<ConsentRequest, AuthorizeFailure> {
+        let id = authorize::client_id(params)?;
+        // The redirect URI is not validated yet, so a store failure is an error page.
+        let client = self.store.client(&id).await.map_err(|e| AuthorizeFailure::page(store_fault(&e)))?;
+        authorize::validate(params, client, &self.config, post)
+    }
+
+    /// The resource owner approved: issues a code and redirects to the client with `code`,
+    /// `state` and `iss` (AZ-11..AZ-15).
+    ///
+    /// A store or randomness failure becomes a `server_error` / `temporarily_unavailable`
+    /// redirect. The only error is a host bug: an approval wider than the request.
+    pub async fn approve(&self, consent: &ConsentRequest, approval: Approval) -> Result<Response, ApprovalError> {
+        consent.check(&approval)?;
+        let issuer = self.config.issuer();
+        let now = self.clock.now();
+        let (code, grant_id) = match self.fresh_code() {
+            Ok(fresh) => fresh,
+            Err(_) => return Ok(consent.error_response(AuthorizeError::ServerError, issuer)),
+        };
+        let (record, response) = consent.issue_code(&approval, &code, grant_id, now, &self.config);
+        match self.store.insert_code(record).await {
+            Ok(()) => Ok(response),
+            Err(e) => Ok(consent.error_response(store_fault(&e), issuer)),
+        }
+    }
+
+    /// The resource owner denied: redirects to the client with `access_denied` (AZ-11).
+    pub fn deny(&self, consent: &ConsentRequest) -> Response {
+        consent.error_response(AuthorizeError::AccessDenied, self.config.issuer())
+    }
+
+    /// The token endpoint (TK-01..TK-11): every answer is JSON with `Cache-Control: no-store`.
+    pub async fn token(&self, request: &Request<'_>) -> Response {
+        match self.token_result(request).await {
+            Ok(response) => response,
+            Err(error) => error.response(),
+        }
+    }
+
+    /// The token endpoint, with the error as a value for hosts that log or count failures.
+    pub async fn token_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
+        let request = token::parse(request, &self.config)?;
+        let client = self.store.client(&request.credentials.client_id).await?;
+        let client = authenticate(client, &request.credentials)?;
+        if !client.allows_grant(request.grant) {
+            return Err(TokenError::UnauthorizedClient);
+        }
+        match request.grant {
+            GrantType::AuthorizationCode => self.redeem_code(&request.params, &client).await,
+            _ => Err(TokenError::UnsupportedGrantType),
+        }
+    }
+
+    async fn redeem_code(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
+        let redemption = authorization_code::parse(params)?;
+        let now = self.clock.now();
+        match self.store.take_code(&redemption.code.hash()).await? {
+            CodeTake::NotFound => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
+            CodeTake::AlreadyTaken(record) => {
+                // AC-04: only a replay that passes every binding revokes the grant.
+                authorization_code::check_bindings(&redemption, &record, client)?;
+                self.store.revoke_grant(&record.grant_id, now + self.config.grant_memory()).await?;
+                Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE))
+            }
+            CodeTake::Taken(record) => {
+                authorization_code::check_bindings(&redemption, &record, client)?;
+                authorization_code::check_expiry(&record, now)?;
+                let access = AccessToken::new(encode_token(&random_32(&self.keys)?));
+                let refresh = match client.allows_grant(GrantType::RefreshToken) {
+                    true => Some(RefreshToken::new(encode_token(&random_32(&self.keys)?))),
+                    false => None,
+                };
+                let (tokens, response) =
+                    authorization_code::issue(&record, &self.config, now, &access, refresh.as_ref());
+                match self.store.insert_grant(tokens).await? {
+                    InsertOutcome::Inserted => Ok(response),
+                    // A replay revoked the grant while this redemption was running.
+                    InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
+                }
+            }
+        }
+    }
+
+    fn fresh_code(&self) -> Result<(AuthorizationCode, GrantId), RandomError> {
+        let code = AuthorizationCode::new(encode_token(&random_32(&self.keys)?));
+        let mut grant = [0u8; 16];
+        self.keys.fill_random(&mut grant)?;
+        let grant_id = GrantId::new(URL_SAFE_NO_PAD.encode(grant)).map_err(|_| RandomError)?;
+        Ok((code, grant_id))
+    }
+}
+
+/// The authorization-endpoint error for a store failure (AZ-11).
+fn store_fault(error: &StoreError) -> AuthorizeError {
+    match error {
+        StoreError::Unavailable(_) => AuthorizeError::TemporarilyUnavailable,
+        _ => AuthorizeError::ServerError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStore;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn server_futures_are_send_over_a_send_store() {
+        let config = ServerConfig::builder("https://as.example").build().unwrap();
+        let server = Server::new(config, MemoryStore::new());
+        let req = Request::get("");
+        assert_send(&server.authorize(&req));
+        assert_send(&server.token(&req));
+    }
+}

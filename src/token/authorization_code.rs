@@ -1,0 +1,98 @@
+//! The `authorization_code` grant (AC-01..AC-05, PK-05..PK-08).
+//!
+//! The code is consumed atomically through the store before anything else is decided (AC-03).
+//! A replayed code that would otherwise have been valid revokes everything its first
+//! redemption issued (AC-04); a replay that fails the code's bindings revokes nothing, so a
+//! party without the client's credentials and PKCE verifier cannot revoke anyone's tokens.
+
+use time::OffsetDateTime;
+
+use super::TokenError;
+use crate::client::Client;
+use crate::config::ServerConfig;
+use crate::http::{Params, Response};
+use crate::pkce::CodeVerifier;
+use crate::store::{AccessTokenRecord, CodeRecord, GrantTokens, RefreshTokenRecord};
+use crate::types::{AccessToken, AuthorizationCode, RefreshToken};
+
+/// The answer for unknown, used and revoked codes alike.
+pub(crate) const INVALID_CODE: &str = "the code is invalid, expired or already used";
+
+/// The grant-specific parameters of a code redemption.
+#[derive(Debug)]
+pub(crate) struct Redemption {
+    pub(crate) code: AuthorizationCode,
+    verifier: Option<CodeVerifier>,
+    redirect_uri: Option<String>,
+}
+
+/// Reads `code`, `code_verifier` and `redirect_uri` (AC-01, PK-05).
+pub(crate) fn parse(params: &Params<'_>) -> Result<Redemption, TokenError> {
+    let get = |name| params.get(name).ok().flatten();
+    let code = get("code").ok_or(TokenError::InvalidRequest("code is required"))?;
+    let verifier = get("code_verifier")
+        .map(CodeVerifier::new)
+        .transpose()
+        .map_err(|_| TokenError::InvalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"))?;
+    Ok(Redemption {
+        code: AuthorizationCode::new(code),
+        verifier,
+        redirect_uri: get("redirect_uri").map(str::to_owned),
+    })
+}
+
+/// Checks the code's bindings: client (AC-02), redirect URI (AC-05) and PKCE (PK-06, PK-08).
+///
+/// Expiry is checked apart ([`check_expiry`]), because a replay after expiry is still a
+/// replay.
+pub(crate) fn check_bindings(redemption: &Redemption, record: &CodeRecord, client: &Client) -> Result<(), TokenError> {
+    if record.client_id != *client.id() {
+        return Err(TokenError::InvalidGrant("the code was issued to another client"));
+    }
+    if redemption.redirect_uri.as_ref().is_some_and(|uri| *uri != record.redirect_uri) {
+        return Err(TokenError::InvalidGrant("redirect_uri does not match the authorization request"));
+    }
+    // The record's challenge is not optional: no code is ever issued without one (PK-02), so a
+    // verifier can never meet a code that had no challenge (PK-07).
+    let verifier = redemption.verifier.as_ref().ok_or(TokenError::InvalidRequest("code_verifier is required"))?;
+    if !record.code_challenge.verify(verifier) {
+        return Err(TokenError::InvalidGrant("code_verifier does not match the code challenge"));
+    }
+    Ok(())
+}
+
+/// Refuses a code whose lifetime is over (AC-01, AZ-15).
+pub(crate) fn check_expiry(record: &CodeRecord, now: OffsetDateTime) -> Result<(), TokenError> {
+    if now >= record.expires_at { Err(TokenError::InvalidGrant(INVALID_CODE)) } else { Ok(()) }
+}
+
+/// The records to store and the answer to send for a successful redemption.
+pub(crate) fn issue(
+    record: &CodeRecord,
+    config: &ServerConfig,
+    now: OffsetDateTime,
+    access: &AccessToken,
+    refresh: Option<&RefreshToken>,
+) -> (GrantTokens, Response) {
+    let access_record = AccessTokenRecord {
+        hash: access.hash(),
+        grant_id: record.grant_id.clone(),
+        client_id: record.client_id.clone(),
+        subject: record.subject.clone(),
+        scope: record.scope.clone(),
+        issued_at: now,
+        expires_at: now + config.access_token_lifetime(),
+    };
+    let refresh_record = refresh.map(|token| RefreshTokenRecord {
+        hash: token.hash(),
+        grant_id: record.grant_id.clone(),
+        client_id: record.client_id.clone(),
+        subject: record.subject.clone(),
+        scope: record.scope.clone(),
+        issued_at: now,
+        expires_at: now + config.refresh_token_lifetime(),
+    });
+    let response = super::success(access, config.access_token_lifetime(), refresh, &record.scope);
+    let tokens = GrantTokens { grant_id: record.grant_id.clone(), access: access_record, refresh: refresh_record };
+    (tokens, response)
+}

@@ -1,0 +1,184 @@
+//! The token endpoint (TK-01..TK-11): request reading, client authentication, grant dispatch,
+//! and the success and error answers. One submodule per grant.
+
+pub(crate) mod authorization_code;
+
+use serde::Serialize;
+
+use crate::client::{ClientAuthError, Credentials, GrantType, read_credentials};
+use crate::config::ServerConfig;
+use crate::error::{ErrorCode, error_body};
+use crate::http::{Method, ParamError, Params, Request, Response};
+use crate::provider::RandomError;
+use crate::store::StoreError;
+use crate::types::{AccessToken, RefreshToken, Scope};
+
+/// Every parameter the token endpoint defines for the grants it knows; each may appear at most
+/// once (TK-02).
+const DEFINED: [&str; 8] =
+    ["grant_type", "client_id", "client_secret", "code", "code_verifier", "redirect_uri", "scope", "refresh_token"];
+
+/// Why a token request failed. Each case knows its error code and HTTP status (TK-08, TK-11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Not a POST (TK-01): 405 with `Allow: POST`.
+    #[error("the token endpoint accepts only POST")]
+    MethodNotAllowed,
+    /// The body is not declared as a form (TK-01).
+    #[error("Content-Type must be application/x-www-form-urlencoded")]
+    UnsupportedContentType,
+    /// The body could not be read (size, encoding, UTF-8; TK-01, SEC-08).
+    #[error("{0}")]
+    Unreadable(ParamError),
+    /// A parameter is missing, repeated or malformed: `invalid_request`.
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// Client authentication failed or was malformed (TK-04..TK-08).
+    #[error("{0}")]
+    ClientAuth(ClientAuthError),
+    /// The code (or token) is invalid, expired, used, or bound to something else.
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// The client may not use this grant type (TK-03).
+    #[error("the client may not use this grant type")]
+    UnauthorizedClient,
+    /// The grant type is unknown or not supported (TK-03).
+    #[error("the grant type is not supported")]
+    UnsupportedGrantType,
+    /// The scope is malformed or not allowed.
+    #[error("{0}")]
+    InvalidScope(&'static str),
+    /// The server failed; nothing was issued.
+    #[error("the authorization server failed to complete the request")]
+    ServerError,
+    /// The store is unavailable; nothing was issued and the request may be retried.
+    #[error("the authorization server is temporarily unavailable")]
+    TemporarilyUnavailable,
+}
+
+impl TokenError {
+    /// The OAuth error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::ClientAuth(ClientAuthError::Failed { .. }) => ErrorCode::InvalidClient,
+            Self::InvalidGrant(_) => ErrorCode::InvalidGrant,
+            Self::UnauthorizedClient => ErrorCode::UnauthorizedClient,
+            Self::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
+            Self::InvalidScope(_) => ErrorCode::InvalidScope,
+            Self::ServerError => ErrorCode::ServerError,
+            Self::TemporarilyUnavailable => ErrorCode::TemporarilyUnavailable,
+            _ => ErrorCode::InvalidRequest,
+        }
+    }
+
+    /// The HTTP status: 400 unless stated (TK-11); 401 for `invalid_client` when the
+    /// `Authorization` header was used (TK-08).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MethodNotAllowed => 405,
+            Self::ClientAuth(ClientAuthError::Failed { header: true, .. }) => 401,
+            Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+
+    /// The JSON error answer, with `Cache-Control: no-store` (TK-10).
+    pub fn response(&self) -> Response {
+        let mut response = Response::json(self.status(), error_body(self.code(), &self.to_string()));
+        match self.status() {
+            401 => response = response.with_header("WWW-Authenticate", r#"Basic realm="oauth", charset="UTF-8""#),
+            405 => response = response.with_header("Allow", "POST"),
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<ClientAuthError> for TokenError {
+    fn from(e: ClientAuthError) -> Self {
+        Self::ClientAuth(e)
+    }
+}
+
+impl From<StoreError> for TokenError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::TemporarilyUnavailable,
+            StoreError::Backend(_) => Self::ServerError,
+        }
+    }
+}
+
+impl From<RandomError> for TokenError {
+    fn from(_: RandomError) -> Self {
+        Self::ServerError
+    }
+}
+
+/// A token request read and checked up to the point where the client's registration is needed.
+#[derive(Debug)]
+pub(crate) struct TokenRequest<'a> {
+    pub(crate) params: Params<'a>,
+    pub(crate) grant: GrantType,
+    pub(crate) credentials: Credentials,
+}
+
+/// Reads a token request (TK-01..TK-04, TK-07).
+pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<TokenRequest<'a>, TokenError> {
+    if request.method() != Method::Post {
+        return Err(TokenError::MethodNotAllowed);
+    }
+    if !request.has_form_content_type() {
+        return Err(TokenError::UnsupportedContentType);
+    }
+    let limit = config.max_request_bytes();
+    let query = Params::parse(request.query(), limit).map_err(TokenError::Unreadable)?;
+    if query.contains_any(&["client_id", "client_secret"]) {
+        return Err(ClientAuthError::CredentialsInQuery.into());
+    }
+    if query.contains_any(&DEFINED) {
+        return Err(TokenError::InvalidRequest("parameters must be sent in the request body, not the URI query"));
+    }
+    let params = Params::parse(request.body(), limit).map_err(TokenError::Unreadable)?;
+    if params.first_repeated(&DEFINED).is_some() {
+        return Err(TokenError::InvalidRequest("a parameter appears more than once"));
+    }
+    let grant = match params.get("grant_type").ok().flatten() {
+        None => return Err(TokenError::InvalidRequest("grant_type is required")),
+        Some(text) => GrantType::parse(text).ok_or(TokenError::UnsupportedGrantType)?,
+    };
+    let credentials = read_credentials(request, &params)?;
+    Ok(TokenRequest { params, grant, credentials })
+}
+
+/// The successful token answer (TK-09, TK-10): absent members are omitted, never null.
+pub(crate) fn success(
+    access: &AccessToken,
+    expires_in: time::Duration,
+    refresh: Option<&RefreshToken>,
+    scope: &Scope,
+) -> Response {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        access_token: &'a str,
+        token_type: &'static str,
+        expires_in: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refresh_token: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    }
+    let body = Body {
+        access_token: access.secret(),
+        token_type: "Bearer",
+        expires_in: expires_in.whole_seconds(),
+        refresh_token: refresh.map(RefreshToken::secret),
+        scope: (!scope.is_empty()).then(|| scope.to_string()),
+    };
+    match serde_json::to_vec(&body) {
+        Ok(json) => Response::json(200, json),
+        Err(_) => TokenError::ServerError.response(),
+    }
+}

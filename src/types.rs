@@ -1,0 +1,488 @@
+//! Validated newtypes: identifiers, scopes, the issuer, token digests and secrets.
+//!
+//! Every type here is checked when it is made, so a value of the type is always well formed.
+//! Secrets ([`AuthorizationCode`], [`AccessToken`], [`RefreshToken`], [`ClientSecret`]) print as
+//! `<redacted>` in `Debug` and are stored only as a [`TokenHash`].
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Compares two byte strings in time that depends only on their lengths.
+///
+/// Used for every comparison of a secret or of a digest derived from one (SEC-10, PK-06).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // black_box keeps the optimiser from turning the fold into an early-exit compare.
+    std::hint::black_box(diff) == 0
+}
+
+/// Why a value was refused by one of the constructors in this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidValue {
+    /// A client id must be 1 to 255 visible ASCII characters or spaces (RFC 6749 App. A.1).
+    #[error("client_id must be 1 to 255 characters in %x20-7E")]
+    ClientId,
+    /// A scope is scope tokens of `NQCHAR`s separated by single spaces (AZ-10).
+    #[error("scope must be tokens of %x21 / %x23-5B / %x5D-7E separated by single spaces")]
+    Scope,
+    /// A subject must be 1 to 1024 bytes without control characters.
+    #[error("subject must be 1 to 1024 bytes without control characters")]
+    Subject,
+    /// The issuer must be an https URL (or http on a loopback host) without query or fragment.
+    #[error("issuer must be an https URL (http only on a loopback host) without query, fragment or userinfo")]
+    Issuer,
+    /// A token digest is 43 base64url characters.
+    #[error("token hash must be 43 base64url characters")]
+    TokenHash,
+    /// A grant id is 1 to 128 visible ASCII characters.
+    #[error("grant id must be 1 to 128 visible ASCII characters")]
+    GrantId,
+}
+
+macro_rules! string_newtype {
+    ($(#[$meta:meta])* $name:ident, $check:expr, $err:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `value` and wraps it.
+            pub fn new(value: impl Into<String>) -> Result<Self, InvalidValue> {
+                let value = value.into();
+                let check: fn(&str) -> bool = $check;
+                if check(&value) { Ok(Self(value)) } else { Err($err) }
+            }
+
+            /// The value as text, exactly as it was given.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidValue;
+            fn try_from(value: String) -> Result<Self, InvalidValue> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({:?})"), self.0)
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// A registered client's identifier: 1 to 255 characters of `%x20-7E` (RFC 6749 App. A.1).
+    ClientId,
+    |v| !v.is_empty() && v.len() <= 255 && v.bytes().all(|b| (0x20..=0x7e).contains(&b)),
+    InvalidValue::ClientId
+);
+
+string_newtype!(
+    /// The resource owner an authorization was granted by, as the host names them (a user id).
+    ///
+    /// 1 to 1024 bytes, no control characters.
+    Subject,
+    |v| !v.is_empty() && v.len() <= 1024 && !v.chars().any(char::is_control),
+    InvalidValue::Subject
+);
+
+string_newtype!(
+    /// The identifier of one grant: the code and every token issued from it share it.
+    ///
+    /// Made by the server from 128 random bits; a store treats it as an opaque key.
+    GrantId,
+    |v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()),
+    InvalidValue::GrantId
+);
+
+/// The authorization server's issuer identifier (RFC 8414, RFC 9207), kept exactly as given.
+///
+/// It must be an `https` URL, or `http` on a loopback host (`127.0.0.1`, `[::1]`, `localhost`)
+/// for development (SEC-01), with no query, fragment or userinfo. A trailing slash is refused so
+/// the text compares equal to what clients derive from metadata.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Issuer(String);
+
+impl Issuer {
+    /// Checks `value` and wraps it.
+    pub fn new(value: impl Into<String>) -> Result<Self, InvalidValue> {
+        let value = value.into();
+        let rest = if let Some(rest) = value.strip_prefix("https://") {
+            rest
+        } else if let Some(rest) = value.strip_prefix("http://") {
+            let host = rest.split(['/']).next().unwrap_or("");
+            if !is_loopback_authority(host) {
+                return Err(InvalidValue::Issuer);
+            }
+            rest
+        } else {
+            return Err(InvalidValue::Issuer);
+        };
+        let authority = rest.split('/').next().unwrap_or("");
+        let ok = !authority.is_empty()
+            && !value.ends_with('/')
+            && value.len() <= 2048
+            && !value.contains(['?', '#', '@'])
+            && value.bytes().all(|b| b.is_ascii_graphic());
+        if ok { Ok(Self(value)) } else { Err(InvalidValue::Issuer) }
+    }
+
+    /// The issuer as text, exactly as configured.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Issuer {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, InvalidValue> {
+        Self::new(value)
+    }
+}
+
+impl From<Issuer> for String {
+    fn from(value: Issuer) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Issuer({:?})", self.0)
+    }
+}
+
+/// Whether `authority` (host and optional port, no userinfo) names a loopback host.
+pub(crate) fn is_loopback_authority(authority: &str) -> bool {
+    let host = split_port(authority).map(|(h, _)| h);
+    matches!(host, Some("127.0.0.1" | "[::1]" | "localhost"))
+}
+
+/// Splits `host[:port]` into host and port text; `None` when the port is not 1-5 digits
+/// within 0..=65535 or the host is empty. IPv6 literals keep their brackets.
+pub(crate) fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    let (host, port) = if authority.starts_with('[') {
+        let end = authority.find(']')?;
+        let (host, rest) = authority.split_at(end + 1);
+        match rest.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            None if rest.is_empty() => (host, None),
+            None => return None,
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return None;
+    }
+    if let Some(port) = port {
+        let digits_ok = !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+        if !digits_ok || port.parse::<u32>().ok()? > 65535 {
+            return None;
+        }
+    }
+    Some((host, port))
+}
+
+/// A set of scope tokens (AZ-10): case-sensitive, kept in the order first given, without repeats.
+///
+/// The text form is the tokens joined by single spaces. The empty scope is allowed.
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Scope(Vec<String>);
+
+impl Scope {
+    /// Parses a `scope` parameter: `scope-token *( SP scope-token )`, each token `1*NQCHAR`.
+    ///
+    /// Repeated tokens are kept once. Leading, trailing or doubled spaces are refused.
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
+        if text.is_empty() {
+            return Ok(Self::default());
+        }
+        let mut tokens: Vec<String> = Vec::new();
+        for token in text.split(' ') {
+            let nqchar = |b: u8| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b);
+            if token.is_empty() || !token.bytes().all(nqchar) {
+                return Err(InvalidValue::Scope);
+            }
+            if !tokens.iter().any(|t| t == token) {
+                tokens.push(token.to_owned());
+            }
+        }
+        Ok(Self(tokens))
+    }
+
+    /// The scope tokens in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// Whether the scope holds no token.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `token` is one of the scope's tokens (case-sensitive).
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.iter().any(|t| t == token)
+    }
+
+    /// Whether every token of `self` is in `other`.
+    pub fn is_subset_of(&self, other: &Scope) -> bool {
+        self.iter().all(|t| other.contains(t))
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, InvalidValue> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Scope> for String {
+    fn from(value: Scope) -> String {
+        value.to_string()
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, token) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(token)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scope({:?})", self.to_string())
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        Self::parse(s)
+    }
+}
+
+/// The SHA-256 digest of a code, token or secret: the only form in which they are stored (SEC-10).
+///
+/// Serialised as 43 base64url characters, which makes a good store key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// The digest of `secret`'s bytes.
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Wraps raw digest bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw digest bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Constant-time equality, for when the digest stands for a secret being checked.
+    pub fn ct_eq(&self, other: &TokenHash) -> bool {
+        constant_time_eq(&self.0, &other.0)
+    }
+}
+
+impl TryFrom<String> for TokenHash {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, InvalidValue> {
+        let mut out = [0u8; 32];
+        match URL_SAFE_NO_PAD.decode_slice(value.as_bytes(), &mut out) {
+            Ok(32) if value.len() == 43 => Ok(Self(out)),
+            _ => Err(InvalidValue::TokenHash),
+        }
+    }
+}
+
+impl From<TokenHash> for String {
+    fn from(value: TokenHash) -> String {
+        URL_SAFE_NO_PAD.encode(value.0)
+    }
+}
+
+impl fmt::Display for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&URL_SAFE_NO_PAD.encode(self.0))
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({self})")
+    }
+}
+
+macro_rules! secret_newtype {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        ///
+        /// `Debug` prints `<redacted>`; equality is constant-time.
+        #[derive(Clone)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a secret value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The secret text. Every call site is a place where the secret leaves the type:
+            /// send it to its owner, never to a log.
+            pub fn secret(&self) -> &str {
+                &self.0
+            }
+
+            /// The SHA-256 digest under which the secret is stored.
+            pub fn hash(&self) -> TokenHash {
+                TokenHash::of(&self.0)
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
+
+secret_newtype!(
+    /// An authorization code as handed to the client (AZ-15).
+    AuthorizationCode
+);
+secret_newtype!(
+    /// An opaque access token as handed to the client.
+    AccessToken
+);
+secret_newtype!(
+    /// An opaque refresh token as handed to the client.
+    RefreshToken
+);
+secret_newtype!(
+    /// A client secret, as registered or as presented at the token endpoint.
+    ClientSecret
+);
+
+/// Encodes 32 random bytes as the 43-character base64url text of a code or token.
+pub(crate) fn encode_token(bytes: &[u8; 32]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn az10_scope_syntax_is_nqchar_tokens_separated_by_single_spaces() {
+        assert_eq!(Scope::parse("read write").unwrap().to_string(), "read write");
+        assert_eq!(Scope::parse("read read").unwrap().to_string(), "read");
+        assert!(Scope::parse("Read").unwrap() != Scope::parse("read").unwrap());
+        for bad in [" read", "read ", "read  write", "a\"b", "a\\b", "caf\u{e9}", "a\tb"] {
+            assert_eq!(Scope::parse(bad), Err(InvalidValue::Scope), "{bad:?}");
+        }
+        assert!(Scope::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn sec10_secrets_are_redacted_in_debug() {
+        let s = ClientSecret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "ClientSecret(<redacted>)");
+        assert!(!format!("{:?}", AccessToken::new("tok")).contains("tok"));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_contents() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn sec01_issuer_must_be_https_or_loopback_http() {
+        for good in
+            ["https://as.example", "https://as.example/tenant", "http://127.0.0.1:8080", "http://localhost:3000"]
+        {
+            assert!(Issuer::new(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://as.example",
+            "https://as.example/",
+            "https://as.example?x=1",
+            "https://as.example#f",
+            "https://user@as.example",
+            "ftp://as.example",
+            "https://",
+            "http://127.0.0.1.evil.test",
+        ] {
+            assert!(Issuer::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_hash_round_trips_as_base64url() {
+        let h = TokenHash::of("abc");
+        let text: String = h.into();
+        assert_eq!(TokenHash::try_from(text).unwrap(), h);
+        assert!(TokenHash::try_from("short".to_owned()).is_err());
+    }
+}
