@@ -1,0 +1,149 @@
+//! Shared fixture for the scenario tests: a server over `MemoryStore` with a manual clock and
+//! real randomness, three registered clients, and helpers that walk the flow.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Arc;
+
+use oauth21::{
+    Approval, AuthorizeOutcome, Client, ClientSecret, ConsentRequest, GrantType, ManualClock, MemoryStore, Request,
+    Response, Server, ServerConfig, Subject, SystemKeys,
+};
+
+/// RFC 7636 App. B verifier and challenge.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const ISSUER: &str = "https://as.example";
+pub const WEB_SECRET: &str = "web-secret";
+
+pub type TestServer = Server<Arc<MemoryStore>, Arc<ManualClock>, SystemKeys>;
+
+/// Polls a future to completion on this thread. The store's futures are always ready.
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+pub struct Fixture {
+    pub server: TestServer,
+    pub store: Arc<MemoryStore>,
+    pub clock: Arc<ManualClock>,
+}
+
+/// Clients:
+/// - `app`: public, redirect `http://127.0.0.1/cb` (loopback, any port), grants code + refresh,
+///   scope `read write`, default scope `read`.
+/// - `web`: confidential (secret `web-secret`, basic and post), two redirect URIs
+///   `https://web.example/cb` and `https://web.example/cb?tenant=1`, grant code only,
+///   scope `read write`, no default scope.
+/// - `svc`: confidential, client_credentials only (no redirect URIs).
+pub fn fixture() -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    store.insert_client(
+        Client::public("app")
+            .redirect_uri("http://127.0.0.1/cb")
+            .grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+            .scope("read write")
+            .default_scope("read")
+            .build()
+            .unwrap(),
+    );
+    store.insert_client(
+        Client::confidential("web", &ClientSecret::new(WEB_SECRET))
+            .redirect_uri("https://web.example/cb")
+            .redirect_uri("https://web.example/cb?tenant=1")
+            .scope("read write")
+            .build()
+            .unwrap(),
+    );
+    store.insert_client(
+        Client::confidential("svc", &ClientSecret::new("svc-secret"))
+            .grant_types([GrantType::ClientCredentials])
+            .scope("read")
+            .build()
+            .unwrap(),
+    );
+    let clock = Arc::new(ManualClock::at_unix(1_700_000_000));
+    let config = ServerConfig::builder(ISSUER).build().unwrap();
+    let server = Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new());
+    Fixture { server, store, clock }
+}
+
+/// A valid authorization query for `app`, followed by `extra` (already encoded, starting with `&`).
+pub fn app_query(extra: &str) -> String {
+    format!(
+        "response_type=code&client_id=app&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb&state=st8\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"
+    )
+}
+
+/// A valid authorization query for `web` to `https://web.example/cb`.
+pub fn web_query(extra: &str) -> String {
+    format!(
+        "response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&state=st8&scope=read\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"
+    )
+}
+
+impl Fixture {
+    pub fn authorize(&self, query: &str) -> AuthorizeOutcome {
+        block_on(self.server.authorize(&Request::get(query)))
+    }
+
+    /// The consent request for a query that must be valid.
+    pub fn consent(&self, query: &str) -> ConsentRequest {
+        match self.authorize(query) {
+            AuthorizeOutcome::Consent(c) => c,
+            AuthorizeOutcome::Error { error, .. } => panic!("expected consent, got {error:?}"),
+        }
+    }
+
+    /// The error and response for a query that must fail.
+    pub fn authorize_error(&self, query: &str) -> (oauth21::AuthorizeError, Response) {
+        match self.authorize(query) {
+            AuthorizeOutcome::Error { error, response } => (error, response),
+            AuthorizeOutcome::Consent(_) => panic!("expected an error for {query}"),
+        }
+    }
+
+    /// Approves `query` as alice and returns the code.
+    pub fn code(&self, query: &str) -> String {
+        let consent = self.consent(query);
+        let response = block_on(self.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+        query_param(response.location().unwrap(), "code").unwrap()
+    }
+
+    /// Posts `body` to the token endpoint, with an optional Authorization header.
+    pub fn token(&self, body: &str, authorization: Option<&str>) -> Response {
+        let mut request = Request::form_post(body.as_bytes());
+        if let Some(a) = authorization {
+            request = request.with_authorization(a.as_bytes());
+        }
+        block_on(self.server.token(&request))
+    }
+}
+
+/// The JSON body of a response.
+pub fn json(response: &Response) -> serde_json::Value {
+    serde_json::from_slice(response.body()).expect("JSON body")
+}
+
+/// The decoded value of `name` in the query of `url`.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// The token request body redeeming `code` for `app` with the right verifier.
+pub fn app_redeem_body(code: &str) -> String {
+    format!(
+        "grant_type=authorization_code&client_id=app&code={code}\
+         &redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb&code_verifier={VERIFIER}"
+    )
+}
