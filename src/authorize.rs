@@ -2,9 +2,9 @@
 //!
 //! A request goes through three steps, in the order OAuth 2.1 §2.3.5 requires (AZ-08):
 //!
-//! 1. read the parameters ([`parse`]) and the `client_id` ([`client_id`]): any failure here is
+//! 1. read the parameters and the `client_id`: any failure here is
 //!    shown to the user as an error page, never redirected;
-//! 2. with the client's registration, check `redirect_uri` ([`validate`]): still an error
+//! 2. with the client's registration, check `redirect_uri`: still an error
 //!    page on failure, since the redirect target is not yet trusted;
 //! 3. only then check everything else; failures are redirected to the client with `state` and
 //!    `iss`.

@@ -123,6 +123,10 @@ pub enum RedirectUriError {
     /// A private-use scheme that is not in reverse domain name form.
     #[error("a private-use scheme must be a reverse domain name (contain a '.')")]
     PrivateSchemeWithoutDot,
+    /// The query already holds a parameter the authorization response adds (`code`, `state`,
+    /// `iss`, `error`, ...), which would make the response ambiguous.
+    #[error("the query must not contain code, state, iss, error, error_description or error_uri")]
+    ReservedQueryParameter,
     /// Whitespace, control or non-ASCII characters, or longer than 2048 bytes.
     #[error("must be at most 2048 visible ASCII characters (percent-encode the rest)")]
     BadCharacters,
@@ -184,6 +188,13 @@ impl RedirectUri {
             }
             _ if !scheme.contains('.') => return Err(RedirectUriError::PrivateSchemeWithoutDot),
             _ => {}
+        }
+        if let Some((_, query)) = uri.split_once('?') {
+            const RESERVED: [&str; 6] = ["code", "state", "iss", "error", "error_description", "error_uri"];
+            let names = query.split('&').map(|pair| pair.split('=').next().unwrap_or(""));
+            if names.into_iter().any(|name| RESERVED.contains(&name)) {
+                return Err(RedirectUriError::ReservedQueryParameter);
+            }
         }
         Ok(Self(uri))
     }
@@ -636,6 +647,9 @@ mod tests {
             ("https:///cb", RedirectUriError::BadAuthority),
             ("https://app.example:99999/cb", RedirectUriError::BadAuthority),
             ("http://[::1/cb", RedirectUriError::BadAuthority),
+            ("https://app.example/cb?code=1", RedirectUriError::ReservedQueryParameter),
+            ("https://app.example/cb?a=1&state", RedirectUriError::ReservedQueryParameter),
+            ("https://app.example/cb?iss=x", RedirectUriError::ReservedQueryParameter),
         ];
         for (uri, reason) in cases {
             assert_eq!(RedirectUri::new(uri), Err(reason), "{uri}");

@@ -10,7 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::types::constant_time_eq;
+use crate::provider::{Keys, RandomError, random_32};
+use crate::types::{constant_time_eq, encode_token};
 
 /// Why a PKCE parameter was refused. Every case is `invalid_request`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +119,12 @@ impl CodeVerifier {
         }
     }
 
+    /// A fresh verifier of 256 random bits (43 characters), as a client makes one. For tests,
+    /// examples and clients built on this crate.
+    pub fn generate(keys: &impl Keys) -> Result<Self, RandomError> {
+        Ok(Self(encode_token(&random_32(keys)?)))
+    }
+
     /// The verifier text.
     pub fn secret(&self) -> &str {
         &self.0
@@ -179,6 +186,14 @@ mod tests {
         for bad in ["a".repeat(42), "a".repeat(129), format!("{}+", "a".repeat(43)), format!("{} ", "a".repeat(43))] {
             assert_eq!(CodeVerifier::new(bad.clone()).unwrap_err(), PkceError::MalformedVerifier, "{bad}");
         }
+    }
+
+    #[test]
+    fn generated_verifiers_are_valid_and_distinct() {
+        let keys = crate::provider::SystemKeys::new();
+        let (a, b) = (CodeVerifier::generate(&keys).unwrap(), CodeVerifier::generate(&keys).unwrap());
+        assert!(CodeVerifier::new(a.secret()).is_ok());
+        assert_ne!(a.secret(), b.secret());
     }
 
     #[test]

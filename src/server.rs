@@ -1,8 +1,8 @@
 //! [`Server`]: drives the protocol modules over the caller's [`Store`], [`Clock`] and [`Keys`].
 //!
 //! One async method per endpoint, a [`Response`] out. It adds no protocol rule of its own: every
-//! decision is made by the pure functions in [`authorize`](crate::authorize) and
-//! [`token`](crate::token); the server only fetches what they need and stores what they decide.
+//! decision is made by the pure functions in [`authorize`] and
+//! [`token`]; the server only fetches what they need and stores what they decide.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
