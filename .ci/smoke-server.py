@@ -22,4 +22,7 @@ body = urllib.parse.urlencode({"grant_type": "authorization_code", "client_id": 
     "redirect_uri": "http://127.0.0.1:8765/callback", "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}).encode()
 tok = json.loads(urllib.request.urlopen(base + "/token", body).read())
 assert tok["token_type"] == "Bearer" and tok["scope"] == "read write", tok
+body = urllib.parse.urlencode({"grant_type": "refresh_token", "client_id": "demo-app", "refresh_token": tok["refresh_token"]}).encode()
+refreshed = json.loads(urllib.request.urlopen(base + "/token", body).read())
+assert refreshed["refresh_token"] != tok["refresh_token"], refreshed
 print("smoke ok:", loc.split("?")[0], sorted(tok))

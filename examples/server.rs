@@ -120,6 +120,10 @@ fn print_walkthrough(issuer: &str) {
         "   curl -s {issuer}/token -d grant_type=authorization_code -d client_id=demo-app \\\n     \
          -d redirect_uri={APP_REDIRECT} -d code_verifier={DEMO_VERIFIER} -d code=PASTE_CODE"
     );
+    println!("4. Refresh (each refresh token works once; reusing one revokes the whole grant):");
+    println!(
+        "   curl -s {issuer}/token -d grant_type=refresh_token -d client_id=demo-app -d refresh_token=PASTE_REFRESH_TOKEN"
+    );
     println!("\nCtrl-C stops the server.");
 }
 

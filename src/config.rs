@@ -31,13 +31,21 @@ pub struct ServerConfig {
     code_lifetime: Duration,
     access_token_lifetime: Duration,
     refresh_token_lifetime: Duration,
+    refresh_token_idle_timeout: Option<Duration>,
+    rotate_confidential_refresh_tokens: bool,
+    refresh_grace_period: Option<Duration>,
     max_request_bytes: usize,
     localhost_any_port: bool,
 }
 
+/// Longest refresh grace period the builder accepts.
+pub const MAX_REFRESH_GRACE_PERIOD: Duration = Duration::minutes(1);
+
 impl ServerConfig {
     /// Starts a configuration for `issuer` with the defaults: codes live 60 s, access tokens
-    /// 1 hour, refresh tokens 30 days, request parameters up to 16 KiB.
+    /// 1 hour; a grant's refresh tokens live at most 30 days and die after 14 days unused;
+    /// refresh tokens rotate on every use for every client, with no grace period; request
+    /// parameters up to 16 KiB.
     pub fn builder(issuer: &str) -> ServerConfigBuilder {
         ServerConfigBuilder {
             issuer: issuer.to_owned(),
@@ -45,6 +53,9 @@ impl ServerConfig {
                 code_lifetime: Duration::seconds(60),
                 access_token_lifetime: Duration::hours(1),
                 refresh_token_lifetime: Duration::days(30),
+                refresh_token_idle_timeout: Some(Duration::days(14)),
+                rotate_confidential_refresh_tokens: true,
+                refresh_grace_period: None,
                 max_request_bytes: 16 * 1024,
                 localhost_any_port: false,
             },
@@ -66,9 +77,28 @@ impl ServerConfig {
         self.access_token_lifetime
     }
 
-    /// How long a refresh token stays valid.
+    /// The absolute lifetime of a grant's refresh tokens, counted from the authorization: no
+    /// rotation extends it (RT-09).
     pub fn refresh_token_lifetime(&self) -> Duration {
         self.refresh_token_lifetime
+    }
+
+    /// How long a refresh token may go unused before it expires (RT-09); `None` for no idle
+    /// limit.
+    pub fn refresh_token_idle_timeout(&self) -> Option<Duration> {
+        self.refresh_token_idle_timeout
+    }
+
+    /// Whether confidential clients get a new refresh token on every refresh. Public clients
+    /// always do (RT-06).
+    pub fn rotate_confidential_refresh_tokens(&self) -> bool {
+        self.rotate_confidential_refresh_tokens
+    }
+
+    /// The grace period in which the refresh token rotated out last may be retried once; `None`
+    /// (the default) for none. See [`ServerConfigBuilder::refresh_grace_period`].
+    pub fn refresh_grace_period(&self) -> Option<Duration> {
+        self.refresh_grace_period
     }
 
     /// Largest query string or form body read, in bytes (SEC-08).
@@ -93,6 +123,9 @@ struct ServerConfigValues {
     code_lifetime: Duration,
     access_token_lifetime: Duration,
     refresh_token_lifetime: Duration,
+    refresh_token_idle_timeout: Option<Duration>,
+    rotate_confidential_refresh_tokens: bool,
+    refresh_grace_period: Option<Duration>,
     max_request_bytes: usize,
     localhost_any_port: bool,
 }
@@ -118,9 +151,38 @@ impl ServerConfigBuilder {
         self
     }
 
-    /// Refresh-token lifetime: more than zero, at most one year.
+    /// Absolute refresh-token lifetime, counted from the authorization: more than zero, at
+    /// most one year.
     pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.config.refresh_token_lifetime = lifetime;
+        self
+    }
+
+    /// Idle timeout of refresh tokens (`None` for none): more than zero, at most the absolute
+    /// lifetime.
+    pub fn refresh_token_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.refresh_token_idle_timeout = timeout;
+        self
+    }
+
+    /// Opt-out for confidential clients: keep one refresh token for the life of the grant
+    /// instead of rotating it. Public clients always rotate (RT-06).
+    pub fn keep_confidential_refresh_tokens(mut self) -> Self {
+        self.config.rotate_confidential_refresh_tokens = false;
+        self
+    }
+
+    /// Opt-in leniency: for `period` after a rotation, the refresh token it rotated out may be
+    /// retried **once**, giving a new token pair in the same grant and rotating out the pair
+    /// the lost response carried. For clients on networks that drop responses. At most
+    /// [`MAX_REFRESH_GRACE_PERIOD`].
+    ///
+    /// Security cost: during the period, whoever holds a stolen copy of the previous token can
+    /// get one fresh pair without the replay being detected at that moment. Detection then
+    /// comes one step later, when the legitimate client uses the token that retry rotated out,
+    /// and revokes the grant; until then the thief holds valid tokens.
+    pub fn refresh_grace_period(mut self, period: Duration) -> Self {
+        self.config.refresh_grace_period = Some(period);
         self
     }
 
@@ -150,6 +212,12 @@ impl ServerConfigBuilder {
         if !in_range(c.refresh_token_lifetime, Duration::days(366)) {
             return Err(ConfigError::Lifetime("refresh_token_lifetime"));
         }
+        if c.refresh_token_idle_timeout.is_some_and(|t| !in_range(t, c.refresh_token_lifetime)) {
+            return Err(ConfigError::Lifetime("refresh_token_idle_timeout"));
+        }
+        if c.refresh_grace_period.is_some_and(|p| !in_range(p, MAX_REFRESH_GRACE_PERIOD)) {
+            return Err(ConfigError::Lifetime("refresh_grace_period"));
+        }
         if c.max_request_bytes < 8000 {
             return Err(ConfigError::RequestLimit);
         }
@@ -158,6 +226,9 @@ impl ServerConfigBuilder {
             code_lifetime: c.code_lifetime,
             access_token_lifetime: c.access_token_lifetime,
             refresh_token_lifetime: c.refresh_token_lifetime,
+            refresh_token_idle_timeout: c.refresh_token_idle_timeout,
+            rotate_confidential_refresh_tokens: c.rotate_confidential_refresh_tokens,
+            refresh_grace_period: c.refresh_grace_period,
             max_request_bytes: c.max_request_bytes,
             localhost_any_port: c.localhost_any_port,
         })
@@ -176,6 +247,18 @@ mod tests {
         assert_eq!(too_long.build().unwrap_err(), ConfigError::Lifetime("code_lifetime"));
         let zero = ServerConfig::builder("https://as.example").code_lifetime(Duration::ZERO);
         assert!(zero.build().is_err());
+    }
+
+    #[test]
+    fn rt09_idle_timeout_and_grace_period_are_bounded() {
+        let b = || ServerConfig::builder("https://as.example");
+        assert!(b().refresh_token_idle_timeout(Some(Duration::days(31))).build().is_err());
+        assert!(b().refresh_token_idle_timeout(None).build().is_ok());
+        assert!(b().refresh_grace_period(Duration::seconds(61)).build().is_err());
+        assert!(b().refresh_grace_period(Duration::ZERO).build().is_err());
+        let c = b().refresh_grace_period(Duration::seconds(10)).build().unwrap();
+        assert_eq!(c.refresh_grace_period(), Some(Duration::seconds(10)));
+        assert!(c.rotate_confidential_refresh_tokens());
     }
 
     #[test]

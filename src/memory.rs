@@ -14,9 +14,10 @@ use time::OffsetDateTime;
 
 use crate::client::Client;
 use crate::store::{
-    AccessTokenRecord, CodeRecord, CodeTake, GrantTokens, InsertOutcome, RefreshTokenRecord, Store, StoreError,
+    AccessTokenRecord, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome,
+    Rotation, Store, StoreError,
 };
-use crate::types::{ClientId, GrantId, TokenHash};
+use crate::types::{ClientId, GrantId, Subject, TokenHash};
 
 #[derive(Debug)]
 struct CodeEntry {
@@ -24,14 +25,52 @@ struct CodeEntry {
     used: bool,
 }
 
+/// One grant and its tokens.
+#[derive(Debug)]
+struct Family {
+    grant: GrantRecord,
+    /// The refresh token a rotation must present.
+    active: Option<TokenHash>,
+    /// The refresh token rotated out last, and whether its one grace retry was used.
+    previous: Option<(TokenHash, bool)>,
+    /// Every token digest of the grant, for revocation.
+    members: Vec<TokenHash>,
+}
+
 #[derive(Debug, Default)]
 struct Grants {
     access: HashMap<TokenHash, AccessTokenRecord>,
     refresh: HashMap<TokenHash, RefreshTokenRecord>,
-    /// Token digests per grant, for revocation.
-    members: HashMap<GrantId, Vec<TokenHash>>,
+    families: HashMap<GrantId, Family>,
     /// Revoked grants and until when to remember them.
     revoked: HashMap<GrantId, OffsetDateTime>,
+    /// Revoked subjects: (revoked at, remember until).
+    revoked_subjects: HashMap<Subject, (OffsetDateTime, OffsetDateTime)>,
+}
+
+impl Grants {
+    fn revoke(&mut self, id: &GrantId, remember_until: OffsetDateTime) {
+        let until = self.revoked.get(id).map_or(remember_until, |t| (*t).max(remember_until));
+        self.revoked.insert(id.clone(), until);
+        if let Some(family) = self.families.remove(id) {
+            for hash in family.members {
+                self.access.remove(&hash);
+                self.refresh.remove(&hash);
+            }
+        }
+    }
+
+    fn add_tokens(&mut self, family_id: &GrantId, access: AccessTokenRecord, refresh: Option<RefreshTokenRecord>) {
+        let Some(family) = self.families.get_mut(family_id) else { return };
+        family.members.push(access.hash);
+        self.access.insert(access.hash, access);
+        if let Some(refresh) = refresh {
+            if !family.members.contains(&refresh.hash) {
+                family.members.push(refresh.hash);
+            }
+            self.refresh.insert(refresh.hash, refresh);
+        }
+    }
 }
 
 /// An in-memory [`Store`].
@@ -83,20 +122,30 @@ impl MemoryStore {
         lock(&self.codes).retain(|_, e| e.record.expires_at > now);
         let mut g = lock(&self.grants);
         g.access.retain(|_, t| t.expires_at > now);
-        g.refresh.retain(|_, t| t.expires_at > now);
+        // Rotated-out refresh tokens stay until the grant ends, so a late replay is recognised.
+        g.refresh.retain(|_, t| t.grant_expires_at > now && (t.rotated_at.is_some() || t.expires_at > now));
         g.revoked.retain(|_, until| *until > now);
-        let Grants { access, refresh, members, .. } = &mut *g;
-        members.retain(|_, hashes| {
-            hashes.retain(|h| access.contains_key(h) || refresh.contains_key(h));
-            !hashes.is_empty()
+        g.revoked_subjects.retain(|_, (_, until)| *until > now);
+        let Grants { access, refresh, families, .. } = &mut *g;
+        families.retain(|_, family| {
+            family.members.retain(|h| access.contains_key(h) || refresh.contains_key(h));
+            family.grant.expires_at > now
         });
     }
 
-    /// How many codes, access tokens and refresh tokens are held (used codes included).
+    /// How many codes, access tokens and refresh tokens are held (used codes and rotated-out
+    /// refresh tokens included).
     pub fn counts(&self) -> (usize, usize, usize) {
         let codes = lock(&self.codes).len();
         let g = lock(&self.grants);
         (codes, g.access.len(), g.refresh.len())
+    }
+
+    /// The active (not rotated out) refresh tokens of grant `id`: at most one, by the store
+    /// contract. For tests and diagnostics.
+    pub fn active_refresh_tokens(&self, id: &GrantId) -> Vec<TokenHash> {
+        let g = lock(&self.grants);
+        g.refresh.values().filter(|r| r.grant_id == *id && r.rotated_at.is_none()).map(|r| r.hash).collect()
     }
 }
 
@@ -128,26 +177,46 @@ impl Store for MemoryStore {
         ready(Ok(take))
     }
 
-    fn insert_grant(&self, tokens: GrantTokens) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
+    fn insert_grant(&self, new: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
         let mut g = lock(&self.grants);
-        if g.revoked.contains_key(&tokens.grant_id) {
+        let id = new.grant.grant_id.clone();
+        let subject_revoked =
+            g.revoked_subjects.get(&new.grant.subject).is_some_and(|(at, _)| new.grant.authorized_at <= *at);
+        if g.revoked.contains_key(&id) || subject_revoked {
             return ready(Ok(InsertOutcome::GrantRevoked));
         }
-        let taken = g.access.contains_key(&tokens.access.hash)
-            || tokens.refresh.as_ref().is_some_and(|r| g.refresh.contains_key(&r.hash));
-        if taken {
-            return ready(Err(StoreError::Backend("token collision".into())));
+        let collision = g.families.contains_key(&id)
+            || g.access.contains_key(&new.access.hash)
+            || new.refresh.as_ref().is_some_and(|r| g.refresh.contains_key(&r.hash));
+        if collision {
+            return ready(Err(StoreError::Backend("grant or token collision".into())));
         }
-        let members = g.members.entry(tokens.grant_id).or_default();
-        members.push(tokens.access.hash);
-        if let Some(r) = &tokens.refresh {
-            members.push(r.hash);
-        }
-        g.access.insert(tokens.access.hash, tokens.access);
-        if let Some(r) = tokens.refresh {
-            g.refresh.insert(r.hash, r);
-        }
+        let active = new.refresh.as_ref().map(|r| r.hash);
+        g.families.insert(id.clone(), Family { grant: new.grant, active, previous: None, members: Vec::new() });
+        g.add_tokens(&id, new.access, new.refresh);
         ready(Ok(InsertOutcome::Inserted))
+    }
+
+    fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {
+        let mut g = lock(&self.grants);
+        let id = rotation.refresh.grant_id.clone();
+        let Some(family) = g.families.get_mut(&id) else { return ready(Ok(RotateOutcome::NotActive)) };
+        // The compare: which token this rotation replaces, if the family still expects it.
+        let replaced = match (rotation.grace_retry, family.active, family.previous) {
+            (false, Some(active), _) if active == rotation.from => active,
+            (true, Some(active), Some((previous, false))) if previous == rotation.from => active,
+            _ => return ready(Ok(RotateOutcome::NotActive)),
+        };
+        let new_hash = rotation.refresh.hash;
+        if new_hash != replaced {
+            family.active = Some(new_hash);
+            family.previous = Some((rotation.from, rotation.grace_retry));
+            if let Some(old) = g.refresh.get_mut(&replaced) {
+                old.rotated_at = Some(rotation.at);
+            }
+        }
+        g.add_tokens(&id, rotation.access, Some(rotation.refresh));
+        ready(Ok(RotateOutcome::Rotated))
     }
 
     fn revoke_grant(
@@ -155,12 +224,23 @@ impl Store for MemoryStore {
         id: &GrantId,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        lock(&self.grants).revoke(id, remember_until);
+        ready(Ok(()))
+    }
+
+    fn revoke_subject(
+        &self,
+        subject: &Subject,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let mut g = lock(&self.grants);
-        let until = g.revoked.get(id).map_or(remember_until, |t| (*t).max(remember_until));
-        g.revoked.insert(id.clone(), until);
-        for hash in g.members.remove(id).unwrap_or_default() {
-            g.access.remove(&hash);
-            g.refresh.remove(&hash);
+        let entry = g.revoked_subjects.entry(subject.clone()).or_insert((at, remember_until));
+        *entry = (entry.0.max(at), entry.1.max(remember_until));
+        let ids: Vec<GrantId> =
+            g.families.iter().filter(|(_, f)| f.grant.subject == *subject).map(|(id, _)| id.clone()).collect();
+        for id in ids {
+            g.revoke(&id, remember_until);
         }
         ready(Ok(()))
     }

@@ -10,24 +10,28 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::authorize::{
     self, Approval, ApprovalError, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
 };
-use crate::client::{Client, GrantType, authenticate};
+use crate::client::{AuthFailure, Client, ClientAuthError, GrantType, authenticate};
 use crate::config::ServerConfig;
+use crate::events::{Events, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
 use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys, random_32};
-use crate::store::{CodeTake, InsertOutcome, Store, StoreError};
+use crate::store::{CodeTake, InsertOutcome, RotateOutcome, Store, StoreError};
+use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code};
-use crate::types::{AccessToken, AuthorizationCode, GrantId, RefreshToken, encode_token};
+use crate::types::{AccessToken, AuthorizationCode, ClientId, GrantId, RefreshToken, Subject, encode_token};
 
-/// The authorization server: configuration plus the caller's store, clock and randomness.
+/// The authorization server: configuration plus the caller's store, clock, randomness and
+/// security-event sink.
 ///
 /// Its futures are `Send` whenever the store's are, so it runs inside any multi-threaded
 /// runtime; it spawns nothing and never blocks. Share it behind an `Arc`.
 #[derive(Debug)]
-pub struct Server<S, C = SystemClock, K = SystemKeys> {
+pub struct Server<S, C = SystemClock, K = SystemKeys, E = ()> {
     config: ServerConfig,
     store: S,
     clock: C,
     keys: K,
+    events: E,
 }
 
 impl<S: Store> Server<S> {
@@ -40,7 +44,15 @@ impl<S: Store> Server<S> {
 impl<S: Store, C: Clock, K: Keys> Server<S, C, K> {
     /// A server on the given clock and randomness (a fixed clock for tests, say).
     pub fn with_providers(config: ServerConfig, store: S, clock: C, keys: K) -> Self {
-        Self { config, store, clock, keys }
+        Self { config, store, clock, keys, events: () }
+    }
+}
+
+impl<S: Store, C: Clock, K: Keys, E: Events> Server<S, C, K, E> {
+    /// The same server, reporting [`SecurityEvent`]s to `events`.
+    pub fn with_events<E2: Events>(self, events: E2) -> Server<S, C, K, E2> {
+        let Self { config, store, clock, keys, .. } = self;
+        Server { config, store, clock, keys, events }
     }
 
     /// The configuration.
@@ -113,16 +125,95 @@ impl<S: Store, C: Clock, K: Keys> Server<S, C, K> {
 
     /// The token endpoint, with the error as a value for hosts that log or count failures.
     pub async fn token_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
-        let request = token::parse(request, &self.config)?;
-        let client = self.store.client(&request.credentials.client_id).await?;
-        let client = authenticate(client, &request.credentials)?;
+        let request = token::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
+        let client_id = &request.credentials.client_id;
+        let client = self.store.client(client_id).await?;
+        let client = authenticate(client, &request.credentials).map_err(|e| {
+            let e = TokenError::from(e);
+            self.report_auth_failure(&e, Some(client_id));
+            e
+        })?;
         if !client.allows_grant(request.grant) {
             return Err(TokenError::UnauthorizedClient);
         }
         match request.grant {
             GrantType::AuthorizationCode => self.redeem_code(&request.params, &client).await,
+            GrantType::RefreshToken => self.refresh(&request.params, &client).await,
             _ => Err(TokenError::UnsupportedGrantType),
         }
+    }
+
+    fn report_auth_failure(&self, error: &TokenError, client_id: Option<&ClientId>) {
+        if let TokenError::ClientAuth(ClientAuthError::Failed { reason, .. }) = error {
+            let reason: AuthFailure = *reason;
+            self.events.report(&SecurityEvent::ClientAuthenticationFailed { client_id: client_id.cloned(), reason });
+        }
+    }
+
+    /// Revokes grant `id`: its refresh and access tokens stop working, and a code of the grant
+    /// not yet redeemed can no longer be (RT-09).
+    pub async fn revoke_grant(&self, id: &GrantId) -> Result<(), StoreError> {
+        self.store.revoke_grant(id, self.clock.now() + self.config.grant_memory()).await
+    }
+
+    /// Revokes every grant of `subject`, including codes issued but not yet redeemed: for
+    /// logout everywhere or a password change (RT-09).
+    pub async fn revoke_subject(&self, subject: &Subject) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.store.revoke_subject(subject, now, now + self.config.grant_memory()).await
+    }
+
+    async fn refresh(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
+        let request = refresh::parse(params)?;
+        let now = self.clock.now();
+        let invalid = TokenError::InvalidGrant(refresh::INVALID_REFRESH_TOKEN);
+        let record = self.store.refresh_token(&request.token.hash()).await?.ok_or(invalid)?;
+        refresh::check_client(&record, client)?;
+        let presentation = refresh::classify(&record, now, &self.config);
+        match presentation {
+            Presentation::Replay => {
+                self.revoke_family(&record.grant_id, &record.client_id, &record.subject, now).await?;
+                return Err(invalid);
+            }
+            Presentation::LostRace => return Err(invalid),
+            Presentation::Active | Presentation::GraceRetry => {}
+        }
+        refresh::check_expiry(&record, now)?;
+        let scope = refresh::access_scope(&request, &record)?;
+        let access = AccessToken::new(encode_token(&random_32(&self.keys)?));
+        let new_refresh = match refresh::rotates(client, &self.config) {
+            true => Some(RefreshToken::new(encode_token(&random_32(&self.keys)?))),
+            false => None,
+        };
+        let (rotation, response) =
+            refresh::issue(&record, presentation, scope, &self.config, now, &access, new_refresh.as_ref());
+        match self.store.rotate_refresh(rotation).await? {
+            RotateOutcome::Rotated => Ok(response),
+            // A grace retry that the family no longer allows (already retried, or not the last
+            // token rotated out) is a replay.
+            RotateOutcome::NotActive if presentation == Presentation::GraceRetry => {
+                self.revoke_family(&record.grant_id, &record.client_id, &record.subject, now).await?;
+                Err(invalid)
+            }
+            // Another refresh of this token won the compare-and-swap while this one ran.
+            RotateOutcome::NotActive => Err(invalid),
+        }
+    }
+
+    async fn revoke_family(
+        &self,
+        grant_id: &GrantId,
+        client_id: &ClientId,
+        subject: &Subject,
+        now: time::OffsetDateTime,
+    ) -> Result<(), TokenError> {
+        self.store.revoke_grant(grant_id, now + self.config.grant_memory()).await?;
+        self.events.report(&SecurityEvent::RefreshTokenReplay {
+            client_id: client_id.clone(),
+            grant_id: grant_id.clone(),
+            subject: subject.clone(),
+        });
+        Ok(())
     }
 
     async fn redeem_code(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
@@ -134,6 +225,11 @@ impl<S: Store, C: Clock, K: Keys> Server<S, C, K> {
                 // AC-04: only a replay that passes every binding revokes the grant.
                 authorization_code::check_bindings(&redemption, &record, client)?;
                 self.store.revoke_grant(&record.grant_id, now + self.config.grant_memory()).await?;
+                self.events.report(&SecurityEvent::CodeReplay {
+                    client_id: record.client_id.clone(),
+                    grant_id: record.grant_id.clone(),
+                    subject: record.subject.clone(),
+                });
                 Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE))
             }
             CodeTake::Taken(record) => {

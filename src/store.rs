@@ -6,7 +6,7 @@
 //! Codes and tokens are only ever stored and looked up by their [`TokenHash`]; the plain values
 //! never reach the store.
 //!
-//! Three operations carry the security of the protocol and must be **atomic**, also across
+//! Four operations carry the security of the protocol and must be **atomic**, also across
 //! processes that share one store:
 //!
 //! 1. [`Store::take_code`] consumes a code. For one code it **must return
@@ -14,12 +14,20 @@
 //!    [`CodeTake::AlreadyTaken`] with the same record to every later caller while the record is
 //!    kept (AC-03). The record stays (marked used) until it expires, so that a replay can be
 //!    recognised and the grant revoked (AC-04).
-//! 2. [`Store::insert_grant`] stores the tokens issued for a grant. It **must refuse**
+//! 2. [`Store::insert_grant`] creates a grant (a *family*: the code's grant id, with every
+//!    access and refresh token issued from it) with its first tokens. It **must refuse**
 //!    (returning [`InsertOutcome::GrantRevoked`], storing nothing) when the grant was revoked by
-//!    [`Store::revoke_grant`] before, so a token issued in a race with a detected replay never
-//!    becomes usable.
-//! 3. [`Store::revoke_grant`] deletes (or marks revoked) every token of the grant and remembers
-//!    the revocation until `remember_until`.
+//!    [`Store::revoke_grant`], or its subject by [`Store::revoke_subject`] at or after the
+//!    grant's `authorized_at`, so a token issued in a race with a detected replay or a logout
+//!    never becomes usable.
+//! 3. [`Store::rotate_refresh`] is a compare-and-swap on the family: it succeeds only if the
+//!    presented refresh token is still the family's active one (or, for a grace retry, its
+//!    previous one, not yet retried). For one token it **must succeed at most once**, however
+//!    many callers race (RT-06, RT-07). The rotated-out token is kept, marked with
+//!    `rotated_at`, until the grant expires, so that presenting it again is recognised as a
+//!    replay.
+//! 4. [`Store::revoke_grant`] and [`Store::revoke_subject`] delete (or mark revoked) every token
+//!    of the grant(s) and remember the revocation until `remember_until`.
 //!
 //! A store must never report success for a write it did not make: on any doubt it returns
 //! [`StoreError`], and the server answers `server_error` without issuing anything.
@@ -34,8 +42,10 @@
 //! | `client` | `GET client:{id}` (JSON) | `SELECT data FROM clients WHERE id = $1` |
 //! | `insert_code` | `SET code:{hash} {json} PXAT {expires_at} NX` | `INSERT INTO codes (hash, data, used, expires_at) VALUES (...)` |
 //! | `take_code` | Lua: `HGET` the record; if `used` is set return it as taken; else `HSET used 1` and return it as fresh (one script, so no interleaving) | `UPDATE codes SET used = true WHERE hash = $1 RETURNING data, (SELECT used FROM codes WHERE hash = $1) AS was_used`, or in a transaction `SELECT ... FOR UPDATE` then `UPDATE` |
-//! | `insert_grant` | Lua: if `EXISTS revoked:{grant}` return revoked; else `SET at:{hash}` and `SET rt:{hash}` with `PXAT`, `SADD grant:{grant} at:{hash} rt:{hash}` | transaction: `INSERT INTO tokens (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM revoked_grants WHERE grant_id = $1)`; zero rows = revoked |
-//! | `revoke_grant` | Lua: `SET revoked:{grant} 1 PXAT {remember_until}`, then `DEL` every member of `grant:{grant}` and the set itself | transaction: `INSERT INTO revoked_grants ... ON CONFLICT DO NOTHING; DELETE FROM tokens WHERE grant_id = $1` |
+//! | `insert_grant` | Lua: if `EXISTS revoked:{grant}`, or `GET revoked-sub:{subject}` is at or after `authorized_at`, return revoked; else `HSET family:{grant}` (record, `active`), `SET at:{hash}` / `SET rt:{hash}` with `PXAT`, `SADD members:{grant} ...`, `SADD subject:{subject} {grant}` | transaction: `INSERT INTO grants (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM revoked_grants WHERE grant_id = $1) AND NOT EXISTS (SELECT 1 FROM revoked_subjects WHERE subject = $2 AND revoked_at >= $3)`; zero rows = revoked; then `INSERT INTO tokens` |
+//! | `rotate_refresh` | Lua: `HGET family:{grant} active` must equal `from` (grace: `previous` equals `from` and `retried` unset), else return not-active; `HSET` the old `rt:` record's `rotated_at`, `SET` the new `rt:` and `at:` records, `HSET family:{grant} active {new} previous {from}`, `SADD members:{grant}` | `UPDATE grants SET active = $new, previous = $from WHERE grant_id = $g AND active = $from AND NOT revoked RETURNING 1` (the compare-and-swap; zero rows = not active), then in the same transaction `UPDATE tokens SET rotated_at = $at WHERE hash = $from` and `INSERT INTO tokens` the new pair |
+//! | `revoke_grant` | Lua: `SET revoked:{grant} 1 PXAT {remember_until}`, then `DEL` every member of `members:{grant}`, the set and `family:{grant}` | transaction: `INSERT INTO revoked_grants ... ON CONFLICT DO NOTHING; DELETE FROM tokens WHERE grant_id = $1; UPDATE grants SET revoked = true WHERE grant_id = $1` |
+//! | `revoke_subject` | Lua: `SET revoked-sub:{subject} {at} PXAT {remember_until}`, then revoke every grant in `SMEMBERS subject:{subject}` as above | transaction: `INSERT INTO revoked_subjects ... ON CONFLICT DO UPDATE SET revoked_at = greatest(...)`, then the `revoke_grant` statements for `WHERE subject = $1` |
 //! | `access_token`, `refresh_token` | `GET at:{hash}` / `GET rt:{hash}` | `SELECT data FROM tokens WHERE hash = $1 AND kind = $2` |
 //!
 //! Records expire: a store may drop a record once its `expires_at` has passed (Redis: `PXAT`;
@@ -122,32 +132,82 @@ pub struct AccessTokenRecord {
 pub struct RefreshTokenRecord {
     /// Digest of the token.
     pub hash: TokenHash,
-    /// The grant the token belongs to.
+    /// The grant (family) the token belongs to.
     pub grant_id: GrantId,
     /// The client the token was issued to.
     pub client_id: ClientId,
     /// The resource owner.
     pub subject: Subject,
-    /// The grant's scope; a refreshed token never gets more.
+    /// The grant's scope; a refreshed token never gets more, and every new refresh token gets
+    /// all of it back (RT-05).
     pub scope: Scope,
     /// When the token was issued.
     #[serde(with = "time::serde::timestamp")]
     pub issued_at: OffsetDateTime,
-    /// When the token expires.
+    /// When the token expires: its idle timeout or the grant's end, whichever comes first.
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: OffsetDateTime,
+    /// The grant's absolute end, which no rotation extends; the record is kept until then.
+    #[serde(with = "time::serde::timestamp")]
+    pub grant_expires_at: OffsetDateTime,
+    /// When the token was rotated out, if it was; such a token is refused, and presenting it
+    /// again is a replay (RT-07).
+    #[serde(with = "time::serde::timestamp::option")]
+    pub rotated_at: Option<OffsetDateTime>,
+}
+
+/// A grant: one resource owner's authorization of one client, shared by every token issued
+/// from it (its family).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GrantRecord {
+    /// The grant id.
+    pub grant_id: GrantId,
+    /// The client.
+    pub client_id: ClientId,
+    /// The resource owner.
+    pub subject: Subject,
+    /// The granted scope.
+    pub scope: Scope,
+    /// When the resource owner authorized it (when the code was issued).
+    #[serde(with = "time::serde::timestamp")]
+    pub authorized_at: OffsetDateTime,
+    /// When the grant ends: no token of it is valid after this.
     #[serde(with = "time::serde::timestamp")]
     pub expires_at: OffsetDateTime,
 }
 
-/// The tokens issued in one token response, stored together by [`Store::insert_grant`].
+/// A new grant and the tokens of its first token response, stored together by
+/// [`Store::insert_grant`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct GrantTokens {
-    /// The grant they belong to.
-    pub grant_id: GrantId,
+pub struct NewGrant {
+    /// The grant.
+    pub grant: GrantRecord,
     /// The access token.
     pub access: AccessTokenRecord,
-    /// The refresh token, when one is issued.
+    /// The refresh token, when one is issued; it becomes the family's active refresh token.
     pub refresh: Option<RefreshTokenRecord>,
+}
+
+/// One refresh: the compare-and-swap [`Store::rotate_refresh`] performs on a family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Rotation {
+    /// Digest of the refresh token presented.
+    pub from: TokenHash,
+    /// `false`: `from` must be the family's active refresh token. `true` (a grace retry):
+    /// `from` must be the family's previous refresh token, not retried before; the active one
+    /// is rotated out in its place.
+    pub grace_retry: bool,
+    /// The new access token.
+    pub access: AccessTokenRecord,
+    /// The family's new active refresh token. When its hash equals `from` the token is kept
+    /// (no rotation) and this record replaces the old one, sliding its idle expiry.
+    pub refresh: RefreshTokenRecord,
+    /// When the rotation happens: the old token's `rotated_at`.
+    #[serde(with = "time::serde::timestamp")]
+    pub at: OffsetDateTime,
 }
 
 /// What [`Store::take_code`] found.
@@ -166,8 +226,18 @@ pub enum CodeTake {
 pub enum InsertOutcome {
     /// Every record was stored.
     Inserted,
-    /// The grant had been revoked; nothing was stored.
+    /// The grant, or its subject, had been revoked; nothing was stored.
     GrantRevoked,
+}
+
+/// What [`Store::rotate_refresh`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The family now has the new tokens.
+    Rotated,
+    /// The presented token was no longer the one the rotation expected (another refresh won,
+    /// or the grant was revoked); nothing was stored.
+    NotActive,
 }
 
 /// Storage for clients, codes and grants. See the [module docs](self) for the contract.
@@ -186,18 +256,38 @@ pub trait Store: Send + Sync {
     /// [`CodeTake::AlreadyTaken`] (while the record is kept) or [`CodeTake::NotFound`].
     fn take_code(&self, hash: &TokenHash) -> impl Future<Output = Result<CodeTake, StoreError>> + Send;
 
-    /// Atomically stores the tokens of one token response, unless their grant was revoked.
+    /// Atomically creates a grant with its first tokens, unless it was revoked.
     ///
     /// Must store all records or none, and must return [`InsertOutcome::GrantRevoked`]
-    /// (storing nothing) when [`Store::revoke_grant`] was called for the grant before.
-    fn insert_grant(&self, tokens: GrantTokens) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send;
+    /// (storing nothing) when [`Store::revoke_grant`] was called for the grant, or
+    /// [`Store::revoke_subject`] for its subject at or after `grant.authorized_at`.
+    fn insert_grant(&self, grant: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send;
+
+    /// Atomically rotates a family's refresh token: the compare-and-swap of the contract.
+    ///
+    /// Succeeds, storing the new records and marking the replaced refresh token with
+    /// `rotated_at = rotation.at`, only while the family is not revoked and `rotation.from` is
+    /// its active refresh token (or, with `grace_retry`, its previous one, not retried before).
+    /// For a given `from` it must return [`RotateOutcome::Rotated`] **at most once**, except
+    /// when `from` is kept (`rotation.refresh.hash == from`).
+    fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send;
 
     /// Revokes grant `id`: every access and refresh token of the grant stops being returned by
-    /// the lookups, and [`Store::insert_grant`] refuses the grant until at least
-    /// `remember_until`. Revoking an unknown or already revoked grant succeeds.
+    /// the lookups, and [`Store::insert_grant`] and [`Store::rotate_refresh`] refuse the grant
+    /// until at least `remember_until`. Revoking an unknown or already revoked grant succeeds.
     fn revoke_grant(
         &self,
         id: &GrantId,
+        remember_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revokes every grant of `subject` (logout everywhere, password change), and makes
+    /// [`Store::insert_grant`] refuse any grant of the subject authorized at or before `at`
+    /// (codes already issued) until at least `remember_until`.
+    fn revoke_subject(
+        &self,
+        subject: &Subject,
+        at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -207,7 +297,8 @@ pub trait Store: Send + Sync {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send;
 
-    /// The live (not revoked) refresh token with digest `hash`, expired or not.
+    /// The refresh token with digest `hash`, unless its grant was revoked: active or rotated out
+    /// (`rotated_at` set), expired or not.
     fn refresh_token(
         &self,
         hash: &TokenHash,
@@ -224,8 +315,19 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     fn take_code(&self, hash: &TokenHash) -> impl Future<Output = Result<CodeTake, StoreError>> + Send {
         (**self).take_code(hash)
     }
-    fn insert_grant(&self, tokens: GrantTokens) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
-        (**self).insert_grant(tokens)
+    fn insert_grant(&self, grant: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
+        (**self).insert_grant(grant)
+    }
+    fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {
+        (**self).rotate_refresh(rotation)
+    }
+    fn revoke_subject(
+        &self,
+        subject: &Subject,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).revoke_subject(subject, at, remember_until)
     }
     fn revoke_grant(
         &self,

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use common::*;
 use oauth21::store::{
-    AccessTokenRecord, CodeRecord, CodeTake, GrantTokens, InsertOutcome, RefreshTokenRecord, Store, StoreError,
+    AccessTokenRecord, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation,
+    Store, StoreError,
 };
 use oauth21::{
     Approval, AuthorizeError, AuthorizeOutcome, Client, ClientId, GrantId, ManualClock, MemoryStore, Request, Server,
@@ -68,7 +69,18 @@ impl Store for FlakyStore {
             if self.fails(Fault::TakeCodeUnavailable) { Err(down()) } else { block_on(self.inner.take_code(hash)) };
         std::future::ready(result)
     }
-    fn insert_grant(&self, tokens: GrantTokens) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
+    fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {
+        self.inner.rotate_refresh(rotation)
+    }
+    fn revoke_subject(
+        &self,
+        subject: &Subject,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.inner.revoke_subject(subject, at, until)
+    }
+    fn insert_grant(&self, tokens: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
         let result = if self.fails(Fault::InsertGrantBroken) {
             Err(StoreError::Backend("write failed".into()))
         } else {

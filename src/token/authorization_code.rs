@@ -12,7 +12,7 @@ use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
 use crate::pkce::CodeVerifier;
-use crate::store::{AccessTokenRecord, CodeRecord, GrantTokens, RefreshTokenRecord};
+use crate::store::{AccessTokenRecord, CodeRecord, GrantRecord, NewGrant, RefreshTokenRecord};
 use crate::types::{AccessToken, AuthorizationCode, RefreshToken};
 
 /// The answer for unknown, used and revoked codes alike.
@@ -66,14 +66,16 @@ pub(crate) fn check_expiry(record: &CodeRecord, now: OffsetDateTime) -> Result<(
     if now >= record.expires_at { Err(TokenError::InvalidGrant(INVALID_CODE)) } else { Ok(()) }
 }
 
-/// The records to store and the answer to send for a successful redemption.
+/// The grant to create and the answer to send for a successful redemption. The grant's
+/// refresh tokens end `refresh_token_lifetime` after this first token response, whatever
+/// rotations follow (RT-09).
 pub(crate) fn issue(
     record: &CodeRecord,
     config: &ServerConfig,
     now: OffsetDateTime,
     access: &AccessToken,
     refresh: Option<&RefreshToken>,
-) -> (GrantTokens, Response) {
+) -> (NewGrant, Response) {
     let access_record = AccessTokenRecord {
         hash: access.hash(),
         grant_id: record.grant_id.clone(),
@@ -83,6 +85,7 @@ pub(crate) fn issue(
         issued_at: now,
         expires_at: now + config.access_token_lifetime(),
     };
+    let grant_end = now + config.refresh_token_lifetime();
     let refresh_record = refresh.map(|token| RefreshTokenRecord {
         hash: token.hash(),
         grant_id: record.grant_id.clone(),
@@ -90,9 +93,18 @@ pub(crate) fn issue(
         subject: record.subject.clone(),
         scope: record.scope.clone(),
         issued_at: now,
-        expires_at: now + config.refresh_token_lifetime(),
+        expires_at: config.refresh_token_idle_timeout().map_or(grant_end, |idle| (now + idle).min(grant_end)),
+        grant_expires_at: grant_end,
+        rotated_at: None,
     });
+    let grant = GrantRecord {
+        grant_id: record.grant_id.clone(),
+        client_id: record.client_id.clone(),
+        subject: record.subject.clone(),
+        scope: record.scope.clone(),
+        authorized_at: record.issued_at,
+        expires_at: if refresh.is_some() { grant_end } else { access_record.expires_at },
+    };
     let response = super::success(access, config.access_token_lifetime(), refresh, &record.scope);
-    let tokens = GrantTokens { grant_id: record.grant_id.clone(), access: access_record, refresh: refresh_record };
-    (tokens, response)
+    (NewGrant { grant, access: access_record, refresh: refresh_record }, response)
 }

@@ -3,8 +3,9 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use oauth21::events::{Events, SecurityEvent};
 use oauth21::{
     Approval, AuthorizeOutcome, Client, ClientSecret, ConsentRequest, GrantType, ManualClock, MemoryStore, Request,
     Response, Server, ServerConfig, Subject, SystemKeys,
@@ -16,7 +17,24 @@ pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const ISSUER: &str = "https://as.example";
 pub const WEB_SECRET: &str = "web-secret";
 
-pub type TestServer = Server<Arc<MemoryStore>, Arc<ManualClock>, SystemKeys>;
+pub type TestServer = Server<Arc<MemoryStore>, Arc<ManualClock>, SystemKeys, EventLog>;
+
+/// Collects the server's security events.
+#[derive(Clone, Default)]
+pub struct EventLog(Arc<Mutex<Vec<SecurityEvent>>>);
+
+impl Events for EventLog {
+    fn report(&self, event: &SecurityEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+impl EventLog {
+    /// The events so far, emptying the log.
+    pub fn take(&self) -> Vec<SecurityEvent> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
 
 /// Polls a future to completion on this thread. The store's futures are always ready.
 pub fn block_on<F: Future>(f: F) -> F::Output {
@@ -33,6 +51,7 @@ pub struct Fixture {
     pub server: TestServer,
     pub store: Arc<MemoryStore>,
     pub clock: Arc<ManualClock>,
+    pub events: EventLog,
 }
 
 /// Clients:
@@ -70,8 +89,10 @@ pub fn fixture() -> Fixture {
     );
     let clock = Arc::new(ManualClock::at_unix(1_700_000_000));
     let config = ServerConfig::builder(ISSUER).build().unwrap();
-    let server = Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new());
-    Fixture { server, store, clock }
+    let events = EventLog::default();
+    let server =
+        Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new()).with_events(events.clone());
+    Fixture { server, store, clock, events }
 }
 
 /// A valid authorization query for `app`, followed by `extra` (already encoded, starting with `&`).
@@ -146,4 +167,28 @@ pub fn app_redeem_body(code: &str) -> String {
         "grant_type=authorization_code&client_id=app&code={code}\
          &redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb&code_verifier={VERIFIER}"
     )
+}
+
+impl Fixture {
+    /// Runs the code flow for `app` (scope `read write`) and returns (access, refresh) tokens.
+    pub fn app_tokens(&self) -> (String, String) {
+        let code = self.code(&app_query("&scope=read%20write"));
+        let response = self.token(&app_redeem_body(&code), None);
+        assert_eq!(response.status(), 200, "code redemption");
+        let body = json(&response);
+        (body["access_token"].as_str().unwrap().to_owned(), body["refresh_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Refreshes `refresh` as `app`, with `extra` (already encoded, starting with `&`) appended.
+    pub fn refresh(&self, refresh: &str, extra: &str) -> Response {
+        self.token(&format!("grant_type=refresh_token&client_id=app&refresh_token={refresh}{extra}"), None)
+    }
+}
+
+/// A fixture whose server uses `config` instead of the default configuration.
+pub fn fixture_with(config: ServerConfig) -> Fixture {
+    let Fixture { store, clock, events, .. } = fixture();
+    let server =
+        Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new()).with_events(events.clone());
+    Fixture { server, store, clock, events }
 }
