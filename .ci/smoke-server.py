@@ -25,4 +25,9 @@ assert tok["token_type"] == "Bearer" and tok["scope"] == "read write", tok
 body = urllib.parse.urlencode({"grant_type": "refresh_token", "client_id": "demo-app", "refresh_token": tok["refresh_token"]}).encode()
 refreshed = json.loads(urllib.request.urlopen(base + "/token", body).read())
 assert refreshed["refresh_token"] != tok["refresh_token"], refreshed
+import base64
+req = urllib.request.Request(base + "/token", b"grant_type=client_credentials&scope=read",
+    {"Authorization": "Basic " + base64.b64encode(b"demo-service:demo-service-secret").decode()})
+cc = json.loads(urllib.request.urlopen(req).read())
+assert cc["scope"] == "read" and "refresh_token" not in cc, cc
 print("smoke ok:", loc.split("?")[0], sorted(tok))

@@ -65,6 +65,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .default_scope("read")
             .build()?,
     );
+    store.insert_client(
+        Client::confidential("demo-service", &ClientSecret::new("demo-service-secret"))
+            .grant_types([GrantType::ClientCredentials])
+            .scope("read write")
+            .default_scope("read write")
+            .build()?,
+    );
     let config = ServerConfig::builder(&issuer).build()?;
     let state = Arc::new(Demo {
         server: Server::new(config, store),
@@ -105,9 +112,15 @@ fn print_walkthrough(issuer: &str) {
     println!("oauth21 demo authorization server");
     println!("issuer: {issuer}\n");
     println!("clients:");
-    println!("  demo-app  public        redirect {APP_REDIRECT}  scopes: read write");
-    println!("  demo-web  confidential  secret demo-web-secret       scopes: read write");
+    println!("  demo-app      public        redirect {APP_REDIRECT}  scopes: read write");
+    println!("  demo-web      confidential  secret demo-web-secret      scopes: read write");
+    println!("  demo-service  confidential  secret demo-service-secret  client_credentials, scopes: read write");
     println!("user: alice / alice-password\n");
+    println!("Machine to machine (client credentials):");
+    println!(
+        "   curl -s -u demo-service:demo-service-secret {issuer}/token -d grant_type=client_credentials -d scope=read\n"
+    );
+    println!("Authorization code flow with PKCE:");
     println!("1. Open this URL in a browser, sign in as alice and approve:");
     println!(
         "   {issuer}/authorize?response_type=code&client_id=demo-app&scope=read%20write&state=demo\

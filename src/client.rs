@@ -2,8 +2,8 @@
 //! ([`RedirectUri`], AZ-04/05/07) and client authentication at the token endpoint
 //! (TK-04..TK-08).
 //!
-//! Secrets are kept only as SHA-256 digests and checked in constant time against every active
-//! digest, so a client can hold several secrets while one is rotated out.
+//! Secrets are kept only as digests ([`StoredSecret`]) and checked in constant time against every
+//! active one, so a client can hold several secrets while one is rotated out.
 
 use std::fmt;
 
@@ -70,6 +70,29 @@ impl AuthMethod {
     }
 }
 
+/// How one client secret is stored: never in the clear.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "alg", content = "value", rename_all = "snake_case")]
+pub enum StoredSecret {
+    /// SHA-256 of a secret with at least 128 bits of entropy, such as one made by
+    /// [`ClientSecret::generate`]. A fast digest is enough for such secrets: nobody can search
+    /// a 256-bit space, however fast each guess is (see docs/security.md).
+    Sha256(TokenHash),
+    /// A hash the host computes and checks itself, for legacy human-chosen secrets that need a
+    /// slow, salted hash (argon2, scrypt, bcrypt): the host's own text, e.g. a PHC string.
+    /// Checked through [`Hooks::verify_external_secret`](crate::hooks::Hooks::verify_external_secret).
+    External(String),
+}
+
+impl fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sha256(_) => "Sha256(<redacted>)",
+            Self::External(_) => "External(<redacted>)",
+        })
+    }
+}
+
 /// Whether a client can keep a secret (SEC-07).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -78,8 +101,8 @@ pub enum ClientKind {
     Public,
     /// A confidential client: one or more secrets, kept only as digests.
     Confidential {
-        /// Digests of every active secret.
-        secrets: Vec<TokenHash>,
+        /// Every active secret.
+        secrets: Vec<StoredSecret>,
         /// The authentication methods it may use (a subset of basic and post).
         auth_methods: Vec<AuthMethod>,
     },
@@ -281,9 +304,9 @@ pub enum RegistrationError {
     /// A public client was allowed the client credentials grant (CC-01).
     #[error("client_credentials is only for confidential clients")]
     PublicClientCredentials,
-    /// No grant type was allowed.
-    #[error("at least one grant type is required")]
-    NoGrantType,
+    /// A grant type name this crate does not know.
+    #[error("unknown grant type {0:?}")]
+    UnknownGrantType(String),
     /// An authentication method that does not fit the client's kind.
     #[error("{0} is not an authentication method for this kind of client")]
     AuthMethod(&'static str),
@@ -370,12 +393,27 @@ impl Client {
         self.default_scope.as_ref()
     }
 
-    /// Checks `secret` against every active secret digest, in constant time per digest and
-    /// without stopping at the first match.
+    /// Checks `secret` against every active [`StoredSecret::Sha256`] digest, in constant time
+    /// per digest and without stopping at the first match. External secrets are checked by the
+    /// server through its hooks.
     pub fn verify_secret(&self, secret: &ClientSecret) -> bool {
         let ClientKind::Confidential { secrets, .. } = &self.kind else { return false };
         let presented = secret.hash();
-        secrets.iter().fold(false, |found, digest| found | digest.ct_eq(&presented))
+        secrets.iter().fold(false, |found, stored| {
+            found | matches!(stored, StoredSecret::Sha256(digest) if digest.ct_eq(&presented))
+        })
+    }
+
+    /// The external secret hashes of a confidential client.
+    pub(crate) fn external_secrets(&self) -> impl Iterator<Item = &str> {
+        let secrets = match &self.kind {
+            ClientKind::Confidential { secrets, .. } => secrets.as_slice(),
+            ClientKind::Public => &[],
+        };
+        secrets.iter().filter_map(|s| match s {
+            StoredSecret::External(text) => Some(text.as_str()),
+            StoredSecret::Sha256(_) => None,
+        })
     }
 }
 
@@ -385,10 +423,11 @@ impl Client {
 pub struct ClientBuilder {
     id: String,
     public: bool,
-    secrets: Vec<TokenHash>,
+    secrets: Vec<StoredSecret>,
     auth_methods: Option<Vec<AuthMethod>>,
     redirect_uris: Vec<String>,
     grant_types: Vec<GrantType>,
+    unknown_grant_type: Option<String>,
     scope: String,
     default_scope: Option<String>,
 }
@@ -402,6 +441,7 @@ impl ClientBuilder {
             auth_methods: None,
             redirect_uris: Vec::new(),
             grant_types: Vec::new(),
+            unknown_grant_type: None,
             scope: String::new(),
             default_scope: None,
         }
@@ -414,7 +454,14 @@ impl ClientBuilder {
 
     /// Adds an active secret by its SHA-256 digest, for registrations loaded from storage.
     pub fn secret_hash(mut self, digest: TokenHash) -> Self {
-        self.secrets.push(digest);
+        self.secrets.push(StoredSecret::Sha256(digest));
+        self
+    }
+
+    /// Adds an active secret stored under the host's own (slow) hash, checked through
+    /// [`Hooks::verify_external_secret`](crate::hooks::Hooks::verify_external_secret).
+    pub fn external_secret(mut self, stored: impl Into<String>) -> Self {
+        self.secrets.push(StoredSecret::External(stored.into()));
         self
     }
 
@@ -427,6 +474,19 @@ impl ClientBuilder {
     /// Sets the grant types (default: `authorization_code` only).
     pub fn grant_types(mut self, grants: impl IntoIterator<Item = GrantType>) -> Self {
         self.grant_types = grants.into_iter().collect();
+        self
+    }
+
+    /// Sets the grant types by name, as they come from configuration files; an unknown name
+    /// fails [`ClientBuilder::build`].
+    pub fn grant_type_names<'a>(mut self, names: impl IntoIterator<Item = &'a str>) -> Self {
+        self.grant_types.clear();
+        for name in names {
+            match GrantType::parse(name) {
+                Some(grant) => self.grant_types.push(grant),
+                None => self.unknown_grant_type = self.unknown_grant_type.or_else(|| Some(name.to_owned())),
+            }
+        }
         self
     }
 
@@ -457,6 +517,9 @@ impl ClientBuilder {
             .into_iter()
             .map(|uri| RedirectUri::new(uri.clone()).map_err(|reason| RegistrationError::RedirectUri { uri, reason }))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(name) = self.unknown_grant_type {
+            return Err(RegistrationError::UnknownGrantType(name));
+        }
         let mut grant_types = self.grant_types;
         if grant_types.is_empty() {
             grant_types.push(GrantType::AuthorizationCode);
@@ -522,6 +585,8 @@ pub enum AuthFailure {
     MethodNotAllowed,
     /// The secret matches none of the client's active secrets.
     WrongSecret,
+    /// The host's limiter refused to check a secret for this client now (SEC-06).
+    RateLimited,
 }
 
 /// A failed client authentication at the token endpoint (TK-04..TK-08).
@@ -606,22 +671,20 @@ pub(crate) fn read_credentials(request: &Request<'_>, body: &Params<'_>) -> Resu
     })
 }
 
-/// Authenticates `credentials` against the registration found for their client id (TK-06).
-pub(crate) fn authenticate(client: Option<Client>, credentials: &Credentials) -> Result<Client, ClientAuthError> {
+/// Checks `credentials` against the registration found for their client id, up to the secret
+/// itself (TK-06): a public client must send none, a confidential one must send one by a method
+/// it is registered for. Returns the client, and whether a secret remains to be verified.
+pub(crate) fn precheck(client: Option<Client>, credentials: &Credentials) -> Result<(Client, bool), ClientAuthError> {
     let failed = |reason| ClientAuthError::Failed { reason, header: credentials.header };
     let client = client.ok_or(failed(AuthFailure::UnknownClient))?;
     match (&client.kind, &credentials.secret) {
-        (ClientKind::Public, None) => Ok(client),
+        (ClientKind::Public, None) => Ok((client, false)),
         (ClientKind::Public, Some(_)) => Err(failed(AuthFailure::PublicClientWithSecret)),
         (ClientKind::Confidential { .. }, None) => Err(failed(AuthFailure::SecretRequired)),
-        (ClientKind::Confidential { auth_methods, .. }, Some(secret)) => {
-            // Check the secret before the method so that timing does not tell which failed.
-            let secret_ok = client.verify_secret(secret);
-            if !auth_methods.contains(&credentials.method) {
-                return Err(failed(AuthFailure::MethodNotAllowed));
-            }
-            if secret_ok { Ok(client) } else { Err(failed(AuthFailure::WrongSecret)) }
+        (ClientKind::Confidential { auth_methods, .. }, Some(_)) if !auth_methods.contains(&credentials.method) => {
+            Err(failed(AuthFailure::MethodNotAllowed))
         }
+        (ClientKind::Confidential { .. }, Some(_)) => Ok((client, true)),
     }
 }
 
@@ -730,6 +793,10 @@ mod tests {
         assert_eq!(e.unwrap_err(), RegistrationError::DefaultScopeNotAllowed);
         let e = Client::public("").redirect_uri("https://a.example/cb").build();
         assert!(matches!(e.unwrap_err(), RegistrationError::ClientId(_)));
+        let e = Client::public("f")
+            .redirect_uri("https://a.example/cb")
+            .grant_type_names(["authorization_code", "password"]);
+        assert_eq!(e.build().unwrap_err(), RegistrationError::UnknownGrantType("password".into()));
     }
 
     #[test]

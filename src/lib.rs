@@ -97,7 +97,7 @@ pub mod authorize;
 pub mod client;
 pub mod config;
 pub mod error;
-pub mod events;
+pub mod hooks;
 pub mod http;
 pub mod memory;
 pub mod pkce;
@@ -113,7 +113,7 @@ pub use client::{
 };
 pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
 pub use error::ErrorCode;
-pub use events::{Events, SecurityEvent};
+pub use hooks::{Hooks, SecurityEvent};
 pub use http::{Method, Request, Response};
 pub use memory::MemoryStore;
 pub use pkce::{CodeChallenge, CodeVerifier};

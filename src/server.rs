@@ -10,28 +10,28 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::authorize::{
     self, Approval, ApprovalError, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
 };
-use crate::client::{AuthFailure, Client, ClientAuthError, GrantType, authenticate};
+use crate::client::{AuthFailure, Client, ClientAuthError, Credentials, GrantType, precheck};
 use crate::config::ServerConfig;
-use crate::events::{Events, SecurityEvent};
+use crate::hooks::{Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
 use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys, random_32};
 use crate::store::{CodeTake, InsertOutcome, RotateOutcome, Store, StoreError};
 use crate::token::refresh::{self, Presentation};
-use crate::token::{self, TokenError, authorization_code};
+use crate::token::{self, TokenError, authorization_code, client_credentials};
 use crate::types::{AccessToken, AuthorizationCode, ClientId, GrantId, RefreshToken, Subject, encode_token};
 
 /// The authorization server: configuration plus the caller's store, clock, randomness and
-/// security-event sink.
+/// hooks (security events, brute-force limits, external secret hashes).
 ///
 /// Its futures are `Send` whenever the store's are, so it runs inside any multi-threaded
 /// runtime; it spawns nothing and never blocks. Share it behind an `Arc`.
 #[derive(Debug)]
-pub struct Server<S, C = SystemClock, K = SystemKeys, E = ()> {
+pub struct Server<S, C = SystemClock, K = SystemKeys, H = ()> {
     config: ServerConfig,
     store: S,
     clock: C,
     keys: K,
-    events: E,
+    hooks: H,
 }
 
 impl<S: Store> Server<S> {
@@ -44,15 +44,16 @@ impl<S: Store> Server<S> {
 impl<S: Store, C: Clock, K: Keys> Server<S, C, K> {
     /// A server on the given clock and randomness (a fixed clock for tests, say).
     pub fn with_providers(config: ServerConfig, store: S, clock: C, keys: K) -> Self {
-        Self { config, store, clock, keys, events: () }
+        Self { config, store, clock, keys, hooks: () }
     }
 }
 
-impl<S: Store, C: Clock, K: Keys, E: Events> Server<S, C, K, E> {
-    /// The same server, reporting [`SecurityEvent`]s to `events`.
-    pub fn with_events<E2: Events>(self, events: E2) -> Server<S, C, K, E2> {
+impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
+    /// The same server with `hooks`: a [`SecurityEvent`] sink (any closure), a brute-force
+    /// limiter, or a verifier of external secret hashes; see [`Hooks`].
+    pub fn with_hooks<H2: Hooks>(self, hooks: H2) -> Server<S, C, K, H2> {
         let Self { config, store, clock, keys, .. } = self;
-        Server { config, store, clock, keys, events }
+        Server { config, store, clock, keys, hooks }
     }
 
     /// The configuration.
@@ -128,7 +129,7 @@ impl<S: Store, C: Clock, K: Keys, E: Events> Server<S, C, K, E> {
         let request = token::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
         let client_id = &request.credentials.client_id;
         let client = self.store.client(client_id).await?;
-        let client = authenticate(client, &request.credentials).map_err(|e| {
+        let client = self.authenticate(client, &request.credentials).await.map_err(|e| {
             let e = TokenError::from(e);
             self.report_auth_failure(&e, Some(client_id));
             e
@@ -139,14 +140,50 @@ impl<S: Store, C: Clock, K: Keys, E: Events> Server<S, C, K, E> {
         match request.grant {
             GrantType::AuthorizationCode => self.redeem_code(&request.params, &client).await,
             GrantType::RefreshToken => self.refresh(&request.params, &client).await,
-            _ => Err(TokenError::UnsupportedGrantType),
+            GrantType::ClientCredentials => self.client_credentials(&request.params, &client).await,
+        }
+    }
+
+    /// Client authentication (TK-06): the registration's rules, then the secret, after asking
+    /// the limiter (SEC-06).
+    async fn authenticate(&self, client: Option<Client>, credentials: &Credentials) -> Result<Client, ClientAuthError> {
+        let (client, needs_secret) = precheck(client, credentials)?;
+        let Some(secret) = credentials.secret.as_ref().filter(|_| needs_secret) else { return Ok(client) };
+        let failed = |reason| ClientAuthError::Failed { reason, header: credentials.header };
+        if !self.hooks.allow_secret_check(client.id()).await {
+            return Err(failed(AuthFailure::RateLimited));
+        }
+        if client.verify_secret(secret) {
+            return Ok(client);
+        }
+        let mut external_ok = false;
+        for stored in client.external_secrets() {
+            if self.hooks.verify_external_secret(client.id(), stored, secret).await {
+                external_ok = true;
+                break;
+            }
+        }
+        if external_ok { Ok(client) } else { Err(failed(AuthFailure::WrongSecret)) }
+    }
+
+    async fn client_credentials(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
+        client_credentials::check_client(client)?;
+        let scope = client_credentials::scope(params, client)?;
+        let now = self.clock.now();
+        let access = AccessToken::new(encode_token(&random_32(&self.keys)?));
+        let grant_id = self.fresh_grant_id()?;
+        let (grant, response) = client_credentials::issue(client, scope, grant_id, &self.config, now, &access)?;
+        match self.store.insert_grant(grant).await? {
+            InsertOutcome::Inserted => Ok(response),
+            // Only a revocation of the client's own subject can get here.
+            InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant("the client's grants are revoked")),
         }
     }
 
     fn report_auth_failure(&self, error: &TokenError, client_id: Option<&ClientId>) {
         if let TokenError::ClientAuth(ClientAuthError::Failed { reason, .. }) = error {
             let reason: AuthFailure = *reason;
-            self.events.report(&SecurityEvent::ClientAuthenticationFailed { client_id: client_id.cloned(), reason });
+            self.hooks.report(&SecurityEvent::ClientAuthenticationFailed { client_id: client_id.cloned(), reason });
         }
     }
 
@@ -208,7 +245,7 @@ impl<S: Store, C: Clock, K: Keys, E: Events> Server<S, C, K, E> {
         now: time::OffsetDateTime,
     ) -> Result<(), TokenError> {
         self.store.revoke_grant(grant_id, now + self.config.grant_memory()).await?;
-        self.events.report(&SecurityEvent::RefreshTokenReplay {
+        self.hooks.report(&SecurityEvent::RefreshTokenReplay {
             client_id: client_id.clone(),
             grant_id: grant_id.clone(),
             subject: subject.clone(),
@@ -225,7 +262,7 @@ impl<S: Store, C: Clock, K: Keys, E: Events> Server<S, C, K, E> {
                 // AC-04: only a replay that passes every binding revokes the grant.
                 authorization_code::check_bindings(&redemption, &record, client)?;
                 self.store.revoke_grant(&record.grant_id, now + self.config.grant_memory()).await?;
-                self.events.report(&SecurityEvent::CodeReplay {
+                self.hooks.report(&SecurityEvent::CodeReplay {
                     client_id: record.client_id.clone(),
                     grant_id: record.grant_id.clone(),
                     subject: record.subject.clone(),
@@ -253,10 +290,14 @@ impl<S: Store, C: Clock, K: Keys, E: Events> Server<S, C, K, E> {
 
     fn fresh_code(&self) -> Result<(AuthorizationCode, GrantId), RandomError> {
         let code = AuthorizationCode::new(encode_token(&random_32(&self.keys)?));
+        Ok((code, self.fresh_grant_id()?))
+    }
+
+    /// A grant id of 128 random bits.
+    fn fresh_grant_id(&self) -> Result<GrantId, RandomError> {
         let mut grant = [0u8; 16];
         self.keys.fill_random(&mut grant)?;
-        let grant_id = GrantId::new(URL_SAFE_NO_PAD.encode(grant)).map_err(|_| RandomError)?;
-        Ok((code, grant_id))
+        GrantId::new(URL_SAFE_NO_PAD.encode(grant)).map_err(|_| RandomError)
     }
 }
 

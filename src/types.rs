@@ -423,6 +423,15 @@ secret_newtype!(
     ClientSecret
 );
 
+impl ClientSecret {
+    /// A new secret of 256 random bits, base64url (43 characters): the kind of secret a SHA-256
+    /// digest protects fully (SEC-04). Hand it to the client once; store only
+    /// [`ClientSecret::hash`].
+    pub fn generate(keys: &impl crate::provider::Keys) -> Result<Self, crate::provider::RandomError> {
+        Ok(Self(encode_token(&crate::provider::random_32(keys)?)))
+    }
+}
+
 /// Encodes 32 random bytes as the 43-character base64url text of a code or token.
 pub(crate) fn encode_token(bytes: &[u8; 32]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use oauth21::events::SecurityEvent;
+use oauth21::hooks::SecurityEvent;
 use oauth21::http::basic_auth_header;
 use oauth21::store::Store;
 use oauth21::{AccessToken, Client, ClientSecret, GrantId, GrantType, RefreshToken, Response, ServerConfig, Subject};

@@ -2,6 +2,7 @@
 //! and the success and error answers. One submodule per grant.
 
 pub(crate) mod authorization_code;
+pub(crate) mod client_credentials;
 pub(crate) mod refresh;
 
 use serde::Serialize;

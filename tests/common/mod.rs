@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use oauth21::events::{Events, SecurityEvent};
+use oauth21::hooks::{Hooks, SecurityEvent};
 use oauth21::{
     Approval, AuthorizeOutcome, Client, ClientSecret, ConsentRequest, GrantType, ManualClock, MemoryStore, Request,
     Response, Server, ServerConfig, Subject, SystemKeys,
@@ -23,7 +23,7 @@ pub type TestServer = Server<Arc<MemoryStore>, Arc<ManualClock>, SystemKeys, Eve
 #[derive(Clone, Default)]
 pub struct EventLog(Arc<Mutex<Vec<SecurityEvent>>>);
 
-impl Events for EventLog {
+impl Hooks for EventLog {
     fn report(&self, event: &SecurityEvent) {
         self.0.lock().unwrap().push(event.clone());
     }
@@ -91,7 +91,7 @@ pub fn fixture() -> Fixture {
     let config = ServerConfig::builder(ISSUER).build().unwrap();
     let events = EventLog::default();
     let server =
-        Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new()).with_events(events.clone());
+        Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new()).with_hooks(events.clone());
     Fixture { server, store, clock, events }
 }
 
@@ -189,6 +189,6 @@ impl Fixture {
 pub fn fixture_with(config: ServerConfig) -> Fixture {
     let Fixture { store, clock, events, .. } = fixture();
     let server =
-        Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new()).with_events(events.clone());
+        Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new()).with_hooks(events.clone());
     Fixture { server, store, clock, events }
 }

@@ -1,0 +1,68 @@
+//! The `client_credentials` grant (CC-01..CC-03): a confidential client acting for itself.
+//!
+//! The access token's subject is the client id; no refresh token is issued (CC-03), since the
+//! client can always authenticate again. Each token gets its own grant, so it can be revoked on
+//! its own.
+
+use time::OffsetDateTime;
+
+use super::TokenError;
+use crate::client::Client;
+use crate::config::ServerConfig;
+use crate::http::{Params, Response};
+use crate::store::{AccessTokenRecord, GrantRecord, NewGrant};
+use crate::types::{AccessToken, GrantId, Scope, Subject};
+
+/// The token's scope (CC-02): the requested one, within the client's allowed scope, or the
+/// client's default scope when none is requested.
+pub(crate) fn scope(params: &Params<'_>, client: &Client) -> Result<Scope, TokenError> {
+    match params.get("scope").ok().flatten() {
+        Some(text) => {
+            let scope = Scope::parse(text).map_err(|_| TokenError::InvalidScope("scope is malformed"))?;
+            if scope.is_subset_of(client.scope()) {
+                Ok(scope)
+            } else {
+                Err(TokenError::InvalidScope("the requested scope is not allowed for this client"))
+            }
+        }
+        None => client.default_scope().cloned().ok_or(TokenError::InvalidScope("scope is required for this client")),
+    }
+}
+
+/// Refuses public clients (CC-01), whatever their registration says.
+pub(crate) fn check_client(client: &Client) -> Result<(), TokenError> {
+    if client.is_public() { Err(TokenError::UnauthorizedClient) } else { Ok(()) }
+}
+
+/// The grant to create and the answer to send.
+pub(crate) fn issue(
+    client: &Client,
+    scope: Scope,
+    grant_id: GrantId,
+    config: &ServerConfig,
+    now: OffsetDateTime,
+    access: &AccessToken,
+) -> Result<(NewGrant, Response), TokenError> {
+    // The client acts for itself: it is the subject (RFC 9068 §2.2).
+    let subject = Subject::new(client.id().as_str()).map_err(|_| TokenError::ServerError)?;
+    let expires_at = now + config.access_token_lifetime();
+    let access_record = AccessTokenRecord {
+        hash: access.hash(),
+        grant_id: grant_id.clone(),
+        client_id: client.id().clone(),
+        subject: subject.clone(),
+        scope: scope.clone(),
+        issued_at: now,
+        expires_at,
+    };
+    let grant = GrantRecord {
+        grant_id,
+        client_id: client.id().clone(),
+        subject,
+        scope: scope.clone(),
+        authorized_at: now,
+        expires_at,
+    };
+    let response = super::success(access, config.access_token_lifetime(), None, &scope);
+    Ok((NewGrant { grant, access: access_record, refresh: None }, response))
+}
