@@ -30,4 +30,17 @@ req = urllib.request.Request(base + "/token", b"grant_type=client_credentials&sc
     {"Authorization": "Basic " + base64.b64encode(b"demo-service:demo-service-secret").decode()})
 cc = json.loads(urllib.request.urlopen(req).read())
 assert cc["scope"] == "read" and "refresh_token" not in cc, cc
+me = json.loads(urllib.request.urlopen(urllib.request.Request(base + "/api/me", headers={"Authorization": "Bearer " + refreshed["access_token"]})).read())
+assert me == {"sub": "alice", "client_id": "demo-app", "scope": "read write"}, me
+meta = json.loads(urllib.request.urlopen(base + "/.well-known/oauth-authorization-server").read())
+assert meta["issuer"] == base and meta["code_challenge_methods_supported"] == ["S256"], meta
+svc_auth = {"Authorization": "Basic " + base64.b64encode(b"demo-service:demo-service-secret").decode()}
+intro = json.loads(urllib.request.urlopen(urllib.request.Request(base + "/introspect", urllib.parse.urlencode({"token": refreshed["access_token"]}).encode(), svc_auth)).read())
+assert intro["active"] is True and intro["sub"] == "alice", intro
+urllib.request.urlopen(base + "/revoke", urllib.parse.urlencode({"token": refreshed["refresh_token"], "client_id": "demo-app"}).encode())
+try:
+    urllib.request.urlopen(urllib.request.Request(base + "/api/me", headers={"Authorization": "Bearer " + refreshed["access_token"]}))
+    raise SystemExit("a revoked grant's access token still works")
+except urllib.error.HTTPError as e:
+    assert e.code == 401 and "invalid_token" in e.headers["WWW-Authenticate"], (e.code, e.headers)
 print("smoke ok:", loc.split("?")[0], sorted(tok))

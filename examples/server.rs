@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
 use oauth21::provider::Keys as _;
 use oauth21::{
-    Approval, AuthorizeOutcome, Client, ClientSecret, ConsentRequest, GrantType, MemoryStore, Method, Request,
-    Response, Server, ServerConfig, Subject, SystemKeys,
+    Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType, MemoryStore, Method,
+    Request, Response, Scope, Server, ServerConfig, Subject, SystemClock, SystemKeys,
 };
 
 const APP_REDIRECT: &str = "http://127.0.0.1:8765/callback";
@@ -34,7 +34,9 @@ const AUTHORIZE_PARAMS: [&str; 7] =
     ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"];
 
 struct Demo {
-    server: Server<MemoryStore>,
+    server: Server<Arc<MemoryStore>>,
+    /// The protected resource's view: the same store, no authorization server needed.
+    api: BearerChecker<Arc<MemoryStore>, SystemClock>,
     users: Vec<(&'static str, &'static str)>,
     keys: SystemKeys,
 }
@@ -48,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bound = listener.local_addr()?;
     let issuer = format!("http://{bound}");
 
-    let store = MemoryStore::new();
+    let store = Arc::new(MemoryStore::new());
     store.insert_client(
         Client::public("demo-app")
             .redirect_uri(APP_REDIRECT)
@@ -70,17 +72,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .grant_types([GrantType::ClientCredentials])
             .scope("read write")
             .default_scope("read write")
+            .may_introspect_any_token()
             .build()?,
     );
     let config = ServerConfig::builder(&issuer).build()?;
+    let metadata_path = config.metadata_path();
     let state = Arc::new(Demo {
+        api: BearerChecker::new(store.clone(), SystemClock, "demo-api")?,
         server: Server::new(config, store),
         users: vec![("alice", "alice-password")],
         keys: SystemKeys::new(),
     });
 
-    let app =
-        Router::new().route("/authorize", get(authorize).post(authorize)).route("/token", any(token)).with_state(state);
+    let app = Router::new()
+        .route("/authorize", get(authorize).post(authorize))
+        .route("/token", any(token))
+        .route("/revoke", any(revoke))
+        .route("/introspect", any(introspect))
+        .route(&metadata_path, get(metadata))
+        .route("/api/me", get(api_me))
+        .with_state(state);
 
     print_walkthrough(&issuer);
     axum::serve(listener, app)
@@ -116,7 +127,8 @@ fn print_walkthrough(issuer: &str) {
     println!("  demo-web      confidential  secret demo-web-secret      scopes: read write");
     println!("  demo-service  confidential  secret demo-service-secret  client_credentials, scopes: read write");
     println!("user: alice / alice-password\n");
-    println!("Machine to machine (client credentials):");
+    println!("metadata: {issuer}/.well-known/oauth-authorization-server\n");
+    println!("Machine to machine (client credentials), then the protected API:");
     println!(
         "   curl -s -u demo-service:demo-service-secret {issuer}/token -d grant_type=client_credentials -d scope=read\n"
     );
@@ -137,6 +149,9 @@ fn print_walkthrough(issuer: &str) {
     println!(
         "   curl -s {issuer}/token -d grant_type=refresh_token -d client_id=demo-app -d refresh_token=PASTE_REFRESH_TOKEN"
     );
+    println!("5. Introspect or revoke:");
+    println!("   curl -s -u demo-service:demo-service-secret {issuer}/introspect -d token=PASTE_TOKEN");
+    println!("   curl -s {issuer}/revoke -d client_id=demo-app -d token=PASTE_REFRESH_TOKEN");
     println!("\nCtrl-C stops the server.");
 }
 
@@ -175,6 +190,57 @@ async fn token(
 ) -> HttpResponse {
     let request = core_request(&method, &uri, &headers, &body);
     http_response(demo.server.token(&request).await)
+}
+
+async fn revoke(
+    State(demo): State<AppState>,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
+    let request = core_request(&method, &uri, &headers, &body);
+    http_response(demo.server.revoke(&request).await)
+}
+
+async fn introspect(
+    State(demo): State<AppState>,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
+    let request = core_request(&method, &uri, &headers, &body);
+    http_response(demo.server.introspect(&request).await)
+}
+
+async fn metadata(State(demo): State<AppState>) -> HttpResponse {
+    http_response(demo.server.metadata())
+}
+
+/// A protected resource: needs a bearer token with scope `read`; answers who it belongs to.
+async fn api_me(
+    State(demo): State<AppState>,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
+    let request = core_request(&method, &uri, &headers, &body);
+    let Ok(read) = Scope::parse("read") else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
+    match demo.api.check(&request, &read).await {
+        Ok(token) => {
+            let body = serde_json::json!({
+                "sub": token.subject.as_str(),
+                "client_id": token.client_id.as_str(),
+                "scope": token.scope.to_string(),
+            });
+            let mut response = (StatusCode::OK, body.to_string()).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(error) => http_response(demo.api.response(&error)),
+    }
 }
 
 /// GET shows the login and consent form; POST (the form) re-validates the request through the

@@ -304,6 +304,9 @@ pub enum RegistrationError {
     /// A public client was allowed the client credentials grant (CC-01).
     #[error("client_credentials is only for confidential clients")]
     PublicClientCredentials,
+    /// A public client cannot authenticate, so it cannot be a resource server (IN-02).
+    #[error("only confidential clients may introspect other clients' tokens")]
+    PublicClientIntrospection,
     /// A grant type name this crate does not know.
     #[error("unknown grant type {0:?}")]
     UnknownGrantType(String),
@@ -340,6 +343,9 @@ pub struct Client {
     grant_types: Vec<GrantType>,
     scope: Scope,
     default_scope: Option<Scope>,
+    /// May introspect every token, not only its own (a resource server; IN-02).
+    #[serde(default)]
+    introspect_any: bool,
 }
 
 impl Client {
@@ -393,6 +399,11 @@ impl Client {
         self.default_scope.as_ref()
     }
 
+    /// Whether the client may introspect tokens issued to other clients (a resource server).
+    pub fn may_introspect_any_token(&self) -> bool {
+        self.introspect_any
+    }
+
     /// Checks `secret` against every active [`StoredSecret::Sha256`] digest, in constant time
     /// per digest and without stopping at the first match. External secrets are checked by the
     /// server through its hooks.
@@ -430,6 +441,7 @@ pub struct ClientBuilder {
     unknown_grant_type: Option<String>,
     scope: String,
     default_scope: Option<String>,
+    introspect_any: bool,
 }
 
 impl ClientBuilder {
@@ -444,6 +456,7 @@ impl ClientBuilder {
             unknown_grant_type: None,
             scope: String::new(),
             default_scope: None,
+            introspect_any: false,
         }
     }
 
@@ -499,6 +512,13 @@ impl ClientBuilder {
     /// Sets the scope granted when a request omits `scope`.
     pub fn default_scope(mut self, scope: impl Into<String>) -> Self {
         self.default_scope = Some(scope.into());
+        self
+    }
+
+    /// Lets this (confidential) client introspect every token, as a resource server does
+    /// (IN-02). Without it a client may introspect only tokens issued to itself.
+    pub fn may_introspect_any_token(mut self) -> Self {
+        self.introspect_any = true;
         self
     }
 
@@ -564,7 +584,10 @@ impl ClientBuilder {
             }
             ClientKind::Confidential { secrets: self.secrets, auth_methods }
         };
-        Ok(Client { id, kind, redirect_uris, grant_types, scope, default_scope })
+        if self.introspect_any && self.public {
+            return Err(RegistrationError::PublicClientIntrospection);
+        }
+        Ok(Client { id, kind, redirect_uris, grant_types, scope, default_scope, introspect_any: self.introspect_any })
     }
 }
 

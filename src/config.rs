@@ -19,6 +19,12 @@ pub enum ConfigError {
     /// A lifetime is zero, negative or above its maximum.
     #[error("{0} is out of range")]
     Lifetime(&'static str),
+    /// An endpoint path does not start with `/` or has a query, fragment or space.
+    #[error("endpoint paths must start with '/' and hold no query, fragment or space")]
+    EndpointPath,
+    /// The access-token audience is empty or not visible ASCII.
+    #[error("the access token audience must be 1 to 2048 visible ASCII characters")]
+    Audience,
     /// A size limit is below what the specification requires servers to accept.
     #[error("max_request_bytes must be at least 8000 (OAuth 2.1 §1.7.1)")]
     RequestLimit,
@@ -36,6 +42,33 @@ pub struct ServerConfig {
     refresh_grace_period: Option<Duration>,
     max_request_bytes: usize,
     localhost_any_port: bool,
+    access_token_audience: Option<String>,
+    paths: EndpointPaths,
+}
+
+/// The paths of the endpoints under the issuer, for the metadata document (MD-03, MD-06). Each
+/// starts with `/`; the endpoint's URL is the issuer followed by the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointPaths {
+    /// The authorization endpoint (default `/authorize`).
+    pub authorization: String,
+    /// The token endpoint (default `/token`).
+    pub token: String,
+    /// The revocation endpoint (default `/revoke`).
+    pub revocation: String,
+    /// The introspection endpoint (default `/introspect`).
+    pub introspection: String,
+}
+
+impl Default for EndpointPaths {
+    fn default() -> Self {
+        Self {
+            authorization: "/authorize".into(),
+            token: "/token".into(),
+            revocation: "/revoke".into(),
+            introspection: "/introspect".into(),
+        }
+    }
 }
 
 /// Longest refresh grace period the builder accepts.
@@ -58,6 +91,8 @@ impl ServerConfig {
                 refresh_grace_period: None,
                 max_request_bytes: 16 * 1024,
                 localhost_any_port: false,
+                access_token_audience: None,
+                paths: EndpointPaths::default(),
             },
         }
     }
@@ -111,6 +146,32 @@ impl ServerConfig {
         self.localhost_any_port
     }
 
+    /// The audience (`aud`) recorded in every access token, naming the resource server it is
+    /// for; `None` when the server issues tokens for any resource server.
+    pub fn access_token_audience(&self) -> Option<&str> {
+        self.access_token_audience.as_deref()
+    }
+
+    /// The endpoints' paths under the issuer.
+    pub fn endpoint_paths(&self) -> &EndpointPaths {
+        &self.paths
+    }
+
+    /// The URL of an endpoint: the issuer followed by `path`.
+    pub fn endpoint_url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer.as_str())
+    }
+
+    /// The path at which to serve the metadata document (RFC 8414 §3.1, MD-01): the well-known
+    /// name inserted between the issuer's host and its path, so
+    /// `https://as.example/tenant` serves it at `/.well-known/oauth-authorization-server/tenant`.
+    pub fn metadata_path(&self) -> String {
+        let text = self.issuer.as_str();
+        let after_scheme = text.split_once("://").map_or(text, |(_, rest)| rest);
+        let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+        format!("/.well-known/oauth-authorization-server{path}")
+    }
+
     /// How long a revoked grant must be remembered so that nothing issued for it later can be
     /// stored: the longest time anything of the grant can still be presented.
     pub(crate) fn grant_memory(&self) -> Duration {
@@ -128,6 +189,8 @@ struct ServerConfigValues {
     refresh_grace_period: Option<Duration>,
     max_request_bytes: usize,
     localhost_any_port: bool,
+    access_token_audience: Option<String>,
+    paths: EndpointPaths,
 }
 
 /// Builds a [`ServerConfig`]; every value is checked in [`ServerConfigBuilder::build`].
@@ -192,6 +255,20 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Records `audience` as the `aud` of every access token, for resource servers that check
+    /// it (RS-05). Any non-empty visible ASCII text, typically the resource server's URL.
+    pub fn access_token_audience(mut self, audience: impl Into<String>) -> Self {
+        self.config.access_token_audience = Some(audience.into());
+        self
+    }
+
+    /// Sets the endpoints' paths under the issuer (defaults: `/authorize`, `/token`,
+    /// `/revoke`, `/introspect`).
+    pub fn endpoint_paths(mut self, paths: EndpointPaths) -> Self {
+        self.config.paths = paths;
+        self
+    }
+
     /// Opt-in leniency: let `http://localhost` redirect URIs match any port, as RFC 8252 §7.3
     /// allows but does not recommend. Loopback IP literals always match any port.
     pub fn allow_localhost_any_port(mut self) -> Self {
@@ -221,6 +298,16 @@ impl ServerConfigBuilder {
         if c.max_request_bytes < 8000 {
             return Err(ConfigError::RequestLimit);
         }
+        let path_ok =
+            |p: &str| p.starts_with('/') && !p.contains(['?', '#']) && p.bytes().all(|b| b.is_ascii_graphic());
+        let paths = &c.paths;
+        if ![&paths.authorization, &paths.token, &paths.revocation, &paths.introspection].iter().all(|p| path_ok(p)) {
+            return Err(ConfigError::EndpointPath);
+        }
+        let audience_ok = |a: &String| !a.is_empty() && a.len() <= 2048 && a.bytes().all(|b| b.is_ascii_graphic());
+        if c.access_token_audience.as_ref().is_some_and(|a| !audience_ok(a)) {
+            return Err(ConfigError::Audience);
+        }
         Ok(ServerConfig {
             issuer: Issuer::new(self.issuer)?,
             code_lifetime: c.code_lifetime,
@@ -231,6 +318,8 @@ impl ServerConfigBuilder {
             refresh_grace_period: c.refresh_grace_period,
             max_request_bytes: c.max_request_bytes,
             localhost_any_port: c.localhost_any_port,
+            access_token_audience: c.access_token_audience,
+            paths: c.paths,
         })
     }
 }
@@ -259,6 +348,14 @@ mod tests {
         let c = b().refresh_grace_period(Duration::seconds(10)).build().unwrap();
         assert_eq!(c.refresh_grace_period(), Some(Duration::seconds(10)));
         assert!(c.rotate_confidential_refresh_tokens());
+    }
+
+    #[test]
+    fn md01_metadata_path_inserts_the_well_known_name_before_the_issuer_path() {
+        let at = |issuer: &str| ServerConfig::builder(issuer).build().unwrap().metadata_path();
+        assert_eq!(at("https://as.example"), "/.well-known/oauth-authorization-server");
+        assert_eq!(at("https://as.example/tenant/1"), "/.well-known/oauth-authorization-server/tenant/1");
+        assert_eq!(at("http://127.0.0.1:8080"), "/.well-known/oauth-authorization-server");
     }
 
     #[test]

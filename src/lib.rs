@@ -94,28 +94,34 @@
 #![deny(missing_docs)]
 
 pub mod authorize;
+pub mod bearer;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod hooks;
 pub mod http;
+mod introspect;
 pub mod memory;
+pub mod metadata;
 pub mod pkce;
 pub mod provider;
+mod revoke;
 pub mod server;
 pub mod store;
 pub mod token;
 pub mod types;
 
 pub use authorize::{Approval, ApprovalError, AuthorizeError, AuthorizeOutcome, ConsentRequest};
+pub use bearer::{BearerChecker, BearerError};
 pub use client::{
     AuthMethod, Client, ClientAuthError, ClientBuilder, ClientKind, GrantType, RedirectUri, RegistrationError,
 };
-pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
+pub use config::{ConfigError, EndpointPaths, ServerConfig, ServerConfigBuilder};
 pub use error::ErrorCode;
 pub use hooks::{Hooks, SecurityEvent};
 pub use http::{Method, Request, Response};
 pub use memory::MemoryStore;
+pub use metadata::Metadata;
 pub use pkce::{CodeChallenge, CodeVerifier};
 pub use provider::{Clock, Keys, ManualClock, SystemClock, SystemKeys};
 pub use server::Server;

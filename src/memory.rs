@@ -245,6 +245,16 @@ impl Store for MemoryStore {
         ready(Ok(()))
     }
 
+    fn revoke_access_token(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let mut g = lock(&self.grants);
+        if let Some(record) = g.access.remove(hash) {
+            if let Some(family) = g.families.get_mut(&record.grant_id) {
+                family.members.retain(|h| h != hash);
+            }
+        }
+        ready(Ok(()))
+    }
+
     fn access_token(
         &self,
         hash: &TokenHash,

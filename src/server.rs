@@ -14,7 +14,10 @@ use crate::client::{AuthFailure, Client, ClientAuthError, Credentials, GrantType
 use crate::config::ServerConfig;
 use crate::hooks::{Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
+use crate::introspect;
+use crate::metadata::Metadata;
 use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys, random_32};
+use crate::revoke::{self, TokenKind};
 use crate::store::{CodeTake, InsertOutcome, RotateOutcome, Store, StoreError};
 use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code, client_credentials};
@@ -127,13 +130,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     /// The token endpoint, with the error as a value for hosts that log or count failures.
     pub async fn token_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
         let request = token::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
-        let client_id = &request.credentials.client_id;
-        let client = self.store.client(client_id).await?;
-        let client = self.authenticate(client, &request.credentials).await.map_err(|e| {
-            let e = TokenError::from(e);
-            self.report_auth_failure(&e, Some(client_id));
-            e
-        })?;
+        let client = self.authenticated_client(&request.credentials).await?;
         if !client.allows_grant(request.grant) {
             return Err(TokenError::UnauthorizedClient);
         }
@@ -142,6 +139,105 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
             GrantType::RefreshToken => self.refresh(&request.params, &client).await,
             GrantType::ClientCredentials => self.client_credentials(&request.params, &client).await,
         }
+    }
+
+    /// Looks the client up and authenticates it, reporting failures to the hooks.
+    async fn authenticated_client(&self, credentials: &Credentials) -> Result<Client, TokenError> {
+        let client = self.store.client(&credentials.client_id).await?;
+        self.authenticate(client, credentials).await.map_err(|e| {
+            let e = TokenError::from(e);
+            self.report_auth_failure(&e, Some(&credentials.client_id));
+            e
+        })
+    }
+
+    /// The revocation endpoint (RFC 7009; RV-01..RV-06): 200 whenever the request is valid,
+    /// whether or not anything was revoked; 503 when the store fails.
+    pub async fn revoke(&self, request: &Request<'_>) -> Response {
+        match self.revoke_result(request).await {
+            Ok(response) => response,
+            // RV-06: a store failure must make the client retry, never look like success.
+            Err(TokenError::ServerError) => TokenError::TemporarilyUnavailable.response(),
+            Err(error) => error.response(),
+        }
+    }
+
+    async fn revoke_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
+        let reference = revoke::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
+        let client = self.authenticated_client(&reference.credentials).await?;
+        for kind in reference.search {
+            match kind {
+                TokenKind::Access => {
+                    if let Some(record) = self.store.access_token(&reference.hash).await? {
+                        // RV-05: another client's token is left alone, with the same answer.
+                        if record.client_id == *client.id() {
+                            self.store.revoke_access_token(&reference.hash).await?;
+                        }
+                        return Ok(revoke::revoked());
+                    }
+                }
+                TokenKind::Refresh => {
+                    if let Some(record) = self.store.refresh_token(&reference.hash).await? {
+                        // RV-04: a refresh token takes its whole grant with it.
+                        if record.client_id == *client.id() {
+                            self.revoke_grant(&record.grant_id).await?;
+                        }
+                        return Ok(revoke::revoked());
+                    }
+                }
+            }
+        }
+        Ok(revoke::revoked())
+    }
+
+    /// The introspection endpoint (RFC 7662; IN-01..IN-05). Callers authenticate as
+    /// confidential clients; failures are 401.
+    pub async fn introspect(&self, request: &Request<'_>) -> Response {
+        match self.introspect_result(request).await {
+            Ok(response) => response,
+            Err(error) => error.response(),
+        }
+    }
+
+    async fn introspect_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
+        // IN-02: authentication failures are 401 here, whichever way credentials came.
+        let as_401 = |e: TokenError| match e {
+            TokenError::ClientAuth(ClientAuthError::Failed { reason, .. }) => {
+                TokenError::ClientAuth(ClientAuthError::Failed { reason, header: true })
+            }
+            e => e,
+        };
+        let reference = revoke::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None));
+        let reference = reference.map_err(as_401)?;
+        let client = self.authenticated_client(&reference.credentials).await.map_err(as_401)?;
+        if client.is_public() {
+            let e =
+                TokenError::ClientAuth(ClientAuthError::Failed { reason: AuthFailure::MethodNotAllowed, header: true });
+            self.report_auth_failure(&e, Some(client.id()));
+            return Err(e);
+        }
+        let now = self.clock.now();
+        for kind in reference.search {
+            match kind {
+                TokenKind::Access => {
+                    if let Some(record) = self.store.access_token(&reference.hash).await? {
+                        return Ok(introspect::access(&record, &client, &self.config, now));
+                    }
+                }
+                TokenKind::Refresh => {
+                    if let Some(record) = self.store.refresh_token(&reference.hash).await? {
+                        return Ok(introspect::refresh(&record, &client, &self.config, now));
+                    }
+                }
+            }
+        }
+        Ok(introspect::inactive())
+    }
+
+    /// The metadata document's HTTP answer (RFC 8414; MD-01..MD-06); serve it at
+    /// [`ServerConfig::metadata_path`].
+    pub fn metadata(&self) -> Response {
+        Metadata::new(&self.config).response()
     }
 
     /// Client authentication (TK-06): the registration's rules, then the secret, after asking

@@ -46,6 +46,7 @@
 //! | `rotate_refresh` | Lua: `HGET family:{grant} active` must equal `from` (grace: `previous` equals `from` and `retried` unset), else return not-active; `HSET` the old `rt:` record's `rotated_at`, `SET` the new `rt:` and `at:` records, `HSET family:{grant} active {new} previous {from}`, `SADD members:{grant}` | `UPDATE grants SET active = $new, previous = $from WHERE grant_id = $g AND active = $from AND NOT revoked RETURNING 1` (the compare-and-swap; zero rows = not active), then in the same transaction `UPDATE tokens SET rotated_at = $at WHERE hash = $from` and `INSERT INTO tokens` the new pair |
 //! | `revoke_grant` | Lua: `SET revoked:{grant} 1 PXAT {remember_until}`, then `DEL` every member of `members:{grant}`, the set and `family:{grant}` | transaction: `INSERT INTO revoked_grants ... ON CONFLICT DO NOTHING; DELETE FROM tokens WHERE grant_id = $1; UPDATE grants SET revoked = true WHERE grant_id = $1` |
 //! | `revoke_subject` | Lua: `SET revoked-sub:{subject} {at} PXAT {remember_until}`, then revoke every grant in `SMEMBERS subject:{subject}` as above | transaction: `INSERT INTO revoked_subjects ... ON CONFLICT DO UPDATE SET revoked_at = greatest(...)`, then the `revoke_grant` statements for `WHERE subject = $1` |
+//! | `revoke_access_token` | `DEL at:{hash}` | `DELETE FROM tokens WHERE hash = $1 AND kind = 'access'` |
 //! | `access_token`, `refresh_token` | `GET at:{hash}` / `GET rt:{hash}` | `SELECT data FROM tokens WHERE hash = $1 AND kind = $2` |
 //!
 //! Records expire: a store may drop a record once its `expires_at` has passed (Redis: `PXAT`;
@@ -118,6 +119,10 @@ pub struct AccessTokenRecord {
     pub subject: Subject,
     /// The token's scope.
     pub scope: Scope,
+    /// The resource server the token is meant for (`aud`), when the server is configured with
+    /// one (RS-05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
     /// When the token was issued.
     #[serde(with = "time::serde::timestamp")]
     pub issued_at: OffsetDateTime,
@@ -281,6 +286,10 @@ pub trait Store: Send + Sync {
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Revokes one access token (RV-04): it stops being returned by
+    /// [`Store::access_token`]. Revoking an unknown token succeeds.
+    fn revoke_access_token(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Revokes every grant of `subject` (logout everywhere, password change), and makes
     /// [`Store::insert_grant`] refuse any grant of the subject authorized at or before `at`
     /// (codes already issued) until at least `remember_until`.
@@ -328,6 +337,9 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).revoke_subject(subject, at, remember_until)
+    }
+    fn revoke_access_token(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).revoke_access_token(hash)
     }
     fn revoke_grant(
         &self,

@@ -27,6 +27,7 @@ enum Fault {
     InsertCodeBroken,
     TakeCodeUnavailable,
     InsertGrantBroken,
+    LookupBroken,
 }
 
 struct FlakyStore {
@@ -95,7 +96,15 @@ impl Store for FlakyStore {
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        self.inner.access_token(hash)
+        let result = if self.fails(Fault::LookupBroken) {
+            Err(StoreError::Backend("read failed".into()))
+        } else {
+            block_on(self.inner.access_token(hash))
+        };
+        std::future::ready(result)
+    }
+    fn revoke_access_token(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.inner.revoke_access_token(hash)
     }
     fn refresh_token(
         &self,
@@ -179,4 +188,14 @@ fn tk11_token_write_failure_is_500_and_no_token_is_handed_out() {
     assert_eq!(json(&r)["error"], "server_error");
     assert!(json(&r).get("access_token").is_none());
     assert_eq!(store.inner.counts().1, 0);
+}
+
+#[test]
+fn rv06_store_failure_is_503_never_a_false_200() {
+    let (server, store) = flaky();
+    store.set(Fault::LookupBroken);
+    let r = block_on(server.revoke(&Request::form_post(b"token=abc&client_id=app")));
+    assert_eq!(r.status(), 503);
+    assert_eq!(json(&r)["error"], "temporarily_unavailable");
+    assert_eq!(r.header("Cache-Control"), Some("no-store"));
 }

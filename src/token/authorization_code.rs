@@ -82,6 +82,7 @@ pub(crate) fn issue(
         client_id: record.client_id.clone(),
         subject: record.subject.clone(),
         scope: record.scope.clone(),
+        audience: config.access_token_audience().map(str::to_owned),
         issued_at: now,
         expires_at: now + config.access_token_lifetime(),
     };

@@ -52,6 +52,7 @@ pub(crate) fn issue(
         client_id: client.id().clone(),
         subject: subject.clone(),
         scope: scope.clone(),
+        audience: config.access_token_audience().map(str::to_owned),
         issued_at: now,
         expires_at,
     };

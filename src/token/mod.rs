@@ -127,8 +127,14 @@ pub(crate) struct TokenRequest<'a> {
     pub(crate) credentials: Credentials,
 }
 
-/// Reads a token request (TK-01..TK-04, TK-07).
-pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<TokenRequest<'a>, TokenError> {
+/// Reads the form body of a POST to an endpoint where clients authenticate (token,
+/// revocation, introspection): POST only, a form body, nothing defined in the query (TK-04),
+/// no defined parameter twice (TK-02).
+pub(crate) fn read_form_post<'a>(
+    request: &Request<'a>,
+    config: &ServerConfig,
+    defined: &[&'static str],
+) -> Result<Params<'a>, TokenError> {
     if request.method() != Method::Post {
         return Err(TokenError::MethodNotAllowed);
     }
@@ -140,13 +146,19 @@ pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<
     if query.contains_any(&["client_id", "client_secret"]) {
         return Err(ClientAuthError::CredentialsInQuery.into());
     }
-    if query.contains_any(&DEFINED) {
+    if query.contains_any(defined) {
         return Err(TokenError::InvalidRequest("parameters must be sent in the request body, not the URI query"));
     }
     let params = Params::parse(request.body(), limit).map_err(TokenError::Unreadable)?;
-    if params.first_repeated(&DEFINED).is_some() {
+    if params.first_repeated(defined).is_some() {
         return Err(TokenError::InvalidRequest("a parameter appears more than once"));
     }
+    Ok(params)
+}
+
+/// Reads a token request (TK-01..TK-04, TK-07).
+pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<TokenRequest<'a>, TokenError> {
+    let params = read_form_post(request, config, &DEFINED)?;
     let grant = match params.get("grant_type").ok().flatten() {
         None => return Err(TokenError::InvalidRequest("grant_type is required")),
         Some(text) => GrantType::parse(text).ok_or(TokenError::UnsupportedGrantType)?,

@@ -128,6 +128,7 @@ pub(crate) fn issue(
         client_id: record.client_id.clone(),
         subject: record.subject.clone(),
         scope: scope.clone(),
+        audience: config.access_token_audience().map(str::to_owned),
         issued_at: now,
         expires_at: now + config.access_token_lifetime(),
     };

@@ -1,0 +1,152 @@
+//! The resource-server side (RFC 6750; RS-01..RS-05): read `Authorization: Bearer`, check the
+//! access token through the store, and build the 401 / 403 / 400 answer with its
+//! `WWW-Authenticate: Bearer` challenge.
+//!
+//! [`BearerChecker`] needs only a [`Store`] and a [`Clock`], so a resource server that shares
+//! the authorization server's store uses it without the rest of the [`Server`](crate::Server).
+//!
+//! ```
+//! use oauth21::bearer::BearerChecker;
+//! use oauth21::{ManualClock, MemoryStore, Request, Scope};
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! let checker = BearerChecker::new(MemoryStore::new(), ManualClock::at_unix(0), "api")?;
+//! let request = Request::get("");
+//! let error = block_on(checker.check(&request, &Scope::parse("read")?)).unwrap_err();
+//! let response = checker.response(&error);
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(response.header("WWW-Authenticate"), Some(r#"Bearer realm="api""#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::error::is_valid_description;
+use crate::http::{Params, Request, Response};
+use crate::provider::Clock;
+use crate::store::{AccessTokenRecord, Store, StoreError};
+use crate::types::{Scope, TokenHash};
+
+/// Why a request to a protected resource was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BearerError {
+    /// No bearer credentials: 401 with a bare challenge, no error code (RS-03).
+    #[error("no bearer token was sent")]
+    NoCredentials,
+    /// Malformed credentials, or a token sent by more than one method: 400 (RS-02, RS-04).
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// Unknown, expired, revoked, or meant for another audience: 401 (RS-04, RS-05).
+    #[error("{0}")]
+    InvalidToken(&'static str),
+    /// Valid, but without the scope the resource needs: 403, naming it (RS-04).
+    #[error("the access token lacks the required scope")]
+    InsufficientScope(Scope),
+    /// The store failed: 503, and the token is neither accepted nor blamed.
+    #[error("the token could not be checked now")]
+    Unavailable,
+}
+
+/// Checks bearer tokens for one protected resource (one realm).
+#[derive(Debug)]
+pub struct BearerChecker<S, C> {
+    store: S,
+    clock: C,
+    realm: String,
+    audience: Option<String>,
+}
+
+/// The realm contains a `"`, a `\` or a control character, or is empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the realm must be 1 to 256 characters of %x20-21 / %x23-5B / %x5D-7E")]
+pub struct InvalidRealm;
+
+impl<S: Store, C: Clock> BearerChecker<S, C> {
+    /// A checker over `store` and `clock`, answering with `realm` in its challenges.
+    pub fn new(store: S, clock: C, realm: impl Into<String>) -> Result<Self, InvalidRealm> {
+        let realm = realm.into();
+        if realm.is_empty() || realm.len() > 256 || !is_valid_description(&realm) {
+            return Err(InvalidRealm);
+        }
+        Ok(Self { store, clock, realm, audience: None })
+    }
+
+    /// Accepts only tokens whose audience is exactly `audience` (RS-05). Without it, the
+    /// audience is not checked.
+    pub fn require_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Checks the request's bearer token and that it carries every token of `required`.
+    /// Returns the token's record: its subject, client and scope.
+    pub async fn check(&self, request: &Request<'_>, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
+        let token = bearer_token(request)?;
+        let record = match self.store.access_token(&TokenHash::of(token)).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return Err(BearerError::InvalidToken("the access token is invalid")),
+            Err(StoreError::Unavailable(_) | StoreError::Backend(_)) => return Err(BearerError::Unavailable),
+        };
+        if self.clock.now() >= record.expires_at {
+            return Err(BearerError::InvalidToken("the access token expired"));
+        }
+        if let Some(audience) = &self.audience {
+            if record.audience.as_deref() != Some(audience.as_str()) {
+                return Err(BearerError::InvalidToken("the access token is meant for another resource"));
+            }
+        }
+        if !required.is_subset_of(&record.scope) {
+            return Err(BearerError::InsufficientScope(required.clone()));
+        }
+        Ok(record)
+    }
+
+    /// The answer for `error`, with its `WWW-Authenticate: Bearer` challenge (RS-03, RS-04).
+    pub fn response(&self, error: &BearerError) -> Response {
+        let (status, code) = match error {
+            BearerError::NoCredentials => (401, None),
+            BearerError::InvalidRequest(_) => (400, Some("invalid_request")),
+            BearerError::InvalidToken(_) => (401, Some("invalid_token")),
+            BearerError::InsufficientScope(_) => (403, Some("insufficient_scope")),
+            BearerError::Unavailable => return Response::new(503).with_header("Retry-After", "1"),
+        };
+        let mut challenge = format!("Bearer realm=\"{}\"", self.realm);
+        if let Some(code) = code {
+            challenge.push_str(&format!(", error=\"{code}\", error_description=\"{error}\""));
+        }
+        if let BearerError::InsufficientScope(scope) = error {
+            challenge.push_str(&format!(", scope=\"{scope}\""));
+        }
+        Response::new(status).with_header("WWW-Authenticate", challenge).with_header("Cache-Control", "no-store")
+    }
+}
+
+/// The `b64token` of `Authorization: Bearer <token>` (RS-01): the scheme compares
+/// case-insensitively; the token is `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+///
+/// Tokens in the URI query are never read (RS-02). A token also sent in a form body, next to
+/// the header, is two methods and refused.
+fn bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
+    let form_token = request.has_form_content_type()
+        && Params::parse(request.body(), request.body().len()).is_ok_and(|p| p.contains_any(&["access_token"]));
+    let Some(header) = request.authorization() else {
+        return Err(BearerError::NoCredentials);
+    };
+    let Some((scheme, rest)) = header.split_at_checked(6) else { return Err(BearerError::NoCredentials) };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        // Another scheme (Basic, DPoP, ...) is not a bearer credential at all.
+        return Err(BearerError::NoCredentials);
+    }
+    if form_token {
+        return Err(BearerError::InvalidRequest("the access token was sent by more than one method"));
+    }
+    let token = rest.strip_prefix(b" ").ok_or(BearerError::InvalidRequest("malformed Authorization header"))?;
+    let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    let token68 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+    if body_len == 0 || token.len() > 4096 || !token[..body_len].iter().all(token68) {
+        return Err(BearerError::InvalidRequest("malformed bearer token"));
+    }
+    std::str::from_utf8(token).map_err(|_| BearerError::InvalidRequest("malformed bearer token"))
+}

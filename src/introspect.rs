@@ -1,0 +1,101 @@
+//! The introspection endpoint (RFC 7662; IN-01..IN-05).
+//!
+//! The caller must authenticate as a confidential client (IN-02). A client sees its own tokens;
+//! a client registered with [`ClientBuilder::may_introspect_any_token`](crate::ClientBuilder::may_introspect_any_token)
+//! (a resource server) sees every token. Anything inactive, unknown or not visible to the caller
+//! is answered exactly `{"active":false}` (IN-04), so the endpoint tells nothing about tokens a
+//! caller may not see.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::client::Client;
+use crate::config::ServerConfig;
+use crate::http::Response;
+use crate::store::{AccessTokenRecord, RefreshTokenRecord};
+use crate::types::{ClientId, Scope, Subject};
+
+/// The one answer for every inactive or invisible token (IN-04).
+pub(crate) const INACTIVE: &[u8] = br#"{"active":false}"#;
+
+/// What an active token looks like to the caller (IN-03).
+#[derive(Debug, Serialize)]
+struct Active<'a> {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    client_id: &'a ClientId,
+    token_type: &'static str,
+    exp: i64,
+    iat: i64,
+    sub: &'a Subject,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+    iss: &'a str,
+}
+
+fn visible(caller: &Client, owner: &ClientId) -> bool {
+    caller.may_introspect_any_token() || caller.id() == owner
+}
+
+fn active_response(active: &Active<'_>) -> Response {
+    let body = serde_json::to_vec(active).unwrap_or_else(|_| INACTIVE.to_vec());
+    Response::json(200, body)
+}
+
+/// The answer for a token that is not found, or that the caller may not see.
+pub(crate) fn inactive() -> Response {
+    Response::json(200, INACTIVE.to_vec())
+}
+
+fn scope_text(scope: &Scope) -> Option<String> {
+    (!scope.is_empty()).then(|| scope.to_string())
+}
+
+/// The answer for an access token (IN-05: expiry, revocation and visibility checked).
+pub(crate) fn access(
+    record: &AccessTokenRecord,
+    caller: &Client,
+    config: &ServerConfig,
+    now: OffsetDateTime,
+) -> Response {
+    if !visible(caller, &record.client_id) || now >= record.expires_at {
+        return inactive();
+    }
+    active_response(&Active {
+        active: true,
+        scope: scope_text(&record.scope),
+        client_id: &record.client_id,
+        token_type: "Bearer",
+        exp: record.expires_at.unix_timestamp(),
+        iat: record.issued_at.unix_timestamp(),
+        sub: &record.subject,
+        aud: record.audience.as_deref(),
+        iss: config.issuer().as_str(),
+    })
+}
+
+/// The answer for a refresh token: active only while it is its family's current token and
+/// inside both its idle and absolute lifetimes.
+pub(crate) fn refresh(
+    record: &RefreshTokenRecord,
+    caller: &Client,
+    config: &ServerConfig,
+    now: OffsetDateTime,
+) -> Response {
+    let live = record.rotated_at.is_none() && now < record.expires_at && now < record.grant_expires_at;
+    if !visible(caller, &record.client_id) || !live {
+        return inactive();
+    }
+    active_response(&Active {
+        active: true,
+        scope: scope_text(&record.scope),
+        client_id: &record.client_id,
+        token_type: "refresh_token",
+        exp: record.expires_at.unix_timestamp(),
+        iat: record.issued_at.unix_timestamp(),
+        sub: &record.subject,
+        aud: None,
+        iss: config.issuer().as_str(),
+    })
+}
