@@ -396,6 +396,8 @@ pub enum ApprovalError {
 /// What [`Server::authorize`](crate::Server::authorize) decided.
 #[derive(Debug)]
 #[must_use]
+// Consent is the common outcome; boxing it would add an allocation to every valid request.
+#[allow(clippy::large_enum_variant)]
 pub enum AuthorizeOutcome {
     /// The request is valid: ask the resource owner.
     Consent(ConsentRequest),

@@ -23,7 +23,7 @@
 //! ```
 
 use crate::error::is_valid_description;
-use crate::http::{Params, Request, Response};
+use crate::http::{Request, Response, decode_component};
 use crate::provider::Clock;
 use crate::store::{AccessTokenRecord, Store, StoreError};
 use crate::types::{Scope, TokenHash};
@@ -123,30 +123,43 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
     }
 }
 
-/// The `b64token` of `Authorization: Bearer <token>` (RS-01): the scheme compares
-/// case-insensitively; the token is `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+/// The `b64token` of `Authorization: Bearer <token>` (RS-01): `"Bearer" 1*SP b64token`, the
+/// scheme compared case-insensitively; the token is
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 ///
 /// Tokens in the URI query are never read (RS-02). A token also sent in a form body, next to
 /// the header, is two methods and refused.
 fn bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
-    let form_token = request.has_form_content_type()
-        && Params::parse(request.body(), request.body().len()).is_ok_and(|p| p.contains_any(&["access_token"]));
     let Some(header) = request.authorization() else {
         return Err(BearerError::NoCredentials);
     };
-    let Some((scheme, rest)) = header.split_at_checked(6) else { return Err(BearerError::NoCredentials) };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let scheme_end = header.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(header.len());
+    if !header[..scheme_end].eq_ignore_ascii_case(b"bearer") {
         // Another scheme (Basic, DPoP, ...) is not a bearer credential at all.
         return Err(BearerError::NoCredentials);
     }
-    if form_token {
+    if body_has_access_token(request) {
         return Err(BearerError::InvalidRequest("the access token was sent by more than one method"));
     }
-    let token = rest.strip_prefix(b" ").ok_or(BearerError::InvalidRequest("malformed Authorization header"))?;
+    // The separator is one or more spaces, nothing else.
+    if header.get(scheme_end) != Some(&b' ') {
+        return Err(BearerError::InvalidRequest("malformed Authorization header"));
+    }
+    let token = header[scheme_end..].trim_ascii_start();
     let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     let token68 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
     if body_len == 0 || token.len() > 4096 || !token[..body_len].iter().all(token68) {
         return Err(BearerError::InvalidRequest("malformed bearer token"));
     }
     std::str::from_utf8(token).map_err(|_| BearerError::InvalidRequest("malformed bearer token"))
+}
+
+/// Whether a form body carries an `access_token` parameter (RFC 6750 §2.2), judged pair by pair
+/// so that a malformed pair elsewhere in the body cannot hide it.
+fn body_has_access_token(request: &Request<'_>) -> bool {
+    request.has_form_content_type()
+        && request.body().split(|&b| b == b'&').any(|pair| {
+            let name = pair.split(|&b| b == b'=').next().unwrap_or(b"");
+            name == b"access_token" || decode_component(name).is_ok_and(|n| n == "access_token")
+        })
 }
