@@ -235,6 +235,55 @@ impl fmt::Debug for Response {
     }
 }
 
+/// Borrows the parts the core reads from an `http::Request` whose body is already collected
+/// (feature `http`).
+///
+/// ```
+/// # #[cfg(feature = "http")] {
+/// let http_request = http::Request::post("/token?x=1")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .body(b"grant_type=client_credentials".to_vec())
+///     .unwrap();
+/// let request = oauth21::Request::from(&http_request);
+/// assert_eq!(request.query(), b"x=1");
+/// # }
+/// ```
+#[cfg(feature = "http")]
+impl<'a, B: AsRef<[u8]>> From<&'a ::http::Request<B>> for Request<'a> {
+    fn from(request: &'a ::http::Request<B>) -> Self {
+        let headers = request.headers();
+        let mut out = Request::new(Method::from_name(request.method().as_str()))
+            .with_query(request.uri().query().unwrap_or("").as_bytes())
+            .with_body(request.body().as_ref());
+        if let Some(value) = headers.get(::http::header::AUTHORIZATION) {
+            out = out.with_authorization(value.as_bytes());
+        }
+        if let Some(value) = headers.get(::http::header::CONTENT_TYPE) {
+            out = out.with_content_type(value.as_bytes());
+        }
+        out
+    }
+}
+
+/// Turns the core's answer into an `http::Response` (feature `http`).
+#[cfg(feature = "http")]
+impl From<Response> for ::http::Response<Vec<u8>> {
+    fn from(response: Response) -> Self {
+        let (status, headers, body) = response.into_parts();
+        let mut out = ::http::Response::new(body);
+        *out.status_mut() = ::http::StatusCode::from_u16(status).unwrap_or(::http::StatusCode::INTERNAL_SERVER_ERROR);
+        for (name, value) in headers {
+            // Every name and value here is made by this crate from visible ASCII.
+            if let (Ok(name), Ok(value)) =
+                (::http::HeaderName::from_bytes(name.as_bytes()), ::http::HeaderValue::from_str(&value))
+            {
+                out.headers_mut().append(name, value);
+            }
+        }
+        out
+    }
+}
+
 /// Why a query string or form body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -1,217 +1,190 @@
-//! A real OAuth 2.1 authorization server on loopback, over the in-memory store.
+//! The demo authorization server as an axum `Router`: the framework adapter, the login and
+//! consent page, and the demo registrations. `main.rs` serves it; the integration tests in
+//! `tests/example_server.rs` mount the same router on an ephemeral port.
 //!
-//! ```text
-//! cargo run --example server                       # listens on 127.0.0.1:8080
-//! cargo run --example server -- --addr 127.0.0.1:9000
-//! ```
-//!
-//! It shows how a framework adapter wraps the core: each handler copies the method, raw query,
-//! raw body and the `Authorization` / `Content-Type` headers into an [`oauth21::Request`], awaits
-//! the matching [`oauth21::Server`] call, and copies the [`oauth21::Response`] back. The only
-//! logic of its own is the login and consent page.
+//! The adapter is the part to copy into another framework: collect the body, convert the
+//! `http::Request` into an [`oauth21::Request`] (feature `http`), await the matching
+//! [`oauth21::Server`] call, and convert the [`oauth21::Response`] back.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
 use oauth21::provider::Keys as _;
 use oauth21::{
-    Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType, MemoryStore, Method,
-    Request, Response, Scope, Server, ServerConfig, Subject, SystemClock, SystemKeys,
+    Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType, MemoryStore, Request,
+    Response, Scope, Server, ServerConfig, Subject, SystemClock, SystemKeys,
 };
+use serde::Deserialize;
 
-const APP_REDIRECT: &str = "http://127.0.0.1:8765/callback";
-/// RFC 7636 Appendix B: a known verifier and its challenge, for the printed walk-through.
-const DEMO_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// The demo clients' redirect URI (a loopback URI: any port matches).
+pub const APP_REDIRECT: &str = "http://127.0.0.1:8765/callback";
+/// Largest request body read, in bytes.
+const MAX_BODY: usize = 64 * 1024;
 /// The parameters of an authorization request that the consent form carries back.
 const AUTHORIZE_PARAMS: [&str; 7] =
     ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"];
 
-struct Demo {
-    server: Server<Arc<MemoryStore>>,
-    /// The protected resource's view: the same store, no authorization server needed.
-    api: BearerChecker<Arc<MemoryStore>, SystemClock>,
-    users: Vec<(&'static str, &'static str)>,
-    keys: SystemKeys,
+/// One client registration as written in a `--clients` JSON file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// The client id.
+    pub client_id: String,
+    /// `"public"` or `"confidential"`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The secret of a confidential client.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Registered redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Grant type names.
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// Allowed scope, space-separated.
+    #[serde(default)]
+    pub scope: String,
+    /// Default scope, space-separated.
+    #[serde(default)]
+    pub default_scope: Option<String>,
+    /// Whether it may introspect every token (a resource server).
+    #[serde(default)]
+    pub introspection: bool,
 }
 
-type AppState = Arc<Demo>;
+impl ClientSpec {
+    /// Builds the registration, with the crate's validation.
+    pub fn build(&self) -> Result<Client, Box<dyn std::error::Error>> {
+        let mut builder = match (self.kind.as_str(), &self.secret) {
+            ("public", None) => Client::public(&self.client_id),
+            ("confidential", Some(secret)) => Client::confidential(&self.client_id, &ClientSecret::new(secret)),
+            ("public", Some(_)) => return Err(format!("{}: a public client has no secret", self.client_id).into()),
+            ("confidential", None) => {
+                return Err(format!("{}: a confidential client needs a secret", self.client_id).into());
+            }
+            (other, _) => {
+                return Err(format!("{}: type must be public or confidential, not {other:?}", self.client_id).into());
+            }
+        };
+        for uri in &self.redirect_uris {
+            builder = builder.redirect_uri(uri);
+        }
+        if !self.grant_types.is_empty() {
+            builder = builder.grant_type_names(self.grant_types.iter().map(String::as_str));
+        }
+        builder = builder.scope(&self.scope);
+        if let Some(default) = &self.default_scope {
+            builder = builder.default_scope(default);
+        }
+        if self.introspection {
+            builder = builder.may_introspect_any_token();
+        }
+        Ok(builder.build()?)
+    }
+}
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = parse_addr()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    let issuer = format!("http://{bound}");
-
-    let store = Arc::new(MemoryStore::new());
-    store.insert_client(
+/// The demo registrations: `demo-app` (public), `demo-web` and `demo-service` (confidential).
+pub fn demo_clients() -> Result<Vec<Client>, Box<dyn std::error::Error>> {
+    let code_grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+    Ok(vec![
         Client::public("demo-app")
             .redirect_uri(APP_REDIRECT)
-            .grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+            .grant_types(code_grants)
             .scope("read write")
             .default_scope("read")
             .build()?,
-    );
-    store.insert_client(
         Client::confidential("demo-web", &ClientSecret::new("demo-web-secret"))
             .redirect_uri(APP_REDIRECT)
-            .grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+            .grant_types(code_grants)
             .scope("read write")
             .default_scope("read")
             .build()?,
-    );
-    store.insert_client(
         Client::confidential("demo-service", &ClientSecret::new("demo-service-secret"))
             .grant_types([GrantType::ClientCredentials])
             .scope("read write")
             .default_scope("read write")
             .may_introspect_any_token()
             .build()?,
-    );
-    let config = ServerConfig::builder(&issuer).build()?;
+    ])
+}
+
+/// The demo user accounts: name and password.
+pub const USERS: [(&str, &str); 1] = [("alice", "alice-password")];
+
+struct Demo {
+    server: Server<Arc<MemoryStore>>,
+    /// The protected resource's view: the same store, no authorization server needed.
+    api: BearerChecker<Arc<MemoryStore>, SystemClock>,
+    keys: SystemKeys,
+}
+
+type AppState = Arc<Demo>;
+
+/// The router for an authorization server at `issuer` with `clients` registered.
+pub fn router(issuer: &str, clients: Vec<Client>) -> Result<Router, Box<dyn std::error::Error>> {
+    let store = Arc::new(MemoryStore::new());
+    for client in clients {
+        store.insert_client(client);
+    }
+    let config = ServerConfig::builder(issuer).build()?;
     let metadata_path = config.metadata_path();
     let state = Arc::new(Demo {
         api: BearerChecker::new(store.clone(), SystemClock, "demo-api")?,
         server: Server::new(config, store),
-        users: vec![("alice", "alice-password")],
         keys: SystemKeys::new(),
     });
-
-    let app = Router::new()
+    Ok(Router::new()
         .route("/authorize", get(authorize).post(authorize))
         .route("/token", any(token))
         .route("/revoke", any(revoke))
         .route("/introspect", any(introspect))
         .route(&metadata_path, get(metadata))
-        .route("/api/me", get(api_me))
-        .with_state(state);
-
-    print_walkthrough(&issuer);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            println!("\nshutting down");
-        })
-        .await?;
-    Ok(())
+        .route("/api/me", any(api_me))
+        .with_state(state))
 }
 
-fn parse_addr() -> Result<SocketAddr, Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let mut addr: SocketAddr = "127.0.0.1:8080".parse()?;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => addr = args.next().ok_or("--addr needs HOST:PORT")?.parse()?,
-            "--help" | "-h" => {
-                println!("usage: server [--addr HOST:PORT]");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
+/// Collects the body so the core can borrow the whole request.
+async fn collect(request: HttpRequest) -> Result<axum::http::Request<Bytes>, HttpResponse> {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => Ok(axum::http::Request::from_parts(parts, bytes)),
+        Err(_) => Err((StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response()),
     }
-    Ok(addr)
 }
 
-fn print_walkthrough(issuer: &str) {
-    println!("oauth21 demo authorization server");
-    println!("issuer: {issuer}\n");
-    println!("clients:");
-    println!("  demo-app      public        redirect {APP_REDIRECT}  scopes: read write");
-    println!("  demo-web      confidential  secret demo-web-secret      scopes: read write");
-    println!("  demo-service  confidential  secret demo-service-secret  client_credentials, scopes: read write");
-    println!("user: alice / alice-password\n");
-    println!("metadata: {issuer}/.well-known/oauth-authorization-server\n");
-    println!("Machine to machine (client credentials), then the protected API:");
-    println!(
-        "   curl -s -u demo-service:demo-service-secret {issuer}/token -d grant_type=client_credentials -d scope=read\n"
-    );
-    println!("Authorization code flow with PKCE:");
-    println!("1. Open this URL in a browser, sign in as alice and approve:");
-    println!(
-        "   {issuer}/authorize?response_type=code&client_id=demo-app&scope=read%20write&state=demo\
-         &redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback\
-         &code_challenge={DEMO_CHALLENGE}&code_challenge_method=S256"
-    );
-    println!("2. The browser is sent to {APP_REDIRECT}?code=...; copy the code (nothing listens there).");
-    println!("3. Redeem it within 60 seconds:");
-    println!(
-        "   curl -s {issuer}/token -d grant_type=authorization_code -d client_id=demo-app \\\n     \
-         -d redirect_uri={APP_REDIRECT} -d code_verifier={DEMO_VERIFIER} -d code=PASTE_CODE"
-    );
-    println!("4. Refresh (each refresh token works once; reusing one revokes the whole grant):");
-    println!(
-        "   curl -s {issuer}/token -d grant_type=refresh_token -d client_id=demo-app -d refresh_token=PASTE_REFRESH_TOKEN"
-    );
-    println!("5. Introspect or revoke:");
-    println!("   curl -s -u demo-service:demo-service-secret {issuer}/introspect -d token=PASTE_TOKEN");
-    println!("   curl -s {issuer}/revoke -d client_id=demo-app -d token=PASTE_REFRESH_TOKEN");
-    println!("\nCtrl-C stops the server.");
-}
-
-/// Copies the parts of an HTTP request the core reads.
-fn core_request<'a>(method: &HttpMethod, uri: &'a Uri, headers: &'a HeaderMap, body: &'a [u8]) -> Request<'a> {
-    let mut request = Request::new(Method::from_name(method.as_str()))
-        .with_query(uri.query().unwrap_or("").as_bytes())
-        .with_body(body);
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        request = request.with_authorization(value.as_bytes());
-    }
-    if let Some(value) = headers.get(header::CONTENT_TYPE) {
-        request = request.with_content_type(value.as_bytes());
-    }
-    request
-}
-
-/// Copies the core's answer into an HTTP response.
+/// Copies the core's answer into an axum response.
 fn http_response(response: Response) -> HttpResponse {
-    let (status, headers, body) = response.into_parts();
-    let mut out = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body).into_response();
-    for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            out.headers_mut().append(name, value);
-        }
-    }
-    out
+    axum::http::Response::<Vec<u8>>::from(response).map(Body::from)
 }
 
-async fn token(
-    State(demo): State<AppState>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> HttpResponse {
-    let request = core_request(&method, &uri, &headers, &body);
-    http_response(demo.server.token(&request).await)
+async fn token(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let request = match collect(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    http_response(demo.server.token(&Request::from(&request)).await)
 }
 
-async fn revoke(
-    State(demo): State<AppState>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> HttpResponse {
-    let request = core_request(&method, &uri, &headers, &body);
-    http_response(demo.server.revoke(&request).await)
+async fn revoke(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let request = match collect(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    http_response(demo.server.revoke(&Request::from(&request)).await)
 }
 
-async fn introspect(
-    State(demo): State<AppState>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> HttpResponse {
-    let request = core_request(&method, &uri, &headers, &body);
-    http_response(demo.server.introspect(&request).await)
+async fn introspect(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let request = match collect(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    http_response(demo.server.introspect(&Request::from(&request)).await)
 }
 
 async fn metadata(State(demo): State<AppState>) -> HttpResponse {
@@ -219,16 +192,13 @@ async fn metadata(State(demo): State<AppState>) -> HttpResponse {
 }
 
 /// A protected resource: needs a bearer token with scope `read`; answers who it belongs to.
-async fn api_me(
-    State(demo): State<AppState>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> HttpResponse {
-    let request = core_request(&method, &uri, &headers, &body);
+async fn api_me(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let request = match collect(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let Ok(read) = Scope::parse("read") else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
-    match demo.api.check(&request, &read).await {
+    match demo.api.check(&Request::from(&request), &read).await {
         Ok(token) => {
             let body = serde_json::json!({
                 "sub": token.subject.as_str(),
@@ -245,49 +215,50 @@ async fn api_me(
 
 /// GET shows the login and consent form; POST (the form) re-validates the request through the
 /// core, checks the CSRF token and the password, and approves or denies.
-async fn authorize(
-    State(demo): State<AppState>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> HttpResponse {
-    let request = core_request(&method, &uri, &headers, &body);
-    let consent = match demo.server.authorize(&request).await {
+async fn authorize(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let request = match collect(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let consent = match demo.server.authorize(&Request::from(&request)).await {
         AuthorizeOutcome::Consent(consent) => consent,
+        AuthorizeOutcome::Error { error, response } if !response.is_redirect() => {
+            // Never redirected (unknown client, bad redirect URI, unreadable request): tell the
+            // user, who is the only one who will see it.
+            return error_page(response.status(), &error.to_string());
+        }
         AuthorizeOutcome::Error { response, .. } => return http_response(response),
     };
-    let source = if method == HttpMethod::POST { body.as_ref() } else { uri.query().unwrap_or("").as_bytes() };
+    let post = request.method() == axum::http::Method::POST;
+    let source = if post { request.body().as_ref() } else { request.uri().query().unwrap_or("").as_bytes() };
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(source).unwrap_or_default();
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let oauth_params: Vec<(&str, &str)> =
         AUTHORIZE_PARAMS.iter().filter_map(|name| field(name).map(|value| (*name, value))).collect();
 
-    let cookie = csrf_cookie(&headers);
+    let cookie = csrf_cookie(request.headers());
     let page = |message| consent_page(&demo, &consent, &oauth_params, cookie.as_deref(), message);
-    if method != HttpMethod::POST {
+    if !post {
         return page(None);
     }
     // Double-submit CSRF check: the form field must equal the SameSite=Strict cookie set with
-    // the page, which a cross-site form post cannot read or send.
+    // the page, which a cross-site form post can neither read nor send.
     let csrf_ok = matches!((cookie.as_deref(), field("csrf")), (Some(c), Some(f)) if constant_time_eq(c, f));
     if !csrf_ok {
-        return (StatusCode::FORBIDDEN, "the form expired or was not sent from this server; start again\n")
-            .into_response();
+        return error_page(403, "The form expired or was not sent from this server. Start again from the application.");
     }
     match field("decision") {
         Some("deny") => http_response(demo.server.deny(&consent)),
         Some("approve") => {
             let user = field("username").unwrap_or("");
             let password = field("password").unwrap_or("");
-            let known = demo.users.iter().any(|(u, p)| constant_time_eq(u, user) & constant_time_eq(p, password));
-            if !known {
+            let known = USERS.iter().any(|(u, p)| constant_time_eq(u, user) & constant_time_eq(p, password));
+            let Some(subject) = known.then(|| Subject::new(user).ok()).flatten() else {
                 return page(Some("Wrong username or password."));
-            }
-            let Ok(subject) = Subject::new(user) else { return page(Some("Wrong username or password.")) };
+            };
             match demo.server.approve(&consent, Approval::new(subject)).await {
                 Ok(response) => http_response(response),
-                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+                Err(e) => error_page(500, &e.to_string()),
             }
         }
         _ => page(Some("Choose approve or deny.")),
@@ -308,6 +279,42 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;display:flex;justify-content:center;\
+padding:3rem 1rem;margin:0}main{background:#fff;max-width:26rem;width:100%;padding:2rem;border-radius:12px;\
+box-shadow:0 2px 12px #0002}h1{font-size:1.3rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem}\
+input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}\
+.buttons{display:flex;gap:.6rem;margin-top:1.4rem}button{flex:1;padding:.6rem;border-radius:6px;\
+border:1px solid #888;font-size:1rem;cursor:pointer}button[value=approve]{background:#1f6feb;color:#fff;\
+border-color:#1f6feb}.error{color:#b00020}.muted{color:#555;font-size:.9rem}";
+
+/// Headers every page gets: no caching, no framing (SEC-05), nothing loaded from elsewhere.
+fn page_response(status: u16, html: String) -> HttpResponse {
+    let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), html).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+    );
+    response
+}
+
+fn error_page(status: u16, message: &str) -> HttpResponse {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Authorization failed</title><style>{STYLE}</style></head>\n<body><main>\
+         <h1>This authorization request cannot be completed</h1><p class=\"error\" role=\"alert\">{}</p>\
+         <p class=\"muted\">You were not sent back to the application, because its request could not be \
+         trusted. Return to the application and try again.</p></main></body></html>\n",
+        escape(message)
+    );
+    page_response(status, html)
+}
+
 fn consent_page(
     demo: &Demo,
     consent: &ConsentRequest,
@@ -321,7 +328,7 @@ fn consent_page(
         None => {
             let mut bytes = [0u8; 32];
             if demo.keys.fill_random(&mut bytes).is_err() {
-                return (StatusCode::INTERNAL_SERVER_ERROR, "random generator failed\n").into_response();
+                return error_page(500, "The server could not create a form token.");
             }
             bytes.iter().map(|b| format!("{b:02x}")).collect()
         }
@@ -335,14 +342,7 @@ fn consent_page(
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in to authorize {client}</title>
-<style>
-body{{font-family:system-ui,sans-serif;background:#f4f5f7;display:flex;justify-content:center;padding:3rem 1rem;margin:0}}
-main{{background:#fff;max-width:26rem;width:100%;padding:2rem;border-radius:12px;box-shadow:0 2px 12px #0002}}
-h1{{font-size:1.3rem;margin-top:0}} label{{display:block;margin:.8rem 0 .2rem}} input[type=text],input[type=password]{{width:100%;padding:.5rem;box-sizing:border-box}}
-.buttons{{display:flex;gap:.6rem;margin-top:1.4rem}} button{{flex:1;padding:.6rem;border-radius:6px;border:1px solid #888;font-size:1rem;cursor:pointer}}
-button[value=approve]{{background:#1f6feb;color:#fff;border-color:#1f6feb}} .error{{color:#b00020}} .muted{{color:#555;font-size:.9rem}}
-</style></head>
+<title>Sign in to authorize {client}</title><style>{STYLE}</style></head>
 <body><main>
 <h1><code>{client}</code> wants access to your account</h1>
 <p>It asks for:</p><ul>{scopes}</ul>
@@ -350,29 +350,20 @@ button[value=approve]{{background:#1f6feb;color:#fff;border-color:#1f6feb}} .err
 {message}
 <form method="post" action="/authorize">
 {hidden}<input type="hidden" name="csrf" value="{csrf}">
-<label for="username">Username</label><input id="username" type="text" name="username" autocomplete="username" required>
+<label for="username">Username</label><input id="username" type="text" name="username" autocomplete="username">
 <label for="password">Password</label><input id="password" type="password" name="password" autocomplete="current-password">
-<div class="buttons"><button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
+<div class="buttons"><button type="submit" name="decision" value="deny">Deny</button>
 <button type="submit" name="decision" value="approve">Approve</button></div>
 </form></main></body></html>
 "#,
         client = escape(consent.client().id().as_str()),
         redirect = escape(consent.redirect_uri()),
     );
-    let mut response = (StatusCode::OK, html).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
-    );
+    let mut response = page_response(200, html);
     if let Ok(cookie) =
         HeaderValue::from_str(&format!("oauth21_csrf={csrf}; Path=/authorize; HttpOnly; SameSite=Strict"))
     {
-        h.insert(header::SET_COOKIE, cookie);
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
 }

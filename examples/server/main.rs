@@ -1,0 +1,121 @@
+//! A real OAuth 2.1 authorization server on loopback, over the in-memory store.
+//!
+//! ```text
+//! cargo run --example server                         # listens on 127.0.0.1:8080
+//! cargo run --example server -- --addr 127.0.0.1:9000
+//! cargo run --example server -- --clients clients.json
+//! ```
+//!
+//! `app.rs` holds the router: the framework adapter and the login and consent page.
+
+mod app;
+
+use std::net::SocketAddr;
+
+use app::{APP_REDIRECT, ClientSpec};
+
+/// RFC 7636 Appendix B: a known verifier and its challenge, for the printed walk-through.
+const DEMO_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct Args {
+    addr: SocketAddr,
+    clients: Option<String>,
+}
+
+fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let mut out = Args { addr: "127.0.0.1:8080".parse()?, clients: None };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => out.addr = args.next().ok_or("--addr needs HOST:PORT")?.parse()?,
+            "--clients" => out.clients = Some(args.next().ok_or("--clients needs a JSON file")?),
+            "--help" | "-h" => {
+                println!("usage: server [--addr HOST:PORT] [--clients FILE.json]");
+                println!("FILE.json: an array of {{client_id, type: public|confidential, secret?, redirect_uris,");
+                println!("           grant_types, scope, default_scope?, introspection?}}; replaces the demo clients");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    let clients = match &args.clients {
+        Some(path) => {
+            let specs: Vec<ClientSpec> = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+            specs.iter().map(ClientSpec::build).collect::<Result<Vec<_>, _>>()?
+        }
+        None => app::demo_clients()?,
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let issuer = format!("http://{}", listener.local_addr()?);
+    let described: Vec<String> = clients
+        .iter()
+        .map(|c| {
+            let kind = if c.is_public() { "public" } else { "confidential" };
+            let grants: Vec<&str> = c.grant_types().iter().map(|g| g.as_str()).collect();
+            format!(
+                "  {:<14} {kind:<13} scope {:?}  grants {}",
+                c.id().as_str(),
+                c.scope().to_string(),
+                grants.join(" ")
+            )
+        })
+        .collect();
+    let router = app::router(&issuer, clients)?;
+    print_walkthrough(&issuer, &described, args.clients.is_some());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("\nshutting down");
+        })
+        .await?;
+    Ok(())
+}
+
+fn print_walkthrough(issuer: &str, clients: &[String], custom: bool) {
+    println!("oauth21 demo authorization server");
+    println!("issuer: {issuer}");
+    println!("metadata: {issuer}/.well-known/oauth-authorization-server\n");
+    println!("clients:");
+    for line in clients {
+        println!("{line}");
+    }
+    println!("users: alice / alice-password\n");
+    if custom {
+        println!("Ctrl-C stops the server.");
+        return;
+    }
+    println!("secrets: demo-web / demo-web-secret, demo-service / demo-service-secret\n");
+    println!("Machine to machine (client credentials), then the protected API:");
+    println!(
+        "   curl -s -u demo-service:demo-service-secret {issuer}/token -d grant_type=client_credentials -d scope=read"
+    );
+    println!("   curl -s {issuer}/api/me -H 'Authorization: Bearer PASTE_ACCESS_TOKEN'\n");
+    println!("Authorization code flow with PKCE:");
+    println!("1. Open this URL in a browser, sign in as alice and approve:");
+    println!(
+        "   {issuer}/authorize?response_type=code&client_id=demo-app&scope=read%20write&state=demo\
+         &redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback\
+         &code_challenge={DEMO_CHALLENGE}&code_challenge_method=S256"
+    );
+    println!("2. The browser is sent to {APP_REDIRECT}?code=...; copy the code (nothing listens there).");
+    println!("3. Redeem it within 60 seconds:");
+    println!(
+        "   curl -s {issuer}/token -d grant_type=authorization_code -d client_id=demo-app \\\n     \
+         -d redirect_uri={APP_REDIRECT} -d code_verifier={DEMO_VERIFIER} -d code=PASTE_CODE"
+    );
+    println!("4. Refresh (each refresh token works once; reusing one revokes the whole grant):");
+    println!(
+        "   curl -s {issuer}/token -d grant_type=refresh_token -d client_id=demo-app -d refresh_token=PASTE_REFRESH_TOKEN"
+    );
+    println!("5. Introspect or revoke:");
+    println!("   curl -s -u demo-service:demo-service-secret {issuer}/introspect -d token=PASTE_TOKEN");
+    println!("   curl -s {issuer}/revoke -d client_id=demo-app -d token=PASTE_REFRESH_TOKEN");
+    println!("\nCtrl-C stops the server.");
+}

@@ -1,0 +1,294 @@
+//! The example server's router on an ephemeral loopback port, driven over real HTTP by an
+//! independent OAuth client (the `oauth2` crate) and by plain `reqwest` where that crate has no
+//! call for it (the login and consent page, `/api/me`, metadata).
+
+#[path = "../examples/server/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl, PkceCodeChallenge,
+    RedirectUrl, RevocationUrl, Scope, StandardRevocableToken, TokenIntrospectionResponse, TokenResponse, TokenUrl,
+};
+use reqwest::StatusCode;
+
+/// Serves the demo router on 127.0.0.1 with an OS-chosen port; returns its base URL.
+async fn start() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app::router(&base, app::demo_clients().unwrap()).unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+/// An HTTP client that never follows redirects: the OAuth redirects are the answers under test.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+fn html_unescape(text: &str) -> String {
+    text.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// The consent form's hidden inputs.
+fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"")?;
+            let (value, _) = rest.split_once('"')?;
+            Some((html_unescape(name), html_unescape(value)))
+        })
+        .collect()
+}
+
+/// Opens `url` like a browser, signs in as alice with `password`, and presses `decision`.
+/// Returns the response to the form POST.
+async fn sign_in_and_decide(base: &str, url: &str, password: &str, decision: &str) -> reqwest::Response {
+    let http = http();
+    let page = http.get(url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let headers = page.headers().clone();
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(headers["x-frame-options"], "DENY");
+    let cookie = headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    assert_eq!(html.matches("<form method=\"post\"").count(), 1, "one form");
+    for needle in [
+        "name=\"username\"",
+        "name=\"password\"",
+        "name=\"decision\" value=\"approve\"",
+        "name=\"decision\" value=\"deny\"",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    let mut form = hidden_inputs(&html);
+    form.extend([
+        ("username".into(), "alice".into()),
+        ("password".into(), password.into()),
+        ("decision".into(), decision.into()),
+    ]);
+    http.post(format!("{base}/authorize")).header("cookie", cookie).form(&form).send().await.unwrap()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+fn client(base: &str, id: &str) -> ReadyClient {
+    BasicClient::new(ClientId::new(id.to_owned()))
+        .set_auth_uri(AuthUrl::new(format!("{base}/authorize")).unwrap())
+        .set_token_uri(TokenUrl::new(format!("{base}/token")).unwrap())
+        .set_redirect_uri(RedirectUrl::new(app::APP_REDIRECT.to_owned()).unwrap())
+        .set_revocation_url(RevocationUrl::new(format!("{base}/revoke")).unwrap())
+        .set_introspection_url(IntrospectionUrl::new(format!("{base}/introspect")).unwrap())
+}
+
+/// Runs the code flow with PKCE for `oauth` and returns its token response.
+async fn code_flow(base: &str, oauth: &ReadyClient) -> oauth2::basic::BasicTokenResponse {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = oauth
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .add_scope(Scope::new("write".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let answer = sign_in_and_decide(base, url.as_str(), "alice-password", "approve").await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "303 after the form POST");
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(app::APP_REDIRECT));
+    assert_eq!(query_param(&location, "state").as_deref(), Some(state.secret().as_str()));
+    assert_eq!(query_param(&location, "iss").as_deref(), Some(base));
+    let code = query_param(&location, "code").unwrap();
+    oauth.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request_async(&http()).await.unwrap()
+}
+
+type ReadyClient = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+    oauth2::EndpointSet,
+    oauth2::EndpointSet,
+>;
+
+async fn api_me(base: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = http().get(format!("{base}/api/me"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn public_client_code_flow_with_pkce_then_refresh_rotation_and_replay() {
+    let base = start().await;
+    let oauth = client(&base, "demo-app");
+    let tokens = code_flow(&base, &oauth).await;
+    assert_eq!(tokens.scopes().map(|s| s.len()), Some(2));
+    let first_refresh = tokens.refresh_token().unwrap().clone();
+
+    let me = api_me(&base, Some(tokens.access_token().secret())).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me, serde_json::json!({"sub": "alice", "client_id": "demo-app", "scope": "read write"}));
+
+    let rotated = oauth.exchange_refresh_token(&first_refresh).request_async(&http()).await.unwrap();
+    let second_refresh = rotated.refresh_token().unwrap().clone();
+    assert_ne!(second_refresh.secret(), first_refresh.secret());
+    // Give the rotation a moment so the replay below is a replay, not a concurrent race.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let replay = oauth.exchange_refresh_token(&first_refresh).request_async(&http()).await;
+    assert!(replay.is_err(), "a rotated-out refresh token is refused");
+    // The replay revoked the whole grant: the newest tokens are dead too.
+    assert!(oauth.exchange_refresh_token(&second_refresh).request_async(&http()).await.is_err());
+    assert_eq!(api_me(&base, Some(rotated.access_token().secret())).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn confidential_client_code_flow_with_basic_and_with_post() {
+    let base = start().await;
+    for auth in [AuthType::BasicAuth, AuthType::RequestBody] {
+        let oauth = client(&base, "demo-web")
+            .set_client_secret(ClientSecret::new("demo-web-secret".into()))
+            .set_auth_type(auth.clone());
+        let tokens = code_flow(&base, &oauth).await;
+        assert!(tokens.refresh_token().is_some(), "{auth:?}");
+    }
+    let wrong = client(&base, "demo-web").set_client_secret(ClientSecret::new("wrong".into()));
+    assert!(wrong.exchange_client_credentials().request_async(&http()).await.is_err());
+}
+
+#[tokio::test]
+async fn client_credentials_with_basic_and_with_post() {
+    let base = start().await;
+    for auth in [AuthType::BasicAuth, AuthType::RequestBody] {
+        let oauth = client(&base, "demo-service")
+            .set_client_secret(ClientSecret::new("demo-service-secret".into()))
+            .set_auth_type(auth);
+        let tokens = oauth
+            .exchange_client_credentials()
+            .add_scope(Scope::new("read".into()))
+            .request_async(&http())
+            .await
+            .unwrap();
+        assert!(tokens.refresh_token().is_none());
+        let me: serde_json::Value = api_me(&base, Some(tokens.access_token().secret())).await.json().await.unwrap();
+        assert_eq!(me["sub"], "demo-service");
+    }
+}
+
+#[tokio::test]
+async fn revocation_and_introspection_through_the_client_library() {
+    let base = start().await;
+    let tokens = code_flow(&base, &client(&base, "demo-app")).await;
+    let service = client(&base, "demo-service").set_client_secret(ClientSecret::new("demo-service-secret".into()));
+
+    let info = service.introspect(tokens.access_token()).request_async(&http()).await.unwrap();
+    assert!(info.active());
+    assert_eq!(info.client_id().map(|c| c.as_str()), Some("demo-app"));
+    assert_eq!(info.sub(), Some("alice"));
+
+    // The oauth2 crate refuses revocation over plain http (even on loopback), so this request is
+    // sent by hand, as a public client: client_id in the body.
+    let refresh = tokens.refresh_token().unwrap().secret().clone();
+    let form = [("token", refresh.as_str()), ("token_type_hint", "refresh_token"), ("client_id", "demo-app")];
+    let revoked = http().post(format!("{base}/revoke")).form(&form).send().await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let info = service.introspect(tokens.access_token()).request_async(&http()).await.unwrap();
+    assert!(!info.active(), "revoking the refresh token revoked the grant's access token");
+    let me = api_me(&base, Some(tokens.access_token().secret())).await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert!(me.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
+}
+
+#[tokio::test]
+async fn api_me_without_a_token_gets_a_bare_challenge() {
+    let base = start().await;
+    let me = api_me(&base, None).await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me.headers()["www-authenticate"], "Bearer realm=\"demo-api\"");
+}
+
+#[tokio::test]
+async fn metadata_describes_the_server() {
+    let base = start().await;
+    let response = http().get(format!("{base}/.well-known/oauth-authorization-server")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(doc["issuer"], base.as_str());
+    assert_eq!(doc["token_endpoint"], format!("{base}/token"));
+    assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+}
+
+#[tokio::test]
+async fn deny_button_sends_access_denied_back() {
+    let base = start().await;
+    let oauth = client(&base, "demo-app");
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = oauth.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
+    let answer = sign_in_and_decide(&base, url.as_str(), "", "deny").await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(query_param(&location, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_param(&location, "state").as_deref(), Some(state.secret().as_str()));
+    assert_eq!(query_param(&location, "iss").as_deref(), Some(base.as_str()));
+    assert!(query_param(&location, "code").is_none());
+}
+
+#[tokio::test]
+async fn wrong_password_shows_the_form_again() {
+    let base = start().await;
+    let oauth = client(&base, "demo-app");
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = oauth.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
+    let answer = sign_in_and_decide(&base, url.as_str(), "guess", "approve").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("Wrong username or password."));
+    assert!(html.contains("<form method=\"post\""));
+}
+
+#[tokio::test]
+async fn forged_consent_post_without_the_csrf_cookie_is_refused() {
+    let base = start().await;
+    let oauth = client(&base, "demo-app");
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = oauth.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
+    let html = http().get(url.as_str()).send().await.unwrap().text().await.unwrap();
+    let mut form = hidden_inputs(&html);
+    form.extend([
+        ("username".into(), "alice".into()),
+        ("password".into(), "alice-password".into()),
+        ("decision".into(), "approve".into()),
+    ]);
+    let answer = http().post(format!("{base}/authorize")).form(&form).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert!(answer.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn invalid_redirect_uri_gets_an_error_page_never_a_redirect() {
+    let base = start().await;
+    let url = format!(
+        "{base}/authorize?response_type=code&client_id=demo-app&redirect_uri=https%3A%2F%2Fattacker.test%2Fcb\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+    );
+    let answer = http().get(&url).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert!(answer.headers().get("location").is_none());
+    assert!(answer.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("cannot be completed") && !html.contains("attacker.test"));
+    let unknown = http().get(format!("{base}/authorize?response_type=code&client_id=nobody")).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+}
