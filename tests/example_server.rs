@@ -292,3 +292,41 @@ async fn invalid_redirect_uri_gets_an_error_page_never_a_redirect() {
     let unknown = http().get(format!("{base}/authorize?response_type=code&client_id=nobody")).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn clients_file_registrations_go_through_the_crates_validation() {
+    let json = r#"[
+        {"client_id": "spa", "type": "public", "redirect_uris": ["http://127.0.0.1/cb"],
+         "grant_types": ["authorization_code", "refresh_token"], "scope": "read", "default_scope": "read"},
+        {"client_id": "rs", "type": "confidential", "secret": "s3cret", "grant_types": ["client_credentials"],
+         "scope": "read", "introspection": true}
+    ]"#;
+    let specs: Vec<app::ClientSpec> = serde_json::from_str(json).unwrap();
+    let clients: Vec<_> = specs.iter().map(|s| s.build().unwrap()).collect();
+    assert!(clients[0].is_public() && clients[1].may_introspect_any_token());
+
+    for bad in [
+        r#"[{"client_id": "x", "type": "public", "secret": "s", "redirect_uris": ["https://a.example/cb"]}]"#,
+        r#"[{"client_id": "x", "type": "confidential", "grant_types": ["client_credentials"]}]"#,
+        r#"[{"client_id": "x", "type": "public", "redirect_uris": ["http://evil.example/cb"]}]"#,
+        r#"[{"client_id": "x", "type": "public", "redirect_uris": ["https://a.example/cb"], "grant_types": ["password"]}]"#,
+        r#"[{"client_id": "x", "type": "robot"}]"#,
+    ] {
+        let specs: Vec<app::ClientSpec> = serde_json::from_str(bad).unwrap();
+        assert!(specs[0].build().is_err(), "{bad}");
+    }
+    assert!(
+        serde_json::from_str::<Vec<app::ClientSpec>>(r#"[{"client_id": "x", "type": "public", "typo": 1}]"#).is_err()
+    );
+
+    // A server started with such clients serves them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app::router(&base, clients).unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let oauth = client(&base, "rs").set_client_secret(ClientSecret::new("s3cret".into()));
+    let tokens = oauth.exchange_client_credentials().request_async(&http()).await;
+    assert!(tokens.is_err(), "rs has no default scope, so a request without scope is invalid_scope");
+    let tokens = oauth.exchange_client_credentials().add_scope(Scope::new("read".into())).request_async(&http()).await;
+    assert!(tokens.is_ok());
+}
