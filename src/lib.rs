@@ -108,6 +108,8 @@ pub mod provider;
 mod revoke;
 pub mod server;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
 pub mod types;
 

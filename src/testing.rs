@@ -1,0 +1,454 @@
+//! A conformance suite for [`Store`] implementations (feature `testing`).
+//!
+//! Any store, in memory or over the network, runs the same checks of the contract written in
+//! [`store`](crate::store): single-use codes, the refresh rotation compare-and-swap, grace
+//! retries, kept tokens, revocation by grant, by subject and by access token, and the
+//! concurrent double-spend cases. Every case uses fresh random identifiers, so one store (even a
+//! shared, persistent one) can run the suite repeatedly.
+//!
+//! ```
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! let store = oauth21::MemoryStore::new();
+//! let cases = block_on(oauth21::testing::check_store(&store, 16)).expect("MemoryStore conforms");
+//! assert!(cases >= 10);
+//! ```
+//!
+//! The concurrent cases start `contenders` operations on the same code or token together and
+//! drive them as one joined future: with a networked store the requests are in flight at once.
+//! For parallelism across threads, call [`check_store`] from several threads on one shared store
+//! (as `tests/store_conformance.rs` does); `tests/code_double_spend_attack.rs` and
+//! `tests/refresh_rotation_race.rs` race many threads on one code or token through the server.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::{Duration, OffsetDateTime};
+
+use crate::pkce::{CodeChallenge, CodeVerifier};
+use crate::provider::{Keys, SystemKeys, random_32};
+use crate::store::{
+    AccessTokenRecord, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome,
+    Rotation, Store, StoreError,
+};
+use crate::types::{ClientId, GrantId, Scope, Subject, TokenHash};
+
+/// A contract violation (or a store error) found by the suite.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store contract case {case:?} failed: {reason}")]
+pub struct ContractViolation {
+    /// The case that failed.
+    pub case: &'static str,
+    /// What was wrong.
+    pub reason: String,
+}
+
+type CaseResult = Result<(), ContractViolation>;
+
+fn fail(case: &'static str, reason: impl Into<String>) -> ContractViolation {
+    ContractViolation { case, reason: reason.into() }
+}
+
+fn store_err(case: &'static str) -> impl Fn(StoreError) -> ContractViolation {
+    move |e| fail(case, format!("store error: {e}"))
+}
+
+/// Fresh random records for one case.
+struct Fixture {
+    keys: SystemKeys,
+    now: OffsetDateTime,
+}
+
+impl Fixture {
+    fn hash(&self) -> TokenHash {
+        TokenHash::from_bytes(random_32(&self.keys).expect("the system random generator works"))
+    }
+
+    fn name(&self, prefix: &str) -> String {
+        let mut bytes = [0u8; 12];
+        self.keys.fill_random(&mut bytes).expect("the system random generator works");
+        format!("{prefix}-{}", URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    fn grant_id(&self) -> GrantId {
+        GrantId::new(self.name("grant")).expect("random grant ids are valid")
+    }
+
+    fn subject(&self) -> Subject {
+        Subject::new(self.name("user")).expect("random subjects are valid")
+    }
+
+    fn client(&self) -> ClientId {
+        ClientId::new("conformance-client").expect("a valid client id")
+    }
+
+    fn code(&self) -> CodeRecord {
+        let verifier = CodeVerifier::generate(&self.keys).expect("the system random generator works");
+        CodeRecord {
+            hash: self.hash(),
+            grant_id: self.grant_id(),
+            client_id: self.client(),
+            redirect_uri: "https://client.example/cb".into(),
+            code_challenge: CodeChallenge::s256(&verifier),
+            scope: Scope::parse("read").unwrap_or_default(),
+            subject: self.subject(),
+            issued_at: self.now,
+            expires_at: self.now + Duration::seconds(60),
+        }
+    }
+
+    fn access(&self, grant: &GrantRecord) -> AccessTokenRecord {
+        AccessTokenRecord {
+            hash: self.hash(),
+            grant_id: grant.grant_id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: grant.scope.clone(),
+            audience: None,
+            issued_at: self.now,
+            expires_at: self.now + Duration::hours(1),
+        }
+    }
+
+    fn refresh(&self, grant: &GrantRecord) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash: self.hash(),
+            grant_id: grant.grant_id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: grant.scope.clone(),
+            issued_at: self.now,
+            expires_at: self.now + Duration::days(14),
+            grant_expires_at: grant.expires_at,
+            rotated_at: None,
+        }
+    }
+
+    fn grant(&self, subject: Subject, authorized_at: OffsetDateTime) -> GrantRecord {
+        GrantRecord {
+            grant_id: self.grant_id(),
+            client_id: self.client(),
+            subject,
+            scope: Scope::parse("read").unwrap_or_default(),
+            authorized_at,
+            expires_at: self.now + Duration::days(30),
+        }
+    }
+
+    fn new_grant(&self) -> NewGrant {
+        let grant = self.grant(self.subject(), self.now);
+        NewGrant { access: self.access(&grant), refresh: Some(self.refresh(&grant)), grant }
+    }
+
+    fn rotation(&self, from: &RefreshTokenRecord, grace_retry: bool) -> Rotation {
+        let grant = self.grant(from.subject.clone(), self.now);
+        let mut refresh = self.refresh(&grant);
+        refresh.grant_id = from.grant_id.clone();
+        let mut access = self.access(&grant);
+        access.grant_id = from.grant_id.clone();
+        Rotation { from: from.hash, grace_retry, access, refresh, at: self.now }
+    }
+}
+
+/// Drives several futures at once until all are done (a minimal `join_all`).
+struct JoinAll<F: Future> {
+    futures: Vec<Option<Pin<Box<F>>>>,
+    outputs: Vec<Option<F::Output>>,
+}
+
+impl<F: Future> Future for JoinAll<F> {
+    type Output = Vec<F::Output>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // JoinAll is Unpin: it holds only boxed (already pinned) futures and plain outputs.
+        let this = Pin::into_inner(self);
+        let mut pending = false;
+        for (slot, out) in this.futures.iter_mut().zip(this.outputs.iter_mut()) {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => {
+                        *out = Some(value);
+                        *slot = None;
+                    }
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(this.outputs.iter_mut().filter_map(Option::take).collect()) }
+    }
+}
+
+impl<F: Future> Unpin for JoinAll<F> {}
+
+fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> JoinAll<F> {
+    let futures: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let outputs = futures.iter().map(|_| None).collect();
+    JoinAll { futures, outputs }
+}
+
+/// Runs every case against `store`; `contenders` (at least 2) is how many operations race in
+/// the double-spend cases. Returns how many cases ran, or the first violation.
+pub async fn check_store<S: Store>(store: &S, contenders: usize) -> Result<usize, ContractViolation> {
+    let contenders = contenders.max(2);
+    let fx = Fixture {
+        keys: SystemKeys::new(),
+        now: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    };
+    code_is_taken_once(store, &fx).await?;
+    code_collision_never_overwrites(store, &fx).await?;
+    grant_lookups_and_revocation(store, &fx).await?;
+    rotation_is_a_compare_and_swap(store, &fx).await?;
+    grace_retry_works_once(store, &fx).await?;
+    kept_refresh_token_is_replaced_in_place(store, &fx).await?;
+    revoked_grant_refuses_inserts_and_rotations(store, &fx).await?;
+    subject_revocation_reaches_older_grants_only(store, &fx).await?;
+    access_token_revocation_is_one_token(store, &fx).await?;
+    concurrent_takes_of_one_code(store, &fx, contenders).await?;
+    concurrent_rotations_of_one_token(store, &fx, contenders).await?;
+    Ok(11)
+}
+
+async fn code_is_taken_once<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "a code is taken once, then reported as already taken";
+    let e = store_err(CASE);
+    let code = fx.code();
+    store.insert_code(code.clone()).await.map_err(&e)?;
+    match store.take_code(&code.hash).await.map_err(&e)? {
+        CodeTake::Taken(record) if record == code => {}
+        other => return Err(fail(CASE, format!("first take gave {other:?}"))),
+    }
+    for _ in 0..2 {
+        match store.take_code(&code.hash).await.map_err(&e)? {
+            CodeTake::AlreadyTaken(record) if record == code => {}
+            other => return Err(fail(CASE, format!("a later take gave {other:?}"))),
+        }
+    }
+    match store.take_code(&fx.hash()).await.map_err(&e)? {
+        CodeTake::NotFound => Ok(()),
+        other => Err(fail(CASE, format!("an unknown code gave {other:?}"))),
+    }
+}
+
+async fn code_collision_never_overwrites<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "inserting a code under an existing digest fails and keeps the first";
+    let e = store_err(CASE);
+    let first = fx.code();
+    store.insert_code(first.clone()).await.map_err(&e)?;
+    let mut second = fx.code();
+    second.hash = first.hash;
+    if store.insert_code(second).await.is_ok() {
+        return Err(fail(CASE, "the colliding insert reported success"));
+    }
+    match store.take_code(&first.hash).await.map_err(&e)? {
+        CodeTake::Taken(record) if record == first => Ok(()),
+        other => Err(fail(CASE, format!("the first record was changed: {other:?}"))),
+    }
+}
+
+async fn grant_lookups_and_revocation<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "a grant's tokens are found until the grant is revoked";
+    let e = store_err(CASE);
+    let new = fx.new_grant();
+    let refresh = new.refresh.clone().unwrap_or_else(|| fx.refresh(&new.grant));
+    if store.insert_grant(new.clone()).await.map_err(&e)? != InsertOutcome::Inserted {
+        return Err(fail(CASE, "a fresh grant was not inserted"));
+    }
+    if store.access_token(&new.access.hash).await.map_err(&e)?.as_ref() != Some(&new.access) {
+        return Err(fail(CASE, "the access token was not found as stored"));
+    }
+    if store.refresh_token(&refresh.hash).await.map_err(&e)?.as_ref() != Some(&refresh) {
+        return Err(fail(CASE, "the refresh token was not found as stored"));
+    }
+    store.revoke_grant(&new.grant.grant_id, fx.now + Duration::days(31)).await.map_err(&e)?;
+    store.revoke_grant(&new.grant.grant_id, fx.now + Duration::days(31)).await.map_err(&e)?;
+    if store.access_token(&new.access.hash).await.map_err(&e)?.is_some()
+        || store.refresh_token(&refresh.hash).await.map_err(&e)?.is_some()
+    {
+        return Err(fail(CASE, "a token of a revoked grant is still found"));
+    }
+    Ok(())
+}
+
+async fn rotation_is_a_compare_and_swap<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "rotation succeeds only from the active refresh token";
+    let e = store_err(CASE);
+    let new = fx.new_grant();
+    let first = new.refresh.clone().unwrap_or_else(|| fx.refresh(&new.grant));
+    store.insert_grant(new).await.map_err(&e)?;
+    let rotation = fx.rotation(&first, false);
+    let second = rotation.refresh.clone();
+    if store.rotate_refresh(rotation).await.map_err(&e)? != RotateOutcome::Rotated {
+        return Err(fail(CASE, "rotating the active token failed"));
+    }
+    let old = store.refresh_token(&first.hash).await.map_err(&e)?;
+    if old.as_ref().and_then(|r| r.rotated_at) != Some(fx.now) {
+        return Err(fail(CASE, format!("the replaced token is not kept with rotated_at: {old:?}")));
+    }
+    if store.rotate_refresh(fx.rotation(&first, false)).await.map_err(&e)? != RotateOutcome::NotActive {
+        return Err(fail(CASE, "a rotated-out token rotated again"));
+    }
+    if store.rotate_refresh(fx.rotation(&second, false)).await.map_err(&e)? != RotateOutcome::Rotated {
+        return Err(fail(CASE, "the new active token could not rotate"));
+    }
+    Ok(())
+}
+
+async fn grace_retry_works_once<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "a grace retry from the previous token works once and rotates out the active one";
+    let e = store_err(CASE);
+    let new = fx.new_grant();
+    let first = new.refresh.clone().unwrap_or_else(|| fx.refresh(&new.grant));
+    store.insert_grant(new).await.map_err(&e)?;
+    let rotation = fx.rotation(&first, false);
+    let lost = rotation.refresh.clone();
+    store.rotate_refresh(rotation).await.map_err(&e)?;
+    let retry = fx.rotation(&first, true);
+    let retried = retry.refresh.clone();
+    if store.rotate_refresh(retry).await.map_err(&e)? != RotateOutcome::Rotated {
+        return Err(fail(CASE, "the first grace retry failed"));
+    }
+    if store.refresh_token(&lost.hash).await.map_err(&e)?.and_then(|r| r.rotated_at).is_none() {
+        return Err(fail(CASE, "the token the retry replaced is not marked rotated out"));
+    }
+    if store.rotate_refresh(fx.rotation(&first, true)).await.map_err(&e)? != RotateOutcome::NotActive {
+        return Err(fail(CASE, "a second grace retry succeeded"));
+    }
+    if store.refresh_token(&retried.hash).await.map_err(&e)?.and_then(|r| r.rotated_at).is_some() {
+        return Err(fail(CASE, "the retried token is not active"));
+    }
+    Ok(())
+}
+
+async fn kept_refresh_token_is_replaced_in_place<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "a kept refresh token (no rotation) is replaced in place and stays active";
+    let e = store_err(CASE);
+    let new = fx.new_grant();
+    let token = new.refresh.clone().unwrap_or_else(|| fx.refresh(&new.grant));
+    store.insert_grant(new).await.map_err(&e)?;
+    for extra_days in [1, 2] {
+        let mut rotation = fx.rotation(&token, false);
+        rotation.refresh = RefreshTokenRecord { expires_at: fx.now + Duration::days(14 + extra_days), ..token.clone() };
+        if store.rotate_refresh(rotation).await.map_err(&e)? != RotateOutcome::Rotated {
+            return Err(fail(CASE, "keeping the token failed"));
+        }
+        let stored = store.refresh_token(&token.hash).await.map_err(&e)?;
+        match stored {
+            Some(r) if r.rotated_at.is_none() && r.expires_at == fx.now + Duration::days(14 + extra_days) => {}
+            other => return Err(fail(CASE, format!("the kept token is {other:?}"))),
+        }
+    }
+    Ok(())
+}
+
+async fn revoked_grant_refuses_inserts_and_rotations<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "a revoked grant refuses later inserts and rotations";
+    let e = store_err(CASE);
+    let new = fx.new_grant();
+    let token = new.refresh.clone().unwrap_or_else(|| fx.refresh(&new.grant));
+    store.insert_grant(new.clone()).await.map_err(&e)?;
+    store.revoke_grant(&new.grant.grant_id, fx.now + Duration::days(31)).await.map_err(&e)?;
+    if store.rotate_refresh(fx.rotation(&token, false)).await.map_err(&e)? != RotateOutcome::NotActive {
+        return Err(fail(CASE, "a revoked family rotated"));
+    }
+    // A grant revoked before it was ever inserted (a replay detected mid-redemption).
+    let late = fx.new_grant();
+    store.revoke_grant(&late.grant.grant_id, fx.now + Duration::days(31)).await.map_err(&e)?;
+    let access = late.access.hash;
+    if store.insert_grant(late).await.map_err(&e)? != InsertOutcome::GrantRevoked {
+        return Err(fail(CASE, "a grant revoked beforehand was inserted"));
+    }
+    if store.access_token(&access).await.map_err(&e)?.is_some() {
+        return Err(fail(CASE, "a refused insert left a token behind"));
+    }
+    Ok(())
+}
+
+async fn subject_revocation_reaches_older_grants_only<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "revoking a subject ends its grants and refuses grants authorized before";
+    let e = store_err(CASE);
+    let subject = fx.subject();
+    let grant = fx.grant(subject.clone(), fx.now);
+    let live = NewGrant { access: fx.access(&grant), refresh: None, grant };
+    store.insert_grant(live.clone()).await.map_err(&e)?;
+    store.revoke_subject(&subject, fx.now, fx.now + Duration::days(31)).await.map_err(&e)?;
+    if store.access_token(&live.access.hash).await.map_err(&e)?.is_some() {
+        return Err(fail(CASE, "a token of the revoked subject is still found"));
+    }
+    let before = fx.grant(subject.clone(), fx.now);
+    let pending = NewGrant { access: fx.access(&before), refresh: None, grant: before };
+    if store.insert_grant(pending).await.map_err(&e)? != InsertOutcome::GrantRevoked {
+        return Err(fail(CASE, "a grant authorized at the revocation instant was inserted"));
+    }
+    let after = fx.grant(subject, fx.now + Duration::seconds(1));
+    let fresh = NewGrant { access: fx.access(&after), refresh: None, grant: after };
+    if store.insert_grant(fresh).await.map_err(&e)? != InsertOutcome::Inserted {
+        return Err(fail(CASE, "a grant authorized after the revocation was refused"));
+    }
+    Ok(())
+}
+
+async fn access_token_revocation_is_one_token<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "revoking an access token removes that token only";
+    let e = store_err(CASE);
+    let new = fx.new_grant();
+    let token = new.refresh.clone().unwrap_or_else(|| fx.refresh(&new.grant));
+    store.insert_grant(new.clone()).await.map_err(&e)?;
+    store.revoke_access_token(&new.access.hash).await.map_err(&e)?;
+    store.revoke_access_token(&fx.hash()).await.map_err(&e)?;
+    if store.access_token(&new.access.hash).await.map_err(&e)?.is_some() {
+        return Err(fail(CASE, "the revoked access token is still found"));
+    }
+    if store.rotate_refresh(fx.rotation(&token, false)).await.map_err(&e)? != RotateOutcome::Rotated {
+        return Err(fail(CASE, "the grant's refresh token stopped working"));
+    }
+    Ok(())
+}
+
+async fn concurrent_takes_of_one_code<S: Store>(store: &S, fx: &Fixture, contenders: usize) -> CaseResult {
+    const CASE: &str = "concurrent takes of one code: exactly one is Taken";
+    let e = store_err(CASE);
+    let code = fx.code();
+    store.insert_code(code.clone()).await.map_err(&e)?;
+    let takes = join_all((0..contenders).map(|_| store.take_code(&code.hash))).await;
+    let mut taken = 0;
+    for take in takes {
+        match take.map_err(&e)? {
+            CodeTake::Taken(_) => taken += 1,
+            CodeTake::AlreadyTaken(_) => {}
+            CodeTake::NotFound => return Err(fail(CASE, "a contender did not find the code")),
+        }
+    }
+    if taken == 1 { Ok(()) } else { Err(fail(CASE, format!("{taken} contenders took the code"))) }
+}
+
+async fn concurrent_rotations_of_one_token<S: Store>(store: &S, fx: &Fixture, contenders: usize) -> CaseResult {
+    const CASE: &str = "concurrent rotations of one token: exactly one succeeds, one token stays active";
+    let e = store_err(CASE);
+    let new = fx.new_grant();
+    let token = new.refresh.clone().unwrap_or_else(|| fx.refresh(&new.grant));
+    store.insert_grant(new).await.map_err(&e)?;
+    let rotations: Vec<Rotation> = (0..contenders).map(|_| fx.rotation(&token, false)).collect();
+    let hashes: Vec<TokenHash> = rotations.iter().map(|r| r.refresh.hash).collect();
+    let outcomes = join_all(rotations.into_iter().map(|r| store.rotate_refresh(r))).await;
+    let mut rotated = 0;
+    for outcome in outcomes {
+        if outcome.map_err(&e)? == RotateOutcome::Rotated {
+            rotated += 1;
+        }
+    }
+    if rotated != 1 {
+        return Err(fail(CASE, format!("{rotated} rotations succeeded")));
+    }
+    let mut active = 0;
+    for hash in hashes {
+        if store.refresh_token(&hash).await.map_err(&e)?.is_some_and(|r| r.rotated_at.is_none()) {
+            active += 1;
+        }
+    }
+    if active == 1 { Ok(()) } else { Err(fail(CASE, format!("{active} new tokens are active"))) }
+}
