@@ -522,6 +522,9 @@ fn pk08_missing_verifier_is_invalid_request() {
     assert_error(&fx.token(&body, None), 400, "invalid_request");
     let body = app_redeem_body(&code).replace(VERIFIER, "");
     assert_error(&fx.token(&body, None), 400, "invalid_request");
+    // It can never succeed, so it is refused before the code is taken: the code still works.
+    assert_eq!(fx.token(&app_redeem_body(&code), None).status(), 200);
+    assert!(fx.events.take().is_empty());
 }
 
 #[test]

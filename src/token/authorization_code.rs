@@ -22,17 +22,19 @@ pub(crate) const INVALID_CODE: &str = "the code is invalid, expired or already u
 #[derive(Debug)]
 pub(crate) struct Redemption {
     pub(crate) code: AuthorizationCode,
-    verifier: Option<CodeVerifier>,
+    verifier: CodeVerifier,
     redirect_uri: Option<String>,
 }
 
-/// Reads `code`, `code_verifier` and `redirect_uri` (AC-01, PK-05).
+/// Reads `code`, `code_verifier` and `redirect_uri` (AC-01, PK-05, PK-08).
+///
+/// Every code has a challenge (PK-02), so a request without a well-formed verifier can never
+/// succeed: it is refused here, before the code is taken, and consumes nothing.
 pub(crate) fn parse(params: &Params<'_>) -> Result<Redemption, TokenError> {
     let get = |name| params.get(name).ok().flatten();
     let code = get("code").ok_or(TokenError::InvalidRequest("code is required"))?;
-    let verifier = get("code_verifier")
-        .map(CodeVerifier::new)
-        .transpose()
+    let verifier = get("code_verifier").ok_or(TokenError::InvalidRequest("code_verifier is required"))?;
+    let verifier = CodeVerifier::new(verifier)
         .map_err(|_| TokenError::InvalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"))?;
     Ok(Redemption {
         code: AuthorizationCode::new(code),
@@ -41,7 +43,7 @@ pub(crate) fn parse(params: &Params<'_>) -> Result<Redemption, TokenError> {
     })
 }
 
-/// Checks the code's bindings: client (AC-02), redirect URI (AC-05) and PKCE (PK-06, PK-08).
+/// Checks the code's bindings: client (AC-02), redirect URI (AC-05) and PKCE (PK-06).
 ///
 /// Expiry is checked apart ([`check_expiry`]), because a replay after expiry is still a
 /// replay.
@@ -54,8 +56,7 @@ pub(crate) fn check_bindings(redemption: &Redemption, record: &CodeRecord, clien
     }
     // The record's challenge is not optional: no code is ever issued without one (PK-02), so a
     // verifier can never meet a code that had no challenge (PK-07).
-    let verifier = redemption.verifier.as_ref().ok_or(TokenError::InvalidRequest("code_verifier is required"))?;
-    if !record.code_challenge.verify(verifier) {
+    if !record.code_challenge.verify(&redemption.verifier) {
         return Err(TokenError::InvalidGrant("code_verifier does not match the code challenge"));
     }
     Ok(())
