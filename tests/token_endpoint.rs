@@ -320,7 +320,7 @@ fn tk10_success_is_never_cached() {
 #[test]
 fn tk11_error_bodies_carry_only_error_and_description() {
     let fx = fixture();
-    let r = fx.token("grant_type=authorization_code&client_id=app&code=nope&code_verifier=", None);
+    let r = fx.token(&format!("grant_type=authorization_code&client_id=app&code=nope&code_verifier={VERIFIER}"), None);
     assert_error(&r, 400, "invalid_grant");
     let body = json(&r);
     for key in body.as_object().unwrap().keys() {
