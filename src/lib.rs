@@ -132,3 +132,8 @@ pub use token::TokenError;
 pub use types::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, GrantId, Issuer, RefreshToken, Scope, Subject, TokenHash,
 };
+
+/// The README's code examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
