@@ -36,3 +36,36 @@ fn ac03_rt06_memory_store_passes_the_suite_from_many_threads_at_once() {
         assert_eq!(handle.join().expect("no panic").unwrap(), 11);
     }
 }
+
+#[test]
+fn rt09_purge_drops_expired_records_but_keeps_rotated_out_tokens_until_the_grant_ends() {
+    use common::{app_query, fixture, json};
+    use oauth21::hooks::SecurityEvent;
+    use time::Duration;
+
+    let fx = fixture();
+    let unused_code = fx.code(&app_query(""));
+    let (_, first) = fx.app_tokens();
+    let second = json(&fx.refresh(&first, ""))["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(fx.store.counts(), (2, 2, 2));
+
+    // After two hours: codes and access tokens are gone, refresh tokens stay.
+    fx.clock.advance(Duration::hours(2));
+    fx.store.purge_expired(oauth21::Clock::now(&*fx.clock));
+    assert_eq!(fx.store.counts(), (0, 0, 2));
+    assert_eq!(fx.token(&common::app_redeem_body(&unused_code), None).status(), 400);
+
+    // After 20 days: the active token died of idleness and is purged; the rotated-out one is kept
+    // until the grant's end, so presenting it is still recognised as a replay.
+    fx.clock.advance(Duration::days(20));
+    fx.store.purge_expired(oauth21::Clock::now(&*fx.clock));
+    assert_eq!(fx.store.counts(), (0, 0, 1));
+    assert_eq!(fx.refresh(&second, "").status(), 400);
+    assert_eq!(fx.refresh(&first, "").status(), 400);
+    assert!(matches!(fx.events.take()[..], [SecurityEvent::RefreshTokenReplay { .. }]));
+
+    // After the grant's end everything is gone.
+    fx.clock.advance(Duration::days(11));
+    fx.store.purge_expired(oauth21::Clock::now(&*fx.clock));
+    assert_eq!(fx.store.counts(), (0, 0, 0));
+}
