@@ -1,0 +1,211 @@
+//! oauth21 vs oxide-auth vs the floor, one criterion group per operation; then, in the same
+//! process, an interleaved re-timing of every operation for the summary table, the memory held
+//! per grant, code-flow throughput from 1 and 2 threads, and the targets of issue 8.
+//!
+//! `cd benches/compare && cargo bench` runs everything. Environment knobs:
+//! - `COMPARE_CRITERION=0`: skip the criterion groups (summary, memory and throughput only).
+//! - `COMPARE_SUMMARY=0`: criterion groups only.
+//! - `COMPARE_PROFILE=op:variant:iters` (e.g. `code_flow:oauth21:20000`): run just that many
+//!   operations of one variant and exit, for callgrind or perf. `COMPARE_PROFILE=stages:oauth21:N`
+//!   prints where N oauth21 code flows and refreshes spend their time (stages, store calls,
+//!   primitives).
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode};
+use oauth21_compare::footprint::{self, CountingAlloc, Phase};
+use oauth21_compare::measure::{self, FLOOR, OAUTH21, OXIDE, OXIDE_SHA, Op};
+use oauth21_compare::sysload::{self, Sample};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn env_off(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "0")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    if let Ok(spec) = std::env::var("COMPARE_PROFILE") {
+        profile(&spec);
+        return;
+    }
+    let test_mode = args.iter().any(|a| a == "--test");
+    let run_start = Sample::now();
+    let wall = Instant::now();
+    let mut ops = measure::ops();
+
+    if !env_off("COMPARE_CRITERION") {
+        let mut criterion = Criterion::default()
+            .sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3))
+            .configure_from_args();
+        for op in &mut ops {
+            let mut group = criterion.benchmark_group(op.id);
+            if op.id == "client_credentials" {
+                // oxide-auth's default Argon2 check takes tens of milliseconds per request.
+                group.sampling_mode(SamplingMode::Flat);
+            }
+            for variant in &mut op.variants {
+                group.bench_function(variant.name, |b| b.iter_custom(|iters| (variant.batch)(iters)));
+            }
+            group.finish();
+        }
+        criterion.final_summary();
+    }
+    if test_mode || env_off("COMPARE_SUMMARY") {
+        return;
+    }
+    summary(&mut ops, run_start, wall);
+}
+
+fn profile(spec: &str) {
+    let mut parts = spec.split(':');
+    let (Some(op), Some(variant), Some(iters)) = (parts.next(), parts.next(), parts.next()) else {
+        panic!("COMPARE_PROFILE=op:variant:iters");
+    };
+    let iters: u64 = iters.parse().expect("iters");
+    if op == "stages" {
+        oauth21_compare::stages::run(iters);
+        return;
+    }
+    let mut op = measure::op(op);
+    let v = op.variants.iter_mut().find(|v| v.name == variant).expect("no such variant");
+    let t = (v.batch)(iters);
+    println!("{} {}: {} ops in {:?} ({})", op.id, v.name, iters, t, fmt_ns(t.as_nanos() as f64 / iters as f64));
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.1} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+struct Row {
+    op: &'static str,
+    oauth21: f64,
+    oxide: Option<(&'static str, f64)>,
+    floor: f64,
+}
+
+fn summary(ops: &mut [Op], run_start: Sample, wall: Instant) {
+    println!("\n=== summary (interleaved re-timing: 11 rounds of ~20 ms batches per variant, median) ===");
+    let mut rows = Vec::new();
+    for op in ops.iter_mut() {
+        let load = Sample::now();
+        let times = measure::interleaved(op, 11, Duration::from_millis(20));
+        let (other, _) = load.cores_since();
+        let get = |name| op.variants.iter().position(|v| v.name == name).map(|i| times[i]);
+        let oauth21 = get(OAUTH21).expect("oauth21");
+        let floor = get(FLOOR).expect("floor");
+        rows.push(Row { op: op.id, oauth21, oxide: get(OXIDE).map(|t| (OXIDE, t)), floor });
+        if let Some(t) = get(OXIDE_SHA) {
+            rows.push(Row { op: op.id, oauth21, oxide: Some((OXIDE_SHA, t)), floor });
+        }
+        eprintln!("  {} timed (other load meanwhile {other:.2} cores)", op.id);
+    }
+
+    let memory = footprint::memory(50_000);
+    let throughput = footprint::throughput(3, Duration::from_secs(1));
+    let (run_other, run_own) = run_start.cores_since();
+
+    println!();
+    println!(
+        "| op | oauth21 | oxide-auth | oxide-auth / oauth21 | floor | oauth21 / floor |\n|---|---:|---:|---:|---:|---:|"
+    );
+    for r in &rows {
+        let (oxide, ratio) = match r.oxide {
+            Some((name, t)) => {
+                let label =
+                    if name == OXIDE_SHA { format!("{} ({})", fmt_ns(t), "SHA-256 secrets") } else { fmt_ns(t) };
+                (label, format!("{:.1}x", t / r.oauth21))
+            }
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {:.2}x |",
+            r.op,
+            fmt_ns(r.oauth21),
+            oxide,
+            ratio,
+            fmt_ns(r.floor),
+            r.oauth21 / r.floor
+        );
+    }
+    println!(
+        "(oxide-auth has no introspection endpoint: its resource flow stands in for introspection and bearer check;"
+    );
+    println!(
+        " its client_credentials row is with its default Argon2 secrets, then with a SHA-256 PasswordPolicy like oauth21's.)"
+    );
+
+    println!("\nmemory per live grant (code flow with refresh token, {} grants):", memory.grants);
+    println!(
+        "  oauth21 MemoryStore: {:.0} B in {:.1} heap blocks (used code kept until expiry); {:.0} B in {:.1} blocks after purge_expired drops the codes",
+        memory.oauth21, memory.oauth21_blocks, memory.oauth21_purged, memory.oauth21_purged_blocks
+    );
+    println!("  oxide-auth AuthMap+TokenMap: {:.0} B in {:.1} heap blocks", memory.oxide, memory.oxide_blocks);
+    println!("  (requested bytes, map spare capacity included; malloc adds ~8-16 B per block on top)");
+
+    let med = |v: &[Phase]| measure::median(v.iter().map(|p| p.ops_per_sec).collect());
+    let load = |v: &[Phase]| measure::median(v.iter().map(|p| p.other_load).collect());
+    let (one, shared, separate) = (med(&throughput.one), med(&throughput.two_shared), med(&throughput.two_separate));
+    println!("\ncode-flow throughput (3 rounds of 1 s, median; other load on the machine in cores):");
+    println!("  1 thread:                    {:>9.0} ops/s  (other load {:.2})", one, load(&throughput.one));
+    println!(
+        "  2 threads, one Arc<Server>:  {:>9.0} ops/s  (other load {:.2})  {:.2}x",
+        shared,
+        load(&throughput.two_shared),
+        shared / one
+    );
+    println!(
+        "  2 threads, two servers:      {:>9.0} ops/s  (other load {:.2})  {:.2}x  (control: no shared state)",
+        separate,
+        load(&throughput.two_separate),
+        separate / one
+    );
+
+    println!("\ntargets:");
+    for r in rows.iter().filter(|r| matches!(r.op, "code_flow" | "refresh")) {
+        if let Some((_, t)) = r.oxide {
+            println!(
+                "  {} >= 5x faster than oxide-auth: {:.1}x  {}",
+                r.op,
+                t / r.oauth21,
+                verdict(t / r.oauth21 >= 5.0)
+            );
+        }
+    }
+    let mut seen = Vec::new();
+    for r in &rows {
+        if !seen.contains(&r.op) {
+            seen.push(r.op);
+            println!(
+                "  {} within 2x of its floor: {:.2}x  {}",
+                r.op,
+                r.oauth21 / r.floor,
+                verdict(r.oauth21 / r.floor <= 2.0)
+            );
+        }
+    }
+    println!("  2 threads >= 1.6x one thread: {:.2}x  {}", shared / one, verdict(shared / one >= 1.6));
+    println!(
+        "\nmachine: {} CPUs; whole run {:.0} s, this process {:.2} cores, other work {:.2} cores on average",
+        sysload::cpus(),
+        wall.elapsed().as_secs_f64(),
+        run_own,
+        run_other
+    );
+}

@@ -1,0 +1,195 @@
+//! Memory held per live grant, and code-flow throughput from one and two threads.
+//!
+//! Memory: [`CountingAlloc`] (the bench binary's global allocator) keeps a per-thread count of
+//! live heap bytes, so counting costs one thread-local add per allocation and nothing is shared
+//! between threads (the throughput figures are not disturbed by it). Bytes per grant = growth of
+//! the live bytes over N code flows (with refresh token) on one thread, divided by N: records,
+//! map entries and the maps' spare capacity, amortised.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::oauth::Oauth21;
+use crate::oxide::{OxideAuth, SecretPolicy};
+use crate::sysload::Sample;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static BLOCKS: Cell<isize> = const { Cell::new(0) };
+}
+
+fn add(delta: isize) {
+    let _ = LIVE.try_with(|live| live.set(live.get() + delta));
+}
+
+fn blocks(delta: isize) {
+    let _ = BLOCKS.try_with(|b| b.set(b.get() + delta));
+}
+
+/// The system allocator, counting this thread's live bytes.
+pub struct CountingAlloc;
+
+// SAFETY: every call is forwarded unchanged to `System`; the count is a side effect only.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        add(layout.size() as isize);
+        blocks(1);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        add(layout.size() as isize);
+        blocks(1);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        add(-(layout.size() as isize));
+        blocks(-1);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        add(new_size as isize - layout.size() as isize);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Live heap bytes allocated (and not freed) by this thread so far.
+pub fn live_bytes() -> isize {
+    LIVE.try_with(Cell::get).unwrap_or(0)
+}
+
+/// Live heap blocks allocated (and not freed) by this thread so far.
+pub fn live_blocks() -> isize {
+    BLOCKS.try_with(Cell::get).unwrap_or(0)
+}
+
+/// Bytes held per grant.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    pub grants: usize,
+    /// oauth21's MemoryStore right after the code flows: used codes are kept until they expire.
+    pub oauth21: f64,
+    /// The same store after `purge_expired` past the codes' 60 s lifetime (tokens still live).
+    pub oauth21_purged: f64,
+    /// oxide-auth's AuthMap + TokenMap after the same flows (it drops a code when redeemed).
+    pub oxide: f64,
+    /// Heap blocks per grant, in the same three states.
+    pub oauth21_blocks: f64,
+    pub oauth21_purged_blocks: f64,
+    pub oxide_blocks: f64,
+}
+
+pub fn memory(grants: usize) -> Memory {
+    let o = Oauth21::new();
+    for _ in 0..100 {
+        black_box(o.code_flow());
+    }
+    let (before, before_b) = (live_bytes(), live_blocks());
+    for _ in 0..grants {
+        black_box(o.code_flow());
+    }
+    let (after, after_b) = (live_bytes(), live_blocks());
+    let (codes, access, refresh) = o.store.counts();
+    assert_eq!((codes, access, refresh), (grants + 100, grants + 100, grants + 100));
+    o.store.purge_expired(time::OffsetDateTime::now_utc() + time::Duration::seconds(61));
+    assert_eq!(o.store.counts(), (0, grants + 100, grants + 100));
+    let (purged, purged_b) = (live_bytes(), live_blocks());
+    drop(o);
+
+    let mut x = OxideAuth::new(SecretPolicy::Sha256);
+    for _ in 0..100 {
+        black_box(x.code_flow());
+    }
+    let (x_before, x_before_b) = (live_bytes(), live_blocks());
+    for _ in 0..grants {
+        black_box(x.code_flow());
+    }
+    let (x_after, x_after_b) = (live_bytes(), live_blocks());
+    drop(x);
+
+    let per = |delta: isize| delta as f64 / grants as f64;
+    Memory {
+        grants,
+        oauth21: per(after - before),
+        oauth21_purged: per(purged - before),
+        oxide: per(x_after - x_before),
+        oauth21_blocks: per(after_b - before_b),
+        oauth21_purged_blocks: per(purged_b - before_b),
+        oxide_blocks: per(x_after_b - x_before_b),
+    }
+}
+
+/// One throughput phase: `threads` threads run code flows for `time`, either all on one shared
+/// server or each on its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Phase {
+    pub ops_per_sec: f64,
+    /// Other work on the machine meanwhile, in cores (the fuzz campaign).
+    pub other_load: f64,
+}
+
+fn phase(threads: usize, shared: bool, time: Duration) -> Phase {
+    let servers: Vec<Arc<Oauth21>> = if shared {
+        let one = Arc::new(Oauth21::new());
+        (0..threads).map(|_| one.clone()).collect()
+    } else {
+        (0..threads).map(|_| Arc::new(Oauth21::new())).collect()
+    };
+    let stop = AtomicBool::new(false);
+    let barrier = std::sync::Barrier::new(threads + 1);
+    let (ops, elapsed, load) = std::thread::scope(|s| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|server| {
+                let (stop, barrier) = (&stop, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..32 {
+                            black_box(server.code_flow());
+                        }
+                        n += 32;
+                    }
+                    n
+                })
+            })
+            .collect();
+        barrier.wait();
+        let start = Instant::now();
+        let sample = Sample::now();
+        std::thread::sleep(time);
+        stop.store(true, Ordering::Relaxed);
+        let ops: u64 = handles.into_iter().map(|h| h.join().expect("worker")).sum();
+        (ops, start.elapsed(), sample.cores_since().0)
+    });
+    // The servers (and their stores) are dropped here, outside the timed part.
+    drop(servers);
+    Phase { ops_per_sec: ops as f64 / elapsed.as_secs_f64(), other_load: load }
+}
+
+/// Throughput of the code flow from 1 thread, 2 threads sharing one `Arc<Server>`, and, as a
+/// control, 2 threads on 2 independent servers (no shared lock or cache line: what the machine
+/// itself allows).
+#[derive(Debug, Clone)]
+pub struct Throughput {
+    pub one: Vec<Phase>,
+    pub two_shared: Vec<Phase>,
+    pub two_separate: Vec<Phase>,
+}
+
+pub fn throughput(rounds: usize, time: Duration) -> Throughput {
+    let mut t = Throughput { one: vec![], two_shared: vec![], two_separate: vec![] };
+    for _ in 0..rounds {
+        t.one.push(phase(1, true, time));
+        t.two_shared.push(phase(2, true, time));
+        t.two_separate.push(phase(2, false, time));
+    }
+    t
+}
