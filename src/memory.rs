@@ -7,6 +7,7 @@
 //! then to drop expired records.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::future::{Future, ready};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
@@ -18,6 +19,34 @@ use crate::store::{
     Rotation, Store, StoreError,
 };
 use crate::types::{ClientId, GrantId, Subject, TokenHash};
+
+/// Hashes a [`TokenHash`] key by taking 8 of its bytes.
+///
+/// The keys are SHA-256 digests of codes and tokens the server generated from 256 random bits,
+/// so they are already uniform, and no client chooses a stored key: a presented value that
+/// collides in these bits only probes the entries that are there. SipHash would add work and
+/// no protection.
+#[derive(Debug, Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // A digest arrives as one 32-byte write (after its length); keep its first 8 bytes.
+        if let Some(first) = bytes.first_chunk::<8>() {
+            self.0 = u64::from_le_bytes(*first);
+        } else {
+            for &b in bytes {
+                self.0 = self.0.rotate_left(8) ^ u64::from(b);
+            }
+        }
+    }
+}
+
+type DigestMap<V> = HashMap<TokenHash, V, BuildHasherDefault<DigestHasher>>;
 
 #[derive(Debug)]
 struct CodeEntry {
@@ -39,8 +68,8 @@ struct Family {
 
 #[derive(Debug, Default)]
 struct Grants {
-    access: HashMap<TokenHash, AccessTokenRecord>,
-    refresh: HashMap<TokenHash, RefreshTokenRecord>,
+    access: DigestMap<AccessTokenRecord>,
+    refresh: DigestMap<RefreshTokenRecord>,
     families: HashMap<GrantId, Family>,
     /// Revoked grants and until when to remember them.
     revoked: HashMap<GrantId, OffsetDateTime>,
@@ -85,7 +114,7 @@ impl Grants {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     clients: RwLock<HashMap<ClientId, Client>>,
-    codes: Mutex<HashMap<TokenHash, CodeEntry>>,
+    codes: Mutex<DigestMap<CodeEntry>>,
     grants: Mutex<Grants>,
 }
 

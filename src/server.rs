@@ -16,7 +16,7 @@ use crate::hooks::{Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
 use crate::metadata::Metadata;
-use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys, random_32};
+use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys};
 use crate::revoke::{self, TokenKind};
 use crate::store::{CodeTake, InsertOutcome, RotateOutcome, Store, StoreError};
 use crate::token::refresh::{self, Presentation};
@@ -266,8 +266,13 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         client_credentials::check_client(client)?;
         let scope = client_credentials::scope(params, client)?;
         let now = self.clock.now();
-        let access = AccessToken::new(encode_token(&random_32(&self.keys)?));
-        let grant_id = self.fresh_grant_id()?;
+        // One system call for all of this request's randomness: each call costs far more than
+        // the bytes it returns.
+        let mut random = [0u8; 48];
+        self.keys.fill_random(&mut random)?;
+        let (token, grant) = random.split_at(32);
+        let access = AccessToken::new(encode_token(token));
+        let grant_id = grant_id_from(grant)?;
         let (grant, response) = client_credentials::issue(client, scope, grant_id, &self.config, now, &access)?;
         match self.store.insert_grant(grant).await? {
             InsertOutcome::Inserted => Ok(response),
@@ -313,11 +318,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         }
         refresh::check_expiry(&record, now)?;
         let scope = refresh::access_scope(&request, &record)?;
-        let access = AccessToken::new(encode_token(&random_32(&self.keys)?));
-        let new_refresh = match refresh::rotates(client, &self.config) {
-            true => Some(RefreshToken::new(encode_token(&random_32(&self.keys)?))),
-            false => None,
-        };
+        let (access, new_refresh) = self.fresh_tokens(refresh::rotates(client, &self.config))?;
         let (rotation, response) =
             refresh::issue(&record, presentation, scope, &self.config, now, &access, new_refresh.as_ref());
         match self.store.rotate_refresh(rotation).await? {
@@ -368,11 +369,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
             CodeTake::Taken(record) => {
                 authorization_code::check_bindings(&redemption, &record, client)?;
                 authorization_code::check_expiry(&record, now)?;
-                let access = AccessToken::new(encode_token(&random_32(&self.keys)?));
-                let refresh = match client.allows_grant(GrantType::RefreshToken) {
-                    true => Some(RefreshToken::new(encode_token(&random_32(&self.keys)?))),
-                    false => None,
-                };
+                let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
                 let (tokens, response) =
                     authorization_code::issue(&record, &self.config, now, &access, refresh.as_ref());
                 match self.store.insert_grant(tokens).await? {
@@ -384,17 +381,28 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         }
     }
 
+    /// A code (256 bits) and its grant id (128 bits), from one call for randomness.
     fn fresh_code(&self) -> Result<(AuthorizationCode, GrantId), RandomError> {
-        let code = AuthorizationCode::new(encode_token(&random_32(&self.keys)?));
-        Ok((code, self.fresh_grant_id()?))
+        let mut random = [0u8; 48];
+        self.keys.fill_random(&mut random)?;
+        let (code, grant) = random.split_at(32);
+        Ok((AuthorizationCode::new(encode_token(code)), grant_id_from(grant)?))
     }
 
-    /// A grant id of 128 random bits.
-    fn fresh_grant_id(&self) -> Result<GrantId, RandomError> {
-        let mut grant = [0u8; 16];
-        self.keys.fill_random(&mut grant)?;
-        GrantId::new(URL_SAFE_NO_PAD.encode(grant)).map_err(|_| RandomError)
+    /// An access token and, when `with_refresh`, a refresh token (256 bits each), from one call
+    /// for randomness.
+    fn fresh_tokens(&self, with_refresh: bool) -> Result<(AccessToken, Option<RefreshToken>), RandomError> {
+        let mut random = [0u8; 64];
+        let needed = if with_refresh { 64 } else { 32 };
+        self.keys.fill_random(&mut random[..needed])?;
+        let (access, refresh) = random.split_at(32);
+        Ok((AccessToken::new(encode_token(access)), with_refresh.then(|| RefreshToken::new(encode_token(refresh)))))
     }
+}
+
+/// A grant id from 16 random bytes.
+fn grant_id_from(random: &[u8]) -> Result<GrantId, RandomError> {
+    GrantId::new(URL_SAFE_NO_PAD.encode(random)).map_err(|_| RandomError)
 }
 
 /// The authorization-endpoint error for a store failure (AZ-11).

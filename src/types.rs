@@ -433,7 +433,7 @@ impl ClientSecret {
 }
 
 /// Encodes 32 random bytes as the 43-character base64url text of a code or token.
-pub(crate) fn encode_token(bytes: &[u8; 32]) -> String {
+pub(crate) fn encode_token(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
