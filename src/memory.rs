@@ -7,8 +7,8 @@
 //! then to drop expired records.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::future::{Future, ready};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
 use time::OffsetDateTime;
