@@ -2,8 +2,8 @@
 //!
 //! Input (lines): `[flags]`, the required scope, `Content-Type` (empty: absent),
 //! `Authorization` (empty: absent), then the raw body (the rest). Placeholders `$AT` (app,
-//! `read write`), `$WAT` (web, `read`), `$SAT` (svc, `read`) and `$RT` (a refresh token, never
-//! a bearer credential) are replaced by live tokens. Flags: `a` tokens carry audience `api`
+//! `read write`), `$WAT` (web, `read`), `$SAT` (svc, `read`), `$RSAT` (rs, `read`) and `$RT`
+//! (a refresh token, never a bearer credential) are replaced by live tokens. Flags: `a` tokens carry audience `api`
 //! and a second checker requires it; `t` the clock jumps past the access-token lifetime.
 //!
 //! Asserts: an accepted token is one the server issued, unexpired, with every required scope
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(a) = &authorization {
         request = request.with_authorization(a);
     }
-    let issued: Vec<TokenHash> = ["AT", "WAT", "SAT"]
+    let issued: Vec<TokenHash> = ["AT", "WAT", "SAT", "RSAT"]
         .iter()
         .filter_map(|n| live.values.get(n))
         .map(|t| TokenHash::of(t))
