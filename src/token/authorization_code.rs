@@ -12,7 +12,7 @@ use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
 use crate::pkce::CodeVerifier;
-use crate::store::{AccessTokenRecord, CodeRecord, GrantRecord, NewGrant, RefreshTokenRecord};
+use crate::store::{CodeRecord, GrantRecord, NewGrant, RefreshTokenRecord};
 use crate::types::{AccessToken, AuthorizationCode, RefreshToken};
 
 /// The answer for unknown, used and revoked codes alike.
@@ -77,16 +77,8 @@ pub(crate) fn issue(
     access: &AccessToken,
     refresh: Option<&RefreshToken>,
 ) -> (NewGrant, Response) {
-    let access_record = AccessTokenRecord {
-        hash: access.hash(),
-        grant_id: record.grant_id.clone(),
-        client_id: record.client_id.clone(),
-        subject: record.subject.clone(),
-        scope: record.scope.clone(),
-        audience: config.access_token_audience().map(str::to_owned),
-        issued_at: now,
-        expires_at: now + config.access_token_lifetime(),
-    };
+    let access_record =
+        super::access_record(access, &record.grant_id, &record.client_id, &record.subject, &record.scope, config, now);
     let grant_end = now + config.refresh_token_lifetime();
     let refresh_record = refresh.map(|token| RefreshTokenRecord {
         hash: token.hash(),

@@ -10,7 +10,7 @@ use super::TokenError;
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
-use crate::store::{AccessTokenRecord, GrantRecord, NewGrant};
+use crate::store::{GrantRecord, NewGrant};
 use crate::types::{AccessToken, GrantId, Scope, Subject};
 
 /// The token's scope (CC-02): the requested one, within the client's allowed scope, or the
@@ -45,17 +45,8 @@ pub(crate) fn issue(
 ) -> Result<(NewGrant, Response), TokenError> {
     // The client acts for itself: it is the subject (RFC 9068 §2.2).
     let subject = Subject::new(client.id().as_str()).map_err(|_| TokenError::ServerError)?;
-    let expires_at = now + config.access_token_lifetime();
-    let access_record = AccessTokenRecord {
-        hash: access.hash(),
-        grant_id: grant_id.clone(),
-        client_id: client.id().clone(),
-        subject: subject.clone(),
-        scope: scope.clone(),
-        audience: config.access_token_audience().map(str::to_owned),
-        issued_at: now,
-        expires_at,
-    };
+    let access_record = super::access_record(access, &grant_id, client.id(), &subject, &scope, config, now);
+    let expires_at = access_record.expires_at;
     let grant = GrantRecord {
         grant_id,
         client_id: client.id().clone(),

@@ -12,8 +12,8 @@ use crate::config::ServerConfig;
 use crate::error::{ErrorCode, error_body};
 use crate::http::{Method, ParamError, Params, Request, Response};
 use crate::provider::RandomError;
-use crate::store::StoreError;
-use crate::types::{AccessToken, RefreshToken, Scope};
+use crate::store::{AccessTokenRecord, StoreError};
+use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject};
 
 /// Every parameter the token endpoint defines for the grants it knows; each may appear at most
 /// once (TK-02).
@@ -165,6 +165,29 @@ pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<
     };
     let credentials = read_credentials(request, &params)?;
     Ok(TokenRequest { params, grant, credentials })
+}
+
+/// The record of a newly issued access token: one place for the lifetime and audience policy
+/// every grant applies.
+pub(crate) fn access_record(
+    access: &AccessToken,
+    grant_id: &GrantId,
+    client_id: &ClientId,
+    subject: &Subject,
+    scope: &Scope,
+    config: &ServerConfig,
+    now: time::OffsetDateTime,
+) -> AccessTokenRecord {
+    AccessTokenRecord {
+        hash: access.hash(),
+        grant_id: grant_id.clone(),
+        client_id: client_id.clone(),
+        subject: subject.clone(),
+        scope: scope.clone(),
+        audience: config.access_token_audience().map(str::to_owned),
+        issued_at: now,
+        expires_at: now + config.access_token_lifetime(),
+    }
 }
 
 /// The successful token answer (TK-09, TK-10): absent members are omitted, never null.

@@ -17,7 +17,7 @@ use super::TokenError;
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
-use crate::store::{AccessTokenRecord, RefreshTokenRecord, Rotation};
+use crate::store::{RefreshTokenRecord, Rotation};
 use crate::types::{AccessToken, RefreshToken, Scope};
 
 /// The answer for unknown, revoked, rotated-out and expired refresh tokens alike.
@@ -122,16 +122,8 @@ pub(crate) fn issue(
         grant_expires_at: record.grant_expires_at,
         rotated_at: None,
     };
-    let access_record = AccessTokenRecord {
-        hash: access.hash(),
-        grant_id: record.grant_id.clone(),
-        client_id: record.client_id.clone(),
-        subject: record.subject.clone(),
-        scope: scope.clone(),
-        audience: config.access_token_audience().map(str::to_owned),
-        issued_at: now,
-        expires_at: now + config.access_token_lifetime(),
-    };
+    let access_record =
+        super::access_record(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, now);
     let rotation = Rotation {
         from: record.hash,
         grace_retry: presentation == Presentation::GraceRetry,
