@@ -17,8 +17,8 @@ use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
 use crate::metadata::Metadata;
 use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys};
-use crate::revoke::{self, TokenKind};
-use crate::store::{CodeTake, InsertOutcome, RotateOutcome, Store, StoreError};
+use crate::revoke::{self, TokenKind, TokenReference};
+use crate::store::{AccessTokenRecord, CodeTake, InsertOutcome, RefreshTokenRecord, RotateOutcome, Store, StoreError};
 use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code, client_credentials};
 use crate::types::{AccessToken, AuthorizationCode, ClientId, GrantId, RefreshToken, Subject, encode_token};
@@ -165,27 +165,17 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     async fn revoke_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
         let reference = revoke::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
         let client = self.authenticated_client(&reference.credentials).await?;
-        for kind in reference.search {
-            match kind {
-                TokenKind::Access => {
-                    if let Some(record) = self.store.access_token(&reference.hash).await? {
-                        // RV-05: another client's token is left alone, with the same answer.
-                        if record.client_id == *client.id() {
-                            self.store.revoke_access_token(&reference.hash).await?;
-                        }
-                        return Ok(revoke::revoked());
-                    }
-                }
-                TokenKind::Refresh => {
-                    if let Some(record) = self.store.refresh_token(&reference.hash).await? {
-                        // RV-04: a refresh token takes its whole grant with it.
-                        if record.client_id == *client.id() {
-                            self.revoke_grant(&record.grant_id).await?;
-                        }
-                        return Ok(revoke::revoked());
-                    }
-                }
+        match self.find_token(&reference).await? {
+            Some(Found::Access(record)) if record.client_id == *client.id() => {
+                self.store.revoke_access_token(&reference.hash).await?;
             }
+            // RV-04: a refresh token takes its whole grant with it.
+            Some(Found::Refresh(record)) if record.client_id == *client.id() => {
+                self.revoke_grant(&record.grant_id).await?;
+            }
+            // RV-05, RV-06: another client's token, or an unknown one, is left alone with the
+            // same answer.
+            _ => {}
         }
         Ok(revoke::revoked())
     }
@@ -217,21 +207,26 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
             return Err(e);
         }
         let now = self.clock.now();
+        Ok(match self.find_token(&reference).await? {
+            Some(Found::Access(record)) => introspect::access(&record, &client, &self.config, now),
+            Some(Found::Refresh(record)) => introspect::refresh(&record, &client, &self.config, now),
+            None => introspect::inactive(),
+        })
+    }
+
+    /// Looks the referenced token up, the hinted kind first; a hint never limits the search
+    /// (RV-03).
+    async fn find_token(&self, reference: &TokenReference) -> Result<Option<Found>, StoreError> {
         for kind in reference.search {
-            match kind {
-                TokenKind::Access => {
-                    if let Some(record) = self.store.access_token(&reference.hash).await? {
-                        return Ok(introspect::access(&record, &client, &self.config, now));
-                    }
-                }
-                TokenKind::Refresh => {
-                    if let Some(record) = self.store.refresh_token(&reference.hash).await? {
-                        return Ok(introspect::refresh(&record, &client, &self.config, now));
-                    }
-                }
+            let found = match kind {
+                TokenKind::Access => self.store.access_token(&reference.hash).await?.map(Found::Access),
+                TokenKind::Refresh => self.store.refresh_token(&reference.hash).await?.map(Found::Refresh),
+            };
+            if found.is_some() {
+                return Ok(found);
             }
         }
-        Ok(introspect::inactive())
+        Ok(None)
     }
 
     /// The metadata document's HTTP answer (RFC 8414; MD-01..MD-06); serve it at
@@ -398,6 +393,12 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         let (access, refresh) = random.split_at(32);
         Ok((AccessToken::new(encode_token(access)), with_refresh.then(|| RefreshToken::new(encode_token(refresh)))))
     }
+}
+
+/// A token found by [`Server::find_token`].
+enum Found {
+    Access(AccessTokenRecord),
+    Refresh(RefreshTokenRecord),
 }
 
 /// A grant id from 16 random bytes.
