@@ -1,0 +1,545 @@
+//! A Redis [`Store`] for the [`oauth21`] authorization-server core: several server instances
+//! share one Redis, and the store contract (a code is taken once, a refresh token rotates once,
+//! revocation reaches every token of a family) holds across all of them.
+//!
+//! Each [`Store`] operation is **one** Redis command or **one** Lua script, so it is atomic on
+//! the Redis server whichever instance sends it; the mapping is written out in
+//! [`oauth21::store`]'s module docs and in `docs/architecture.md` ("Scaling out"). Only
+//! digests ([`TokenHash`]) of codes and tokens are stored, and every key expires with its record.
+//!
+//! ```no_run
+//! use oauth21::{Server, ServerConfig};
+//! use oauth21_redis::RedisStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = RedisStore::builder("redis://127.0.0.1:6379").namespace("auth:").connect().await?;
+//! // Registrations live in Redis, so every instance sees the same clients.
+//! store.put_client(&oauth21::Client::public("app").redirect_uri("http://127.0.0.1/cb").build()?).await?;
+//! let server = Server::new(ServerConfig::builder("https://auth.example").build()?, store);
+//! # let _ = server;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Failures
+//!
+//! A connection that drops is re-established by the next request (the client's connection
+//! manager reconnects in the background); until Redis answers again every operation returns
+//! [`StoreError::Unavailable`], which the server turns into `503 temporarily_unavailable`.
+//! Each request waits at most about the configured response timeout plus a short reconnect
+//! back-off, never indefinitely. A write whose reply is lost is reported as an error, never as
+//! a success: the server then issues nothing (the write may still have happened, which only
+//! makes a code or token unusable, never usable twice).
+//!
+//! # Time
+//!
+//! Key lifetimes are computed from the store's [`Clock`] (by default [`SystemClock`], the
+//! server's clock) as "milliseconds from now until the record's `expires_at`", not from the
+//! Redis host's clock, so Redis drops a record when the server would consider it expired.
+//!
+//! # Deployment notes
+//!
+//! One Redis primary (a single server, or a Sentinel-managed primary) holds the state. Redis
+//! Cluster is not supported: a family's scripts touch the keys of several tokens, which would
+//! have to share one hash slot. Redis replication is asynchronous: after a failover a write the
+//! old primary acknowledged can be lost, and with it a code's "used" mark; deployments that
+//! fail over should accept that window or run Redis with `appendfsync always` and no failover.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+
+use oauth21::store::{
+    AccessTokenRecord, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation,
+    Store, StoreError,
+};
+use oauth21::{Client, ClientId, Clock, GrantId, Subject, SystemClock, TokenHash};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+/// The longest key lifetime the store sets (100 years), so that no far-future `expires_at`
+/// overflows Redis's expiry arithmetic.
+const MAX_TTL_MS: i64 = 100 * 365 * 24 * 60 * 60 * 1000;
+
+macro_rules! script {
+    ($name:ident, $file:literal) => {
+        static $name: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!($file)));
+    };
+    ($name:ident, common, $file:literal) => {
+        static $name: LazyLock<Script> =
+            LazyLock::new(|| Script::new(concat!(include_str!("lua/common.lua"), include_str!($file))));
+    };
+}
+
+script!(INSERT_CODE, "lua/insert_code.lua");
+script!(TAKE_CODE, "lua/take_code.lua");
+script!(INSERT_GRANT, common, "lua/insert_grant.lua");
+script!(ROTATE_REFRESH, common, "lua/rotate_refresh.lua");
+script!(REVOKE_GRANT, common, "lua/revoke_grant.lua");
+script!(REVOKE_SUBJECT, common, "lua/revoke_subject.lua");
+
+/// Maps a client error onto the store contract: anything that says "Redis cannot be reached
+/// or cannot serve now" is [`StoreError::Unavailable`] (answered with 503, worth a retry),
+/// everything else [`StoreError::Backend`].
+fn store_error(error: RedisError) -> StoreError {
+    let transient = error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_timeout()
+        || matches!(
+            error.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+                    | ServerErrorKind::ClusterDown
+            )
+        )
+        || error.code() == Some("BUSY");
+    if transient {
+        StoreError::Unavailable(format!("redis: {error}"))
+    } else {
+        StoreError::Backend(format!("redis: {error}"))
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("cannot encode a record: {e}")))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("cannot decode a stored record: {e}")))
+}
+
+/// Microseconds since the epoch: exact in a Lua number (a double), and the unit in which
+/// revocation instants are compared. Truncation can only make an instant compare as "at or
+/// before" a revocation, which refuses a grant rather than letting one through.
+fn unix_micros(at: OffsetDateTime) -> String {
+    (at.unix_timestamp_nanos().div_euclid(1000)).to_string()
+}
+
+/// Builds the key names under one namespace. Each kind has its own fixed infix and the
+/// variable part comes last, so two different records never share a key.
+#[derive(Debug, Clone)]
+struct Keys {
+    prefix: Arc<str>,
+}
+
+impl Keys {
+    fn key(&self, kind: &str, id: impl fmt::Display) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+    fn client(&self, id: &ClientId) -> String {
+        self.key("client", id.as_str())
+    }
+    fn code(&self, hash: &TokenHash) -> String {
+        self.key("code", hash)
+    }
+    fn access(&self, hash: &TokenHash) -> String {
+        self.key("at", hash)
+    }
+    fn refresh(&self, hash: &TokenHash) -> String {
+        self.key("rt", hash)
+    }
+    fn family(&self, id: &GrantId) -> String {
+        self.key("family", id.as_str())
+    }
+    fn members(&self, id: &GrantId) -> String {
+        self.key("members", id.as_str())
+    }
+    fn revoked_grant(&self, id: &GrantId) -> String {
+        self.key("revoked", id.as_str())
+    }
+    fn revoked_subject(&self, subject: &Subject) -> String {
+        self.key("revoked-sub", subject.as_str())
+    }
+    fn subject_grants(&self, subject: &Subject) -> String {
+        self.key("subject", subject.as_str())
+    }
+}
+
+/// Settings for [`RedisStore`]; start with [`RedisStore::builder`].
+#[must_use]
+pub struct RedisStoreBuilder {
+    url: String,
+    namespace: String,
+    clock: Arc<dyn Clock>,
+    response_timeout: std::time::Duration,
+    connection_timeout: std::time::Duration,
+    reconnect_attempts: usize,
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("RedisStoreBuilder")
+            .field("namespace", &self.namespace)
+            .field("response_timeout", &self.response_timeout)
+            .field("connection_timeout", &self.connection_timeout)
+            .field("reconnect_attempts", &self.reconnect_attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStoreBuilder {
+    /// The prefix of every key (default `oauth21:`), so that several deployments or test runs
+    /// share one Redis without seeing each other's records.
+    pub fn namespace(mut self, prefix: impl Into<String>) -> Self {
+        self.namespace = prefix.into();
+        self
+    }
+
+    /// The clock key lifetimes are computed from (default [`SystemClock`]). Give the store the
+    /// server's clock when it is not the system's.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long one command may wait for its reply before it fails with
+    /// [`StoreError::Unavailable`] (default 2 s).
+    pub fn response_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// How long one connection attempt may take (default 1 s).
+    pub fn connection_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// How many times a lost connection is retried, with a short exponential back-off, before
+    /// the waiting requests fail (default 2; the next request starts a new round).
+    pub fn reconnect_attempts(mut self, attempts: usize) -> Self {
+        self.reconnect_attempts = attempts;
+        self
+    }
+
+    /// Connects (must run inside a Tokio runtime). Fails with [`StoreError::Backend`] for an
+    /// unusable URL and with [`StoreError::Unavailable`] when Redis does not answer.
+    pub async fn connect(self) -> Result<RedisStore, StoreError> {
+        let client = redis::Client::open(self.url.as_str())
+            .map_err(|e| StoreError::Backend(format!("invalid redis URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(self.response_timeout))
+            .set_connection_timeout(Some(self.connection_timeout))
+            .set_number_of_retries(self.reconnect_attempts)
+            .set_min_delay(std::time::Duration::from_millis(20))
+            .set_max_delay(std::time::Duration::from_millis(400));
+        let connection = ConnectionManager::new_with_config(client, config).await.map_err(store_error)?;
+        let store = RedisStore { connection, keys: Keys { prefix: self.namespace.into() }, clock: self.clock };
+        store.ping().await?;
+        Ok(store)
+    }
+}
+
+/// A [`Store`] on Redis. Cheap to clone: clones share one multiplexed connection.
+///
+/// Clients are kept in Redis too ([`RedisStore::put_client`]), so a registration change
+/// reaches every instance at once.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    keys: Keys,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore").field("namespace", &self.keys.prefix).finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Settings for a store on the Redis at `url` (`redis://[:password@]host:port[/db]`, or
+    /// `redis+unix:///path`).
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: url.into(),
+            namespace: "oauth21:".into(),
+            clock: Arc::new(SystemClock),
+            response_timeout: std::time::Duration::from_secs(2),
+            connection_timeout: std::time::Duration::from_secs(1),
+            reconnect_attempts: 2,
+        }
+    }
+
+    /// Connects to the Redis at `url` with the default settings.
+    pub async fn connect(url: impl Into<String>) -> Result<Self, StoreError> {
+        Self::builder(url).connect().await
+    }
+
+    /// The key prefix.
+    pub fn namespace(&self) -> &str {
+        &self.keys.prefix
+    }
+
+    /// Checks that Redis answers (for health checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let reply: String = redis::cmd("PING").query_async(&mut self.connection.clone()).await.map_err(store_error)?;
+        if reply == "PONG" { Ok(()) } else { Err(StoreError::Backend(format!("unexpected PING reply {reply:?}"))) }
+    }
+
+    /// Registers `client` for every instance sharing this Redis, replacing any registration
+    /// with the same id (`SET client:{id}`, JSON). Only secret digests are in a registration.
+    pub async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        redis::cmd("SET")
+            .arg(self.keys.client(client.id()))
+            .arg(to_json(client)?)
+            .query_async::<()>(&mut self.connection.clone())
+            .await
+            .map_err(store_error)
+    }
+
+    /// Removes client `id`; returns whether it was registered.
+    pub async fn remove_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let removed: i64 = redis::cmd("DEL")
+            .arg(self.keys.client(id))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        Ok(removed == 1)
+    }
+
+    /// Milliseconds from the store clock's now until `until`, at least 1 (Redis refuses 0) and
+    /// at most [`MAX_TTL_MS`]. A record already past its end lives 1 ms, which the contract
+    /// allows: a store may drop expired records.
+    fn ttl_ms(&self, until: OffsetDateTime) -> i64 {
+        let left = (until - self.clock.now()).whole_milliseconds();
+        i64::try_from(left.clamp(1, i128::from(MAX_TTL_MS))).unwrap_or(MAX_TTL_MS)
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, key: String) -> Result<Option<T>, StoreError> {
+        let text: Option<String> =
+            redis::cmd("GET").arg(key).query_async(&mut self.connection.clone()).await.map_err(store_error)?;
+        text.as_deref().map(from_json).transpose()
+    }
+
+    async fn insert_code_inner(&self, code: CodeRecord) -> Result<(), StoreError> {
+        let stored: i64 = INSERT_CODE
+            .key(self.keys.code(&code.hash))
+            .arg(to_json(&code)?)
+            .arg(self.ttl_ms(code.expires_at))
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        match stored {
+            1 => Ok(()),
+            _ => Err(StoreError::Backend("authorization code collision".into())),
+        }
+    }
+
+    async fn take_code_inner(&self, hash: &TokenHash) -> Result<CodeTake, StoreError> {
+        let found: Option<(i64, String)> = TAKE_CODE
+            .key(self.keys.code(hash))
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        Ok(match found {
+            None => CodeTake::NotFound,
+            Some((1, record)) => CodeTake::Taken(from_json(&record)?),
+            Some((_, record)) => CodeTake::AlreadyTaken(from_json(&record)?),
+        })
+    }
+
+    async fn insert_grant_inner(&self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
+        let grant = &new.grant;
+        let keep_grant = self.ttl_ms(grant.expires_at);
+        let mut invocation = INSERT_GRANT.prepare_invoke();
+        invocation
+            .key(self.keys.revoked_grant(&grant.grant_id))
+            .key(self.keys.revoked_subject(&grant.subject))
+            .key(self.keys.family(&grant.grant_id))
+            .key(self.keys.members(&grant.grant_id))
+            .key(self.keys.subject_grants(&grant.subject))
+            .key(self.keys.access(&new.access.hash))
+            .arg(grant.grant_id.as_str())
+            .arg(unix_micros(grant.authorized_at))
+            .arg(to_json(grant)?)
+            .arg(keep_grant)
+            .arg(grant.subject.as_str())
+            .arg(to_json(&new.access)?)
+            .arg(self.ttl_ms(new.access.expires_at))
+            .arg(format!("at:{}", new.access.hash));
+        if let Some(refresh) = &new.refresh {
+            invocation
+                .key(self.keys.refresh(&refresh.hash))
+                .arg(refresh.hash.to_string())
+                .arg(to_json(refresh)?)
+                .arg(self.refresh_ttl_ms(refresh))
+                .arg(format!("rt:{}", refresh.hash));
+        }
+        let outcome: i64 = invocation.invoke_async(&mut self.connection.clone()).await.map_err(store_error)?;
+        match outcome {
+            1 => Ok(InsertOutcome::Inserted),
+            0 => Ok(InsertOutcome::GrantRevoked),
+            _ => Err(StoreError::Backend("grant or token collision".into())),
+        }
+    }
+
+    /// A refresh token's record is kept until the grant ends, also once rotated out, so that a
+    /// late replay is still recognised (RT-07).
+    fn refresh_ttl_ms(&self, refresh: &RefreshTokenRecord) -> i64 {
+        self.ttl_ms(refresh.expires_at.max(refresh.grant_expires_at))
+    }
+
+    async fn rotate_refresh_inner(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
+        let grant_id = &rotation.refresh.grant_id;
+        let rotated: i64 = ROTATE_REFRESH
+            .key(self.keys.family(grant_id))
+            .key(self.keys.members(grant_id))
+            .key(self.keys.refresh(&rotation.refresh.hash))
+            .key(self.keys.access(&rotation.access.hash))
+            .arg(&*self.keys.prefix)
+            .arg(rotation.from.to_string())
+            .arg(if rotation.grace_retry { "1" } else { "0" })
+            .arg(rotation.refresh.hash.to_string())
+            .arg(to_json(&rotation.refresh)?)
+            .arg(self.refresh_ttl_ms(&rotation.refresh))
+            .arg(rotation.access.hash.to_string())
+            .arg(to_json(&rotation.access)?)
+            .arg(self.ttl_ms(rotation.access.expires_at))
+            .arg(rotation.at.unix_timestamp_nanos().to_string())
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        Ok(if rotated == 1 { RotateOutcome::Rotated } else { RotateOutcome::NotActive })
+    }
+
+    async fn revoke_grant_inner(&self, id: &GrantId, remember_until: OffsetDateTime) -> Result<(), StoreError> {
+        REVOKE_GRANT
+            .arg(&*self.keys.prefix)
+            .arg(id.as_str())
+            .arg(self.ttl_ms(remember_until))
+            .invoke_async::<i64>(&mut self.connection.clone())
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+
+    async fn revoke_subject_inner(
+        &self,
+        subject: &Subject,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        REVOKE_SUBJECT
+            .key(self.keys.revoked_subject(subject))
+            .key(self.keys.subject_grants(subject))
+            .arg(&*self.keys.prefix)
+            .arg(unix_micros(at))
+            .arg(self.ttl_ms(remember_until))
+            .invoke_async::<i64>(&mut self.connection.clone())
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+
+    async fn revoke_access_token_inner(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        redis::cmd("DEL")
+            .arg(self.keys.access(hash))
+            .query_async::<i64>(&mut self.connection.clone())
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+
+    async fn refresh_token_inner(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let (record, rotated_at): (Option<String>, Option<String>) = redis::cmd("HMGET")
+            .arg(self.keys.refresh(hash))
+            .arg("record")
+            .arg("rotated_at")
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        let Some(record) = record else { return Ok(None) };
+        let mut record: RefreshTokenRecord = from_json(&record)?;
+        if let Some(nanos) = rotated_at {
+            let at = nanos
+                .parse::<i128>()
+                .ok()
+                .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+                .ok_or_else(|| StoreError::Backend(format!("cannot decode rotated_at {nanos:?}")))?;
+            record.rotated_at = Some(at);
+        }
+        Ok(Some(record))
+    }
+}
+
+impl Store for RedisStore {
+    /// `GET client:{id}` (JSON).
+    fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
+        self.get_json(self.keys.client(id))
+    }
+
+    /// Lua: `HSET code:{hash} record {json}` with `PEXPIRE`, unless the key exists.
+    fn insert_code(&self, code: CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.insert_code_inner(code)
+    }
+
+    /// Lua: `HGET code:{hash} record`, then `HSETNX code:{hash} used 1` decides who took it.
+    fn take_code(&self, hash: &TokenHash) -> impl Future<Output = Result<CodeTake, StoreError>> + Send {
+        self.take_code_inner(hash)
+    }
+
+    /// Lua: the revocation checks, then the family, token and index keys, all or nothing.
+    fn insert_grant(&self, grant: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
+        self.insert_grant_inner(grant)
+    }
+
+    /// Lua: the compare-and-swap on `family:{grant}`'s `active` / `previous` / `retried`.
+    fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {
+        self.rotate_refresh_inner(rotation)
+    }
+
+    /// Lua: the `revoked:{grant}` marker, then `DEL` of every member and the family.
+    fn revoke_grant(
+        &self,
+        id: &GrantId,
+        remember_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.revoke_grant_inner(id, remember_until)
+    }
+
+    /// `DEL at:{hash}`.
+    fn revoke_access_token(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.revoke_access_token_inner(hash)
+    }
+
+    /// Lua: the `revoked-sub:{subject}` marker, then every grant in `subject:{subject}` revoked.
+    fn revoke_subject(
+        &self,
+        subject: &Subject,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.revoke_subject_inner(subject, at, remember_until)
+    }
+
+    /// `GET at:{hash}` (JSON).
+    fn access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        self.get_json(self.keys.access(hash))
+    }
+
+    /// `HMGET rt:{hash} record rotated_at`.
+    fn refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
+        self.refresh_token_inner(hash)
+    }
+}
