@@ -18,10 +18,10 @@ fn rust_files(dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-/// Every `fn name` in src/, tests/ and fuzz/.
+/// Every `fn name` in src/, tests/, fuzz/ and the stores' crates (stores/).
 fn function_names(root: &Path) -> BTreeSet<String> {
     let mut sources = Vec::new();
-    for dir in ["src", "tests", "fuzz/fuzz_targets"] {
+    for dir in ["src", "tests", "fuzz/fuzz_targets", "stores"] {
         rust_files(&root.join(dir), &mut sources);
     }
     let mut names = BTreeSet::new();

@@ -16,10 +16,14 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
 use oauth21::provider::Keys as _;
 use oauth21::{
-    Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType, MemoryStore, Request,
-    Response, Scope, Server, ServerConfig, Subject, SystemClock, SystemKeys,
+    Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType, Request, Response,
+    Scope, Server, ServerConfig, Subject, SystemClock, SystemKeys,
 };
 use serde::Deserialize;
+
+#[path = "store.rs"]
+pub mod store;
+pub use store::DemoStore;
 
 /// The demo clients' redirect URI (a loopback URI: any port matches).
 pub const APP_REDIRECT: &str = "http://127.0.0.1:8765/callback";
@@ -118,20 +122,22 @@ pub fn demo_clients() -> Result<Vec<Client>, Box<dyn std::error::Error>> {
 pub const USERS: [(&str, &str); 1] = [("alice", "alice-password")];
 
 struct Demo {
-    server: Server<Arc<MemoryStore>>,
+    server: Server<DemoStore>,
     /// The protected resource's view: the same store, no authorization server needed.
-    api: BearerChecker<Arc<MemoryStore>, SystemClock>,
+    api: BearerChecker<DemoStore, SystemClock>,
     keys: SystemKeys,
 }
 
 type AppState = Arc<Demo>;
 
-/// The router for an authorization server at `issuer` with `clients` registered.
+/// The router for an authorization server at `issuer` with `clients` registered, in memory.
+#[allow(dead_code)] // main.rs goes through `router_on`; tests/example_server.rs calls this.
 pub fn router(issuer: &str, clients: Vec<Client>) -> Result<Router, Box<dyn std::error::Error>> {
-    let store = Arc::new(MemoryStore::new());
-    for client in clients {
-        store.insert_client(client);
-    }
+    router_on(issuer, DemoStore::memory(clients))
+}
+
+/// The router for an authorization server at `issuer` over `store`.
+pub fn router_on(issuer: &str, store: DemoStore) -> Result<Router, Box<dyn std::error::Error>> {
     let config = ServerConfig::builder(issuer).build()?;
     let metadata_path = config.metadata_path();
     let state = Arc::new(Demo {

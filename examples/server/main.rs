@@ -1,9 +1,10 @@
-//! A real OAuth 2.1 authorization server on loopback, over the in-memory store.
+//! A real OAuth 2.1 authorization server on loopback, over the in-memory store or Redis.
 //!
 //! ```text
 //! cargo run --example server                         # listens on 127.0.0.1:8080
 //! cargo run --example server -- --addr 127.0.0.1:9000
 //! cargo run --example server -- --clients clients.json
+//! cargo run --example server -- --store redis://127.0.0.1:6379   # instances share one state
 //! ```
 //!
 //! `app.rs` holds the router: the framework adapter and the login and consent page.
@@ -21,19 +22,23 @@ const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 struct Args {
     addr: SocketAddr,
     clients: Option<String>,
+    store: String,
 }
 
 fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let mut out = Args { addr: "127.0.0.1:8080".parse()?, clients: None };
+    let mut out = Args { addr: "127.0.0.1:8080".parse()?, clients: None, store: "memory".into() };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => out.addr = args.next().ok_or("--addr needs HOST:PORT")?.parse()?,
             "--clients" => out.clients = Some(args.next().ok_or("--clients needs a JSON file")?),
+            "--store" => out.store = args.next().ok_or("--store needs memory or redis://HOST:PORT")?,
             "--help" | "-h" => {
-                println!("usage: server [--addr HOST:PORT] [--clients FILE.json]");
+                println!("usage: server [--addr HOST:PORT] [--clients FILE.json] [--store memory|redis://HOST:PORT]");
                 println!("FILE.json: an array of {{client_id, type: public|confidential, secret?, redirect_uris,");
                 println!("           grant_types, scope, default_scope?, introspection?}}; replaces the demo clients");
+                println!("--store redis://HOST:PORT: keep clients, codes and tokens in Redis, shared by every");
+                println!("           instance started with the same URL (default: memory, this process only)");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)").into()),
@@ -67,7 +72,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         })
         .collect();
-    let router = app::router(&issuer, clients)?;
+    let store = app::DemoStore::open(&args.store, clients).await?;
+    let router = app::router_on(&issuer, store)?;
     print_walkthrough(&issuer, &described, args.clients.is_some());
     axum::serve(listener, router)
         .with_graceful_shutdown(async {

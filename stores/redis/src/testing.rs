@@ -1,7 +1,9 @@
 //! A throwaway `redis-server` process for tests (feature `testing`).
 //!
-//! [`RedisServer::start`] runs the `redis-server` found on `PATH` on a free loopback port, with
-//! persistence off, and kills it when dropped. Tests skip (with a message saying why) when no
+//! [`RedisServer::start`] runs the `redis-server` found on `PATH` on a free loopback port, in a
+//! data directory of its own with automatic persistence off, and kills it (and removes the
+//! directory) when dropped. A test that wants data to survive a restart sends `SAVE` first
+//! ([`RedisServer::command`]); [`RedisServer::restart`] then loads it. Tests skip (with a message saying why) when no
 //! `redis-server` is installed, except under CI (`CI` set), where a missing server is a failure.
 //!
 //! ```no_run
@@ -23,6 +25,7 @@ const STARTUP: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct RedisServer {
     port: u16,
+    dir: PathBuf,
     child: Option<Child>,
 }
 
@@ -41,7 +44,9 @@ impl RedisServer {
         // The port is free when picked but another process may take it before redis binds it.
         for _ in 0..5 {
             let port = free_port()?;
-            let mut server = Self { port, child: None };
+            let dir = std::env::temp_dir().join(format!("oauth21-redis-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let mut server = Self { port, dir, child: None };
             match server.restart() {
                 Ok(()) => return Ok(Some(server)),
                 Err(e) => last = e,
@@ -90,13 +95,14 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port, empty, and waits until it answers PING.
+    /// Starts the server again on the same port and waits until it answers PING. It starts
+    /// empty, or with what the last `SAVE` wrote.
     pub fn restart(&mut self) -> io::Result<()> {
         self.stop();
         let binary = binary().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no redis-server on PATH"))?;
         let child = Command::new(binary)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", &std::env::temp_dir().to_string_lossy(), "--loglevel", "warning"])
+            .args(["--dir", &self.dir.to_string_lossy(), "--dbfilename", "dump.rdb", "--loglevel", "warning"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -147,6 +153,7 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -1,0 +1,95 @@
+//! The demo server's store, chosen with `--store`: the in-memory store (one process), or Redis
+//! (`--store redis://HOST:PORT`), which several server processes share.
+
+use std::sync::Arc;
+
+use oauth21::store::{
+    AccessTokenRecord, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation,
+    Store, StoreError,
+};
+use oauth21::{Client, ClientId, GrantId, MemoryStore, Subject, TokenHash};
+use oauth21_redis::RedisStore;
+use time::OffsetDateTime;
+
+/// One of the two stores; every call goes to the one chosen.
+#[derive(Clone, Debug)]
+pub enum DemoStore {
+    /// This process only.
+    Memory(Arc<MemoryStore>),
+    /// Shared by every server process on the same Redis.
+    Redis(RedisStore),
+}
+
+impl DemoStore {
+    /// A memory store with `clients` registered.
+    pub fn memory(clients: Vec<Client>) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        for client in clients {
+            store.insert_client(client);
+        }
+        Self::Memory(store)
+    }
+
+    /// The store `spec` names (`memory`, or a `redis://` URL), with `clients` registered. On
+    /// Redis the registrations are written for every instance; the last instance started wins.
+    pub async fn open(spec: &str, clients: Vec<Client>) -> Result<Self, Box<dyn std::error::Error>> {
+        if spec == "memory" {
+            return Ok(Self::memory(clients));
+        }
+        if !spec.starts_with("redis://") {
+            return Err(format!("--store must be memory or redis://HOST:PORT, not {spec:?}").into());
+        }
+        let store = RedisStore::connect(spec).await?;
+        for client in &clients {
+            store.put_client(client).await?;
+        }
+        Ok(Self::Redis(store))
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            DemoStore::Memory($store) => $call.await,
+            DemoStore::Redis($store) => $call.await,
+        }
+    };
+}
+
+impl Store for DemoStore {
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        dispatch!(self, s => s.client(id))
+    }
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
+        dispatch!(self, s => s.insert_code(code))
+    }
+    async fn take_code(&self, hash: &TokenHash) -> Result<CodeTake, StoreError> {
+        dispatch!(self, s => s.take_code(hash))
+    }
+    async fn insert_grant(&self, grant: NewGrant) -> Result<InsertOutcome, StoreError> {
+        dispatch!(self, s => s.insert_grant(grant))
+    }
+    async fn rotate_refresh(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
+        dispatch!(self, s => s.rotate_refresh(rotation))
+    }
+    async fn revoke_grant(&self, id: &GrantId, remember_until: OffsetDateTime) -> Result<(), StoreError> {
+        dispatch!(self, s => s.revoke_grant(id, remember_until))
+    }
+    async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        dispatch!(self, s => s.revoke_access_token(hash))
+    }
+    async fn revoke_subject(
+        &self,
+        subject: &Subject,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.revoke_subject(subject, at, remember_until))
+    }
+    async fn access_token(&self, hash: &TokenHash) -> Result<Option<AccessTokenRecord>, StoreError> {
+        dispatch!(self, s => s.access_token(hash))
+    }
+    async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        dispatch!(self, s => s.refresh_token(hash))
+    }
+}

@@ -1,0 +1,302 @@
+//! Scaling out: two example server processes (`--store redis://...`) on one redis-server, driven
+//! over real HTTP. Single use holds across processes (one code, one refresh token, 50
+//! concurrent presentations split across both: never two successes, and for the refresh token
+//! exactly one), and Redis going away
+//! gives clean 503 answers from both, which answer correctly again once it is back.
+//!
+//! Uses the example binary `cargo test` builds (`target/debug/examples/server`), and a
+//! redis-server of its own on a free loopback port; skips, saying so, when none is installed
+//! (under CI a missing redis-server fails instead).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use oauth21_redis::testing::RedisServer;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// RFC 7636 Appendix B: a verifier and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const REDIRECT: &str = "http://127.0.0.1:8765/callback";
+const CONTENDERS: usize = 50;
+
+/// One `examples/server` process, killed on drop.
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Instance {
+    fn start(redis: &RedisServer) -> Self {
+        let binary = example_binary();
+        let mut child = Command::new(&binary)
+            .args(["--addr", "127.0.0.1:0", "--store", &redis.url()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Keep reading so the server never blocks on a full pipe; report the issuer line.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(issuer) = line.strip_prefix("issuer: ") {
+                    let _ = sender.send(issuer.to_owned());
+                }
+            }
+        });
+        let base = receiver.recv_timeout(Duration::from_secs(20)).expect("the example server printed its issuer");
+        Self { child, base }
+    }
+
+    fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `target/debug/examples/server`, next to this test's own directory (`target/debug/deps`).
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
+    let binary = profile_dir.join("examples").join(format!("server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} is missing: plain `cargo test` builds it, or run `cargo build --example server`",
+        binary.display()
+    );
+    binary
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Signs in as alice on `instance`'s consent page, approves, and returns the code.
+async fn authorize(instance: &Instance) -> String {
+    let http = http();
+    let url = format!(
+        "{}/authorize?response_type=code&client_id=demo-app&scope=read&state=s&redirect_uri={}\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256",
+        instance.base, "http%3A%2F%2F127.0.0.1%3A8765%2Fcallback"
+    );
+    let page = http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let mut form: Vec<(String, String)> = html
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"")?;
+            let (value, _) = rest.split_once('"')?;
+            Some((name.to_owned(), value.replace("&amp;", "&")))
+        })
+        .collect();
+    form.extend([("username".into(), "alice".into()), ("password".into(), "alice-password".into())]);
+    form.push(("decision".into(), "approve".into()));
+    let answer =
+        http.post(format!("{}/authorize", instance.base)).header("cookie", cookie).form(&form).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    let query = location.split_once('?').expect("a query").1;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    pairs.into_iter().find(|(k, _)| k == "code").expect("a code").1
+}
+
+fn redeem_form(code: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("grant_type", "authorization_code".into()),
+        ("client_id", "demo-app".into()),
+        ("redirect_uri", REDIRECT.into()),
+        ("code_verifier", VERIFIER.into()),
+        ("code", code.into()),
+    ]
+}
+
+fn refresh_form(token: &str) -> Vec<(&'static str, String)> {
+    vec![("grant_type", "refresh_token".into()), ("client_id", "demo-app".into()), ("refresh_token", token.into())]
+}
+
+/// Sends `form` to `/token` `CONTENDERS` times at once, alternating between the instances;
+/// returns each answer's status and JSON body.
+async fn race(instances: &[&Instance], form: Vec<(&'static str, String)>) -> Vec<(StatusCode, Value)> {
+    // Connect every client before the race, so the requests leave together.
+    let clients: Vec<(reqwest::Client, String)> =
+        (0..CONTENDERS).map(|i| (http(), format!("{}/token", instances[i % instances.len()].base))).collect();
+    for (client, url) in &clients {
+        let metadata = url.replace("/token", "/.well-known/oauth-authorization-server");
+        assert_eq!(client.get(metadata).send().await.unwrap().status(), StatusCode::OK);
+    }
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|(client, url)| {
+            let form = form.clone();
+            tokio::spawn(async move {
+                let answer = client.post(url).form(&form).send().await.unwrap();
+                let status = answer.status();
+                (status, answer.json::<Value>().await.unwrap_or(Value::Null))
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("no panic"));
+    }
+    answers
+}
+
+/// The answers that are token responses; every other answer must be `invalid_grant`.
+fn successes(answers: &[(StatusCode, Value)]) -> Vec<Value> {
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"], "invalid_grant", "{body}");
+    }
+    answers.iter().filter(|(s, _)| *s == StatusCode::OK).map(|(_, b)| b.clone()).collect()
+}
+
+async fn api_me(instance: &Instance, token: &str) -> StatusCode {
+    http().get(format!("{}/api/me", instance.base)).bearer_auth(token).send().await.unwrap().status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ac03_one_code_redeemed_50_times_across_two_server_processes_never_gives_two_tokens() {
+    let name = "ac03_one_code_redeemed_50_times_across_two_server_processes_never_gives_two_tokens";
+    let Some(redis) = RedisServer::start_or_skip(name) else { return };
+    let (a, b) = (Instance::start(&redis), Instance::start(&redis));
+
+    // One at a time: a code issued by A is redeemed once at B, and a second redemption at A is
+    // refused and revokes what the first one got (AC-04), across processes.
+    let code = authorize(&a).await;
+    let first = http().post(format!("{}/token", b.base)).form(&redeem_form(&code)).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let tokens: Value = first.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(api_me(&a, &access).await, StatusCode::OK, "a token from B is honoured by A");
+    let again = http().post(format!("{}/token", a.base)).form(&redeem_form(&code)).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(api_me(&b, &access).await, StatusCode::UNAUTHORIZED, "the replay at A revoked B's token");
+
+    // All at once: 50 redemptions, half to the instance that never saw the code issued. The
+    // store lets exactly one of them take the code; the other 49 are valid replays, which
+    // revoke the grant (AC-04). So at most one token response comes back (none when a replay's
+    // revocation lands before the winner stores its tokens), and no token of the code survives.
+    let mut won = 0;
+    for round in 0..4 {
+        let code = authorize(if round % 2 == 0 { &a } else { &b }).await;
+        let answers = race(&[&a, &b], redeem_form(&code)).await;
+        let winners = successes(&answers);
+        assert!(winners.len() <= 1, "round {round}: {} token responses for one code", winners.len());
+        for winner in &winners {
+            won += 1;
+            let access = winner["access_token"].as_str().unwrap();
+            assert_eq!(api_me(&a, access).await, StatusCode::UNAUTHORIZED, "round {round}: a token survived");
+            assert_eq!(api_me(&b, access).await, StatusCode::UNAUTHORIZED, "round {round}: a token survived");
+            let refresh = winner["refresh_token"].as_str().unwrap();
+            let answer = http().post(format!("{}/token", b.base)).form(&refresh_form(refresh)).send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "round {round}: a refresh token survived");
+        }
+    }
+    eprintln!("{name}: the code's one taker got its token response in {won} of 4 rounds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rt07_one_refresh_token_presented_50_times_across_two_server_processes_rotates_once() {
+    let name = "rt07_one_refresh_token_presented_50_times_across_two_server_processes_rotates_once";
+    let Some(redis) = RedisServer::start_or_skip(name) else { return };
+    let (a, b) = (Instance::start(&redis), Instance::start(&redis));
+    for round in 0..3 {
+        let code = authorize(&a).await;
+        let answer = http().post(format!("{}/token", b.base)).form(&redeem_form(&code)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        let first: Value = answer.json().await.unwrap();
+        let refresh = first["refresh_token"].as_str().expect("a refresh token").to_owned();
+        // Half the presentations go to the instance that did not issue the token. The rotation
+        // is one compare-and-swap in Redis: exactly one wins, the others lost the race.
+        let answers = race(&[&a, &b], refresh_form(&refresh)).await;
+        let winners = successes(&answers);
+        assert_eq!(winners.len(), 1, "round {round}: {} refreshes of one token succeeded", winners.len());
+        let new_refresh = winners[0]["refresh_token"].as_str().expect("a new refresh token");
+        assert_ne!(new_refresh, refresh, "round {round}: rotated");
+    }
+}
+
+/// Client credentials for `demo-service` at `instance`: status and body.
+async fn client_credentials(instance: &Instance) -> (StatusCode, Value) {
+    let answer = http()
+        .post(format!("{}/token", instance.base))
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tk11_redis_stopped_under_two_server_processes_gives_503_then_correct_answers_after_restart() {
+    let name = "tk11_redis_stopped_under_two_server_processes_gives_503_then_correct_answers_after_restart";
+    let Some(mut redis) = RedisServer::start_or_skip(name) else { return };
+    let (mut a, mut b) = (Instance::start(&redis), Instance::start(&redis));
+    let (status, before) = client_credentials(&a).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    let token = before["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(api_me(&b, &token).await, StatusCode::OK);
+
+    // Redis writes its data to disk, then dies mid-run.
+    assert_eq!(redis.command(&["SAVE"]).unwrap(), "+OK");
+    redis.stop();
+    for instance in [&a, &b] {
+        for _ in 0..3 {
+            let started = Instant::now();
+            let (status, body) = client_credentials(instance).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+            assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+            assert_eq!(api_me(instance, &token).await, StatusCode::SERVICE_UNAVAILABLE);
+            let code = http().post(format!("{}/token", instance.base)).form(&redeem_form("nope")).send().await;
+            assert_eq!(code.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(started.elapsed() < Duration::from_secs(10), "answers took {:?}", started.elapsed());
+        }
+    }
+    assert!(a.is_running() && b.is_running(), "an instance died while Redis was down");
+
+    // Redis comes back with its data: both instances answer correctly again, by themselves.
+    redis.restart().unwrap();
+    for instance in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (status, body) = client_credentials(instance).await;
+            if status == StatusCode::OK {
+                break;
+            }
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+            assert!(Instant::now() < deadline, "{} did not recover", instance.base);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(api_me(instance, &token).await, StatusCode::OK, "a token issued before the outage");
+        let (status, body) = {
+            let answer =
+                http().post(format!("{}/token", instance.base)).form(&redeem_form("unknown")).send().await.unwrap();
+            let status = answer.status();
+            (status, answer.json::<Value>().await.unwrap())
+        };
+        assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &Value::from("invalid_grant")), "{body}");
+    }
+    assert!(a.is_running() && b.is_running());
+}
