@@ -35,22 +35,24 @@
 //! # Mapping onto Redis and SQL
 //!
 //! Each operation is one Redis command or Lua script, and one SQL statement or transaction.
-//! Keys below use the base64url [`TokenHash`] text.
+//! Keys below use the base64url [`TokenHash`] text, under a namespace prefix. The Redis column
+//! is what the `oauth21-redis` crate (`stores/redis`, scripts in `stores/redis/src/lua/`) does.
 //!
 //! | operation | Redis | SQL |
 //! |---|---|---|
 //! | `client` | `GET client:{id}` (JSON) | `SELECT data FROM clients WHERE id = $1` |
-//! | `insert_code` | `SET code:{hash} {json} PXAT {expires_at} NX` | `INSERT INTO codes (hash, data, used, expires_at) VALUES (...)` |
-//! | `take_code` | Lua: `HGET` the record; if `used` is set return it as taken; else `HSET used 1` and return it as fresh (one script, so no interleaving) | `UPDATE codes SET used = true WHERE hash = $1 RETURNING data, (SELECT used FROM codes WHERE hash = $1) AS was_used`, or in a transaction `SELECT ... FOR UPDATE` then `UPDATE` |
-//! | `insert_grant` | Lua: if `EXISTS revoked:{grant}`, or `GET revoked-sub:{subject}` is at or after `authorized_at`, return revoked; else `HSET family:{grant}` (record, `active`), `SET at:{hash}` / `SET rt:{hash}` with `PXAT`, `SADD members:{grant} ...`, `SADD subject:{subject} {grant}` | transaction: `INSERT INTO grants (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM revoked_grants WHERE grant_id = $1) AND NOT EXISTS (SELECT 1 FROM revoked_subjects WHERE subject = $2 AND revoked_at >= $3)`; zero rows = revoked; then `INSERT INTO tokens` |
-//! | `rotate_refresh` | Lua: `HGET family:{grant} active` must equal `from` (grace: `previous` equals `from` and `retried` unset), else return not-active; `HSET` the old `rt:` record's `rotated_at`, `SET` the new `rt:` and `at:` records, `HSET family:{grant} active {new} previous {from}`, `SADD members:{grant}` | `UPDATE grants SET active = $new, previous = $from WHERE grant_id = $g AND active = $from AND NOT revoked RETURNING 1` (the compare-and-swap; zero rows = not active), then in the same transaction `UPDATE tokens SET rotated_at = $at WHERE hash = $from` and `INSERT INTO tokens` the new pair |
-//! | `revoke_grant` | Lua: `SET revoked:{grant} 1 PXAT {remember_until}`, then `DEL` every member of `members:{grant}`, the set and `family:{grant}` | transaction: `INSERT INTO revoked_grants ... ON CONFLICT DO NOTHING; DELETE FROM tokens WHERE grant_id = $1; UPDATE grants SET revoked = true WHERE grant_id = $1` |
-//! | `revoke_subject` | Lua: `SET revoked-sub:{subject} {at} PXAT {remember_until}`, then revoke every grant in `SMEMBERS subject:{subject}` as above | transaction: `INSERT INTO revoked_subjects ... ON CONFLICT DO UPDATE SET revoked_at = greatest(...)`, then the `revoke_grant` statements for `WHERE subject = $1` |
+//! | `insert_code` | Lua: unless `EXISTS code:{hash}`, `HSET code:{hash} record {json}` and `PEXPIRE` it; an existing key is a collision | `INSERT INTO codes (hash, data, used, expires_at) VALUES (...)` |
+//! | `take_code` | Lua: `HGET code:{hash} record`; if found, `HSETNX code:{hash} used 1` answers 1 to exactly one caller (taken) and 0 to every later one (already taken) | `UPDATE codes SET used = true WHERE hash = $1 RETURNING data, (SELECT used FROM codes WHERE hash = $1) AS was_used`, or in a transaction `SELECT ... FOR UPDATE` then `UPDATE` |
+//! | `insert_grant` | Lua: if `EXISTS revoked:{grant}`, or `GET revoked-sub:{subject}` is at or after `authorized_at`, return revoked; if `family:{grant}`, `at:{hash}` or `rt:{hash}` exists, a collision; else `HSET family:{grant}` (record, subject, `active`), `SET at:{hash} {json} PX`, `HSET rt:{hash} record {json}` + `PEXPIRE`, `SADD members:{grant} ...`, `SADD subject:{subject} {grant}` | transaction: `INSERT INTO grants (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM revoked_grants WHERE grant_id = $1) AND NOT EXISTS (SELECT 1 FROM revoked_subjects WHERE subject = $2 AND revoked_at >= $3)`; zero rows = revoked; then `INSERT INTO tokens` |
+//! | `rotate_refresh` | Lua: `HMGET family:{grant} active previous retried`: `active` must equal `from` (grace: `previous` equals `from` and `retried` unset), else return not-active; `HSET rt:{active} rotated_at {at}`, `HSET family:{grant} active {new} previous {from} retried {grace}`, the new `rt:` and `at:` records, `SADD members:{grant}` | `UPDATE grants SET active = $new, previous = $from WHERE grant_id = $g AND active = $from AND NOT revoked RETURNING 1` (the compare-and-swap; zero rows = not active), then in the same transaction `UPDATE tokens SET rotated_at = $at WHERE hash = $from` and `INSERT INTO tokens` the new pair |
+//! | `revoke_grant` | Lua: `SET revoked:{grant} 1 PX {until remember_until}` (never shortening), then `DEL` every member of `members:{grant}`, `SREM subject:{subject} {grant}`, `DEL family:{grant} members:{grant}` | transaction: `INSERT INTO revoked_grants ... ON CONFLICT DO NOTHING; DELETE FROM tokens WHERE grant_id = $1; UPDATE grants SET revoked = true WHERE grant_id = $1` |
+//! | `revoke_subject` | Lua: `SET revoked-sub:{subject} {latest at} PX {until remember_until}`, then revoke every grant in `SMEMBERS subject:{subject}` as above | transaction: `INSERT INTO revoked_subjects ... ON CONFLICT DO UPDATE SET revoked_at = greatest(...)`, then the `revoke_grant` statements for `WHERE subject = $1` |
 //! | `revoke_access_token` | `DEL at:{hash}` | `DELETE FROM tokens WHERE hash = $1 AND kind = 'access'` |
-//! | `access_token`, `refresh_token` | `GET at:{hash}` / `GET rt:{hash}` | `SELECT data FROM tokens WHERE hash = $1 AND kind = $2` |
+//! | `access_token`, `refresh_token` | `GET at:{hash}` / `HMGET rt:{hash} record rotated_at` | `SELECT data FROM tokens WHERE hash = $1 AND kind = $2` |
 //!
-//! Records expire: a store may drop a record once its `expires_at` has passed (Redis: `PXAT`;
-//! SQL: a periodic `DELETE ... WHERE expires_at < now()`). The protocol layer checks expiry
+//! Records expire: a store may drop a record once its `expires_at` has passed (Redis: each key
+//! gets a `PX` / `PEXPIRE` lifetime up to its record's end, a refresh token's up to its grant's
+//! end; SQL: a periodic `DELETE ... WHERE expires_at < now()`). The protocol layer checks expiry
 //! itself, so a store that keeps expired records a while longer is still correct.
 //!
 //! Methods return `impl Future + Send` so that the server's futures are `Send` for

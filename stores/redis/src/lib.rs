@@ -39,7 +39,10 @@
 //!
 //! # Deployment notes
 //!
-//! One Redis primary (a single server, or a Sentinel-managed primary) holds the state. Redis
+//! One Redis primary (a single server, or a Sentinel-managed primary) holds the state. Keep
+//! Redis's `maxmemory-policy` at `noeviction` (the default): every key has an expiry, so any
+//! other policy could evict a revocation marker before its time. Without persistence
+//! (`appendonly yes`) a Redis restart forgets every code and token. Redis
 //! Cluster is not supported: a family's scripts touch the keys of several tokens, which would
 //! have to share one hash slot. Redis replication is asynchronous: after a failover a write the
 //! old primary acknowledged can be lost, and with it a code's "used" mark; deployments that
@@ -119,6 +122,12 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
 
 fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("cannot decode a stored record: {e}")))
+}
+
+/// Milliseconds from `now` until `until`, clamped to `1..=MAX_TTL_MS`.
+fn lifetime_ms(now: OffsetDateTime, until: OffsetDateTime) -> i64 {
+    let left = (until - now).whole_milliseconds();
+    i64::try_from(left.clamp(1, i128::from(MAX_TTL_MS))).unwrap_or(MAX_TTL_MS)
 }
 
 /// Microseconds since the epoch: exact in a Lua number (a double), and the unit in which
@@ -316,8 +325,7 @@ impl RedisStore {
     /// at most [`MAX_TTL_MS`]. A record already past its end lives 1 ms, which the contract
     /// allows: a store may drop expired records.
     fn ttl_ms(&self, until: OffsetDateTime) -> i64 {
-        let left = (until - self.clock.now()).whole_milliseconds();
-        i64::try_from(left.clamp(1, i128::from(MAX_TTL_MS))).unwrap_or(MAX_TTL_MS)
+        lifetime_ms(self.clock.now(), until)
     }
 
     async fn get_json<T: DeserializeOwned>(&self, key: String) -> Result<Option<T>, StoreError> {
@@ -541,5 +549,52 @@ impl Store for RedisStore {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
         self.refresh_token_inner(hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_milliseconds_from_the_store_clock_and_never_zero_or_unbounded() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(lifetime_ms(now, now + time::Duration::seconds(60)), 60_000);
+        assert_eq!(lifetime_ms(now, now + time::Duration::milliseconds(1500)), 1500);
+        // Already over: kept 1 ms (Redis refuses 0), which the contract allows.
+        assert_eq!(lifetime_ms(now, now), 1);
+        assert_eq!(lifetime_ms(now, now - time::Duration::days(3)), 1);
+        assert_eq!(lifetime_ms(now, OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT)), MAX_TTL_MS);
+    }
+
+    #[test]
+    fn revocation_instants_are_whole_microseconds() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        assert_eq!(unix_micros(at), "1700000000123456");
+        let before_epoch = OffsetDateTime::from_unix_timestamp_nanos(-1_500).unwrap();
+        assert_eq!(unix_micros(before_epoch), "-2");
+    }
+
+    #[test]
+    fn keys_keep_each_kind_apart() {
+        let keys = Keys { prefix: "p:".into() };
+        let hash = TokenHash::of("t");
+        let id = GrantId::new("g").unwrap();
+        let subject = Subject::new("g").unwrap();
+        let names = [
+            keys.code(&hash),
+            keys.access(&hash),
+            keys.refresh(&hash),
+            keys.family(&id),
+            keys.members(&id),
+            keys.revoked_grant(&id),
+            keys.revoked_subject(&subject),
+            keys.subject_grants(&subject),
+            keys.client(&ClientId::new("g").unwrap()),
+        ];
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len());
+        assert_eq!(keys.access(&hash), format!("p:at:{hash}"));
+        assert!(names.iter().all(|k| k.starts_with("p:")));
     }
 }
