@@ -568,6 +568,18 @@ mod tests {
     }
 
     #[test]
+    fn connection_trouble_is_unavailable_and_everything_else_a_backend_failure() {
+        use std::io;
+        for kind in [io::ErrorKind::ConnectionRefused, io::ErrorKind::ConnectionReset, io::ErrorKind::TimedOut] {
+            let error = store_error(RedisError::from(io::Error::from(kind)));
+            assert!(matches!(error, StoreError::Unavailable(_)), "{kind:?}: {error:?}");
+        }
+        let error = store_error(RedisError::from((ErrorKind::UnexpectedReturnType, "a reply of the wrong type")));
+        assert!(matches!(error, StoreError::Backend(_)), "{error:?}");
+        assert!(matches!(from_json::<AccessTokenRecord>("{"), Err(StoreError::Backend(_))));
+    }
+
+    #[test]
     fn revocation_instants_are_whole_microseconds() {
         let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
         assert_eq!(unix_micros(at), "1700000000123456");

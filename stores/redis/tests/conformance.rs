@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use oauth21::store::{CodeTake, Store};
+use oauth21::store::{CodeTake, InsertOutcome, NewGrant, Store};
 use oauth21::testing::check_store;
 use oauth21::{Client, ClientId, ManualClock, TokenHash};
 use oauth21_redis::RedisStore;
@@ -158,6 +158,34 @@ async fn a_damaged_record_is_a_backend_error_not_a_success() {
     let code_key = format!("bad:code:{hash}");
     assert_eq!(redis.command(&["SET", &code_key, "x"]).unwrap(), "+OK");
     assert!(matches!(store.take_code(&hash).await, Err(oauth21::StoreError::Backend(_))));
+}
+
+#[tokio::test]
+async fn a_grant_or_token_collision_is_an_error_and_overwrites_nothing() {
+    let name = "a_grant_or_token_collision_is_an_error_and_overwrites_nothing";
+    let Some(redis) = RedisServer::start_or_skip(name) else { return };
+    let store = store(&redis, "collide:").await;
+    let first = sample_grant("grant-1", "token-1", "alice");
+    assert_eq!(store.insert_grant(first.clone()).await.unwrap(), InsertOutcome::Inserted);
+    // The same grant id with another token, and another grant with the same token digest.
+    for clash in [sample_grant("grant-1", "token-2", "alice"), sample_grant("grant-2", "token-1", "bob")] {
+        let result = store.insert_grant(clash.clone()).await;
+        assert!(matches!(result, Err(oauth21::StoreError::Backend(_))), "{result:?}");
+    }
+    assert_eq!(store.access_token(&first.access.hash).await.unwrap(), Some(first.access));
+    assert_eq!(store.access_token(&TokenHash::of("token-2")).await.unwrap(), None);
+}
+
+fn sample_grant(grant: &str, token: &str, subject: &str) -> NewGrant {
+    let (now, later) = (SUITE_NOW, SUITE_NOW + 3600);
+    let json = format!(
+        r#"{{"grant":{{"grant_id":"{grant}","client_id":"app","subject":"{subject}","scope":"read",
+        "authorized_at":{now},"expires_at":{later}}},
+        "access":{{"hash":"{}","grant_id":"{grant}","client_id":"app","subject":"{subject}","scope":"read",
+        "issued_at":{now},"expires_at":{later}}},"refresh":null}}"#,
+        TokenHash::of(token)
+    );
+    serde_json::from_str(&json).expect("a valid grant")
 }
 
 fn sample_code(clock: &ManualClock, round: u32) -> oauth21::store::CodeRecord {
