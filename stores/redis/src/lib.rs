@@ -39,14 +39,14 @@
 //!
 //! # Deployment notes
 //!
-//! One Redis primary (a single server, or a Sentinel-managed primary) holds the state. Keep
-//! Redis's `maxmemory-policy` at `noeviction` (the default): every key has an expiry, so any
-//! other policy could evict a revocation marker before its time. Without persistence
-//! (`appendonly yes`) a Redis restart forgets every code and token. Redis
-//! Cluster is not supported: a family's scripts touch the keys of several tokens, which would
-//! have to share one hash slot. Redis replication is asynchronous: after a failover a write the
-//! old primary acknowledged can be lost, and with it a code's "used" mark; deployments that
-//! fail over should accept that window or run Redis with `appendfsync always` and no failover.
+//! One Redis server holds the state (the store connects to one URL; Sentinel discovery is not
+//! built in). Keep Redis's `maxmemory-policy` at `noeviction` (the default): every key has an
+//! expiry, so any other policy could evict a revocation marker before its time. Without
+//! persistence (`appendonly yes`) a Redis restart forgets every code and token. Redis Cluster is
+//! not supported: a family's scripts touch the keys of several tokens, which would have to
+//! share one hash slot. Redis replication is asynchronous: after a failover a write the old
+//! primary acknowledged can be lost, and with it a code's "used" mark; deployments that fail
+//! over accept that window.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
