@@ -103,10 +103,19 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     /// `state` and `iss` (AZ-11..AZ-15).
     ///
     /// A store or randomness failure becomes a `server_error` / `temporarily_unavailable`
-    /// redirect. The only error is a host bug: an approval wider than the request.
+    /// redirect. The only errors are host bugs: an approval wider than the request, or a
+    /// subject that is also a registered client id (JWT-04).
     pub async fn approve(&self, consent: &ConsentRequest, approval: Approval) -> Result<Response, ApprovalError> {
         consent.check(&approval)?;
         let issuer = self.config.issuer();
+        // JWT-04: a user must never share a `sub` with a client acting for itself.
+        if let Ok(as_client) = ClientId::new(approval.subject().as_str()) {
+            match self.store.client(&as_client).await {
+                Ok(None) => {}
+                Ok(Some(_)) => return Err(ApprovalError::SubjectIsAClientId),
+                Err(e) => return Ok(consent.error_response(store_fault(&e), issuer)),
+            }
+        }
         let now = self.clock.now();
         let (code, grant_id) = match self.fresh_code() {
             Ok(fresh) => fresh,

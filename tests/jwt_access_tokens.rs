@@ -636,3 +636,19 @@ fn jwt05_introspection_answers_for_jwts_and_never_for_their_jti_alone() {
     f.clock.advance(Duration::hours(2));
     assert_eq!(f.introspect(&access), json!({ "active": false }));
 }
+
+#[test]
+fn jwt04_a_user_subject_equal_to_a_client_id_is_never_approved() {
+    // `svc` is a client whose client_credentials tokens carry `sub: svc`: a user called `svc`
+    // would get tokens a resource server could not tell apart from the client's.
+    let f = jwt_fixture(Algorithm::EdDSA);
+    let query = app_query("&scope=read");
+    let oauth21::AuthorizeOutcome::Consent(consent) = block_on(f.server.authorize(&Request::get(&query))) else {
+        panic!("consent expected")
+    };
+    let refused = block_on(f.server.approve(&consent, Approval::new(Subject::new("svc").unwrap())));
+    assert_eq!(refused.unwrap_err(), oauth21::ApprovalError::SubjectIsAClientId);
+    assert_eq!(f.store.counts().0, 0, "no code was issued");
+    let approved = block_on(f.server.approve(&consent, Approval::new(Subject::new("user:svc").unwrap()))).unwrap();
+    assert_eq!(approved.status(), 302);
+}
