@@ -382,6 +382,11 @@ impl Approval {
         self.scope = Some(scope);
         self
     }
+
+    /// The resource owner who approved.
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
 }
 
 /// The host asked for something the protocol cannot do: a bug in the host, not in the request.
@@ -391,6 +396,11 @@ pub enum ApprovalError {
     /// The approval grants scope the client did not ask for.
     #[error("the approval grants scope the client did not ask for")]
     ScopeNotRequested,
+    /// The approving subject is also a registered client id. A client_credentials token names
+    /// its client as `sub`, so the user's tokens and the client's would be indistinguishable to
+    /// a resource server (RFC 9068 §5; JWT-04). Give users subjects no client id can take.
+    #[error("the subject is a registered client id")]
+    SubjectIsAClientId,
 }
 
 /// What [`Server::authorize`](crate::Server::authorize) decided.

@@ -24,6 +24,8 @@
 
 use crate::error::is_valid_description;
 use crate::http::{Request, Response, decode_component};
+use crate::jose::MAX_TOKEN_BYTES;
+use crate::jwt::JwtVerifier;
 use crate::provider::Clock;
 use crate::store::{AccessTokenRecord, Store, StoreError};
 use crate::types::{Scope, TokenHash};
@@ -56,6 +58,7 @@ pub struct BearerChecker<S, C> {
     clock: C,
     realm: String,
     audience: Option<String>,
+    jwt: Option<JwtVerifier>,
 }
 
 /// The realm contains a `"`, a `\` or a control character, or is empty.
@@ -70,7 +73,7 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
         if realm.is_empty() || realm.len() > 256 || !is_valid_description(&realm) {
             return Err(InvalidRealm);
         }
-        Ok(Self { store, clock, realm, audience: None })
+        Ok(Self { store, clock, realm, audience: None, jwt: None })
     }
 
     /// Accepts only tokens whose audience is exactly `audience` (RS-05). Without it, the
@@ -80,11 +83,26 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
         self
     }
 
+    /// Also accepts JWT access tokens (RFC 9068) that `verifier` verifies. A JWT must verify
+    /// **and** still have its record in the store (found by its `jti`), so revoking it, or its
+    /// grant, takes effect at once here as for opaque tokens.
+    pub fn accept_jwt(mut self, verifier: JwtVerifier) -> Self {
+        self.jwt = Some(verifier);
+        self
+    }
+
     /// Checks the request's bearer token and that it carries every token of `required`.
     /// Returns the token's record: its subject, client and scope.
     pub async fn check(&self, request: &Request<'_>, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
-        let token = bearer_token(request)?;
-        let record = match self.store.access_token(&TokenHash::of(token)).await {
+        let token = read_bearer_token(request)?;
+        let key = match &self.jwt {
+            Some(verifier) if token.contains('.') => {
+                let claims = verifier.verify(token, self.clock.now()).map_err(|e| e.bearer_error())?;
+                TokenHash::of_jwt_id(&claims.jwt_id)
+            }
+            _ => TokenHash::of(token),
+        };
+        let record = match self.store.access_token(&key).await {
             Ok(Some(record)) => record,
             Ok(None) => return Err(BearerError::InvalidToken("the access token is invalid")),
             Err(StoreError::Unavailable(_) | StoreError::Backend(_)) => return Err(BearerError::Unavailable),
@@ -105,31 +123,40 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
 
     /// The answer for `error`, with its `WWW-Authenticate: Bearer` challenge (RS-03, RS-04).
     pub fn response(&self, error: &BearerError) -> Response {
-        let (status, code) = match error {
-            BearerError::NoCredentials => (401, None),
-            BearerError::InvalidRequest(_) => (400, Some("invalid_request")),
-            BearerError::InvalidToken(_) => (401, Some("invalid_token")),
-            BearerError::InsufficientScope(_) => (403, Some("insufficient_scope")),
-            BearerError::Unavailable => return Response::new(503).with_header("Retry-After", "1"),
-        };
-        let mut challenge = format!("Bearer realm=\"{}\"", self.realm);
-        if let Some(code) = code {
-            challenge.push_str(&format!(", error=\"{code}\", error_description=\"{error}\""));
-        }
-        if let BearerError::InsufficientScope(scope) = error {
-            challenge.push_str(&format!(", scope=\"{scope}\""));
-        }
-        Response::new(status).with_header("WWW-Authenticate", challenge).with_header("Cache-Control", "no-store")
+        challenge(&self.realm, error)
     }
+}
+
+/// The answer for `error` in `realm`, with its `WWW-Authenticate: Bearer` challenge (RS-03,
+/// RS-04). Characters that cannot appear in the quoted `realm` (`"`, `\`, controls) are
+/// dropped from it.
+pub fn challenge(realm: &str, error: &BearerError) -> Response {
+    let realm: String = realm.chars().filter(|c| is_valid_description(c.encode_utf8(&mut [0; 4]))).collect();
+    let (status, code) = match error {
+        BearerError::NoCredentials => (401, None),
+        BearerError::InvalidRequest(_) => (400, Some("invalid_request")),
+        BearerError::InvalidToken(_) => (401, Some("invalid_token")),
+        BearerError::InsufficientScope(_) => (403, Some("insufficient_scope")),
+        BearerError::Unavailable => return Response::new(503).with_header("Retry-After", "1"),
+    };
+    let mut challenge = format!("Bearer realm=\"{realm}\"");
+    if let Some(code) = code {
+        challenge.push_str(&format!(", error=\"{code}\", error_description=\"{error}\""));
+    }
+    if let BearerError::InsufficientScope(scope) = error {
+        challenge.push_str(&format!(", scope=\"{scope}\""));
+    }
+    Response::new(status).with_header("WWW-Authenticate", challenge).with_header("Cache-Control", "no-store")
 }
 
 /// The `b64token` of `Authorization: Bearer <token>` (RS-01): `"Bearer" 1*SP b64token`, the
 /// scheme compared case-insensitively; the token is
-/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`, at most
+/// [`MAX_TOKEN_BYTES`] long.
 ///
 /// Tokens in the URI query are never read (RS-02). A token also sent in a form body, next to
 /// the header, is two methods and refused.
-fn bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
+pub fn read_bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
     let Some(header) = request.authorization() else {
         return Err(BearerError::NoCredentials);
     };
@@ -148,7 +175,7 @@ fn bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
     let token = header[scheme_end..].trim_ascii_start();
     let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     let token68 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-    if body_len == 0 || token.len() > 4096 || !token[..body_len].iter().all(token68) {
+    if body_len == 0 || token.len() > MAX_TOKEN_BYTES || !token[..body_len].iter().all(token68) {
         return Err(BearerError::InvalidRequest("malformed bearer token"));
     }
     std::str::from_utf8(token).map_err(|_| BearerError::InvalidRequest("malformed bearer token"))

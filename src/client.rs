@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{Params, Request, parse_basic_auth};
+use crate::jwt::AccessTokenFormat;
 use crate::types::{ClientId, ClientSecret, InvalidValue, Scope, TokenHash, split_port};
 
 /// A grant type a client may use at the token endpoint (TK-03).
@@ -346,6 +347,9 @@ pub struct Client {
     /// May introspect every token, not only its own (a resource server; IN-02).
     #[serde(default)]
     introspect_any: bool,
+    /// Overrides the server's access-token format for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl Client {
@@ -404,6 +408,11 @@ impl Client {
         self.introspect_any
     }
 
+    /// The access-token format registered for this client, overriding the server's.
+    pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
+        self.access_token_format
+    }
+
     /// Checks `secret` against every active [`StoredSecret::Sha256`] digest, in constant time
     /// per digest and without stopping at the first match. External secrets are checked by the
     /// server through its hooks.
@@ -442,6 +451,7 @@ pub struct ClientBuilder {
     scope: String,
     default_scope: Option<String>,
     introspect_any: bool,
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl ClientBuilder {
@@ -457,6 +467,7 @@ impl ClientBuilder {
             scope: String::new(),
             default_scope: None,
             introspect_any: false,
+            access_token_format: None,
         }
     }
 
@@ -519,6 +530,13 @@ impl ClientBuilder {
     /// (IN-02). Without it a client may introspect only tokens issued to itself.
     pub fn may_introspect_any_token(mut self) -> Self {
         self.introspect_any = true;
+        self
+    }
+
+    /// Issues this client's access tokens in `format`, whatever the server's default: JWTs
+    /// for a client whose APIs verify tokens offline, say.
+    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.access_token_format = Some(format);
         self
     }
 
@@ -587,7 +605,16 @@ impl ClientBuilder {
         if self.introspect_any && self.public {
             return Err(RegistrationError::PublicClientIntrospection);
         }
-        Ok(Client { id, kind, redirect_uris, grant_types, scope, default_scope, introspect_any: self.introspect_any })
+        Ok(Client {
+            id,
+            kind,
+            redirect_uris,
+            grant_types,
+            scope,
+            default_scope,
+            introspect_any: self.introspect_any,
+            access_token_format: self.access_token_format,
+        })
     }
 }
 

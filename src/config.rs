@@ -4,6 +4,7 @@
 
 use time::Duration;
 
+use crate::jwt::AccessTokenFormat;
 use crate::types::{InvalidValue, Issuer};
 
 /// Longest authorization-code lifetime the builder accepts (OAuth 2.1 §4.1.2: 10 minutes max).
@@ -25,6 +26,9 @@ pub enum ConfigError {
     /// The access-token audience is empty or not visible ASCII.
     #[error("the access token audience must be 1 to 2048 visible ASCII characters")]
     Audience,
+    /// JWT access tokens were chosen without an audience for their `aud` claim (JWT-03).
+    #[error("JWT access tokens need an access token audience")]
+    JwtNeedsAudience,
     /// A size limit is below what the specification requires servers to accept.
     #[error("max_request_bytes must be at least 8000 (OAuth 2.1 §1.7.1)")]
     RequestLimit,
@@ -43,6 +47,7 @@ pub struct ServerConfig {
     max_request_bytes: usize,
     localhost_any_port: bool,
     access_token_audience: Option<String>,
+    access_token_format: AccessTokenFormat,
     paths: EndpointPaths,
 }
 
@@ -58,6 +63,9 @@ pub struct EndpointPaths {
     pub revocation: String,
     /// The introspection endpoint (default `/introspect`).
     pub introspection: String,
+    /// The JWKS document with the public keys of JWT access tokens (default `/jwks.json`),
+    /// listed as `jwks_uri` when the server issues JWTs (MD-03).
+    pub jwks: String,
 }
 
 impl Default for EndpointPaths {
@@ -67,6 +75,7 @@ impl Default for EndpointPaths {
             token: "/token".into(),
             revocation: "/revoke".into(),
             introspection: "/introspect".into(),
+            jwks: "/jwks.json".into(),
         }
     }
 }
@@ -92,6 +101,7 @@ impl ServerConfig {
                 max_request_bytes: 16 * 1024,
                 localhost_any_port: false,
                 access_token_audience: None,
+                access_token_format: AccessTokenFormat::Opaque,
                 paths: EndpointPaths::default(),
             },
         }
@@ -152,6 +162,12 @@ impl ServerConfig {
         self.access_token_audience.as_deref()
     }
 
+    /// The server's access-token format; a client's registration may override it
+    /// ([`ClientBuilder::access_token_format`](crate::ClientBuilder::access_token_format)).
+    pub fn access_token_format(&self) -> AccessTokenFormat {
+        self.access_token_format
+    }
+
     /// The endpoints' paths under the issuer.
     pub fn endpoint_paths(&self) -> &EndpointPaths {
         &self.paths
@@ -190,6 +206,7 @@ struct ServerConfigValues {
     max_request_bytes: usize,
     localhost_any_port: bool,
     access_token_audience: Option<String>,
+    access_token_format: AccessTokenFormat,
     paths: EndpointPaths,
 }
 
@@ -262,6 +279,14 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Sets the access-token format (default [`AccessTokenFormat::Opaque`]). JWTs (RFC 9068)
+    /// need an [audience](Self::access_token_audience) and a signing key from the server's
+    /// [`Keys`](crate::Keys).
+    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.config.access_token_format = format;
+        self
+    }
+
     /// Sets the endpoints' paths under the issuer (defaults: `/authorize`, `/token`,
     /// `/revoke`, `/introspect`).
     pub fn endpoint_paths(mut self, paths: EndpointPaths) -> Self {
@@ -301,12 +326,19 @@ impl ServerConfigBuilder {
         let path_ok =
             |p: &str| p.starts_with('/') && !p.contains(['?', '#']) && p.bytes().all(|b| b.is_ascii_graphic());
         let paths = &c.paths;
-        if ![&paths.authorization, &paths.token, &paths.revocation, &paths.introspection].iter().all(|p| path_ok(p)) {
+        if ![&paths.authorization, &paths.token, &paths.revocation, &paths.introspection, &paths.jwks]
+            .iter()
+            .all(|p| path_ok(p))
+        {
             return Err(ConfigError::EndpointPath);
         }
         let audience_ok = |a: &String| !a.is_empty() && a.len() <= 2048 && a.bytes().all(|b| b.is_ascii_graphic());
         if c.access_token_audience.as_ref().is_some_and(|a| !audience_ok(a)) {
             return Err(ConfigError::Audience);
+        }
+        // RFC 9068 §2.2: `aud` is required in a JWT access token (JWT-03).
+        if c.access_token_format == AccessTokenFormat::Jwt && c.access_token_audience.is_none() {
+            return Err(ConfigError::JwtNeedsAudience);
         }
         Ok(ServerConfig {
             issuer: Issuer::new(self.issuer)?,
@@ -319,6 +351,7 @@ impl ServerConfigBuilder {
             max_request_bytes: c.max_request_bytes,
             localhost_any_port: c.localhost_any_port,
             access_token_audience: c.access_token_audience,
+            access_token_format: c.access_token_format,
             paths: c.paths,
         })
     }

@@ -86,6 +86,10 @@
 //!   [`store`]; [`MemoryStore`] is the embedded implementation.
 //! - **Providers**: [`SystemClock`] and [`SystemKeys`] are the only readers of the system clock
 //!   and random generator; [`ManualClock`] is for tests.
+//! - **JWT access tokens** (RFC 9068): [`jose`] signs and strictly verifies JWS with `ring`
+//!   (EdDSA, ES256, RS256) and keeps rotatable key sets and their JWKS; [`jwt`] has the claims
+//!   and [`jwt::JwtVerifier`] for resource servers. Choose the format with
+//!   [`ServerConfigBuilder::access_token_format`]; keys come from [`Keys::jwt_keys`].
 //!
 //! See `docs/architecture.md` and `docs/conformance.md` in the repository for the design and
 //! the rule-by-rule status.
@@ -101,6 +105,8 @@ pub mod error;
 pub mod hooks;
 pub mod http;
 mod introspect;
+pub mod jose;
+pub mod jwt;
 pub mod memory;
 pub mod metadata;
 pub mod pkce;
@@ -122,6 +128,7 @@ pub use config::{ConfigError, EndpointPaths, ServerConfig, ServerConfigBuilder};
 pub use error::ErrorCode;
 pub use hooks::{Hooks, SecurityEvent};
 pub use http::{Method, Request, Response};
+pub use jwt::AccessTokenFormat;
 pub use memory::MemoryStore;
 pub use metadata::Metadata;
 pub use pkce::{CodeChallenge, CodeVerifier};

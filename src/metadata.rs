@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::config::ServerConfig;
 use crate::http::Response;
+use crate::jwt::AccessTokenFormat;
 
 /// The metadata document. Serialise it, or use [`Server::metadata`](crate::Server::metadata)
 /// for the ready HTTP answer.
@@ -38,10 +39,16 @@ pub struct Metadata {
     pub introspection_endpoint: String,
     /// How callers authenticate at the introspection endpoint (confidential clients only).
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The JWKS URL, present when the server issues JWT access tokens (MD-03).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 impl Metadata {
-    /// The document for `config`.
+    /// The document for `config`; `jwks_uri` is listed when the server's access-token format
+    /// is JWT. A server that issues JWTs only to some clients lists it with
+    /// [`Metadata::with_jwks_uri`] ([`Server::metadata`](crate::Server::metadata) does so
+    /// whenever it has JWT keys).
     pub fn new(config: &ServerConfig) -> Self {
         let paths = config.endpoint_paths();
         Self {
@@ -58,7 +65,15 @@ impl Metadata {
             revocation_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
             introspection_endpoint: config.endpoint_url(&paths.introspection),
             introspection_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+            jwks_uri: (config.access_token_format() == AccessTokenFormat::Jwt)
+                .then(|| config.endpoint_url(&paths.jwks)),
         }
+    }
+
+    /// Lists `jwks_uri` at the configured JWKS path.
+    pub fn with_jwks_uri(mut self, config: &ServerConfig) -> Self {
+        self.jwks_uri = Some(config.endpoint_url(&config.endpoint_paths().jwks));
+        self
     }
 
     /// The HTTP answer: 200, JSON, cacheable for an hour (MD-01).

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use ring::rand::SecureRandom as _;
 use time::{Duration, OffsetDateTime};
 
+use crate::jose::{KeySet, SharedKeySet};
+
 /// The source of the current time.
 pub trait Clock: Send + Sync {
     /// The current time. Need not be monotonic, but should not run far from real time: every
@@ -22,13 +24,27 @@ pub trait Clock: Send + Sync {
 #[error("the random generator failed")]
 pub struct RandomError;
 
-/// The source of randomness (and, as the crate grows, signing keys).
+/// The source of randomness and of the keys that sign JWT access tokens.
 ///
 /// Every code, token and grant id is made from bytes this trait returns, so it must be a
 /// cryptographically secure generator: [`SystemKeys`] is.
+///
+/// For JWT access tokens, [`Keys::jwt_keys`] hands out the [`KeySet`]: the active signing key
+/// and every key that still verifies. [`SharedKeySet`] implements this trait with the system
+/// generator and a rotatable key set.
+///
+/// The one randomness this trait does not supply: `ring` draws ECDSA nonces and RSA blinding
+/// from its own system generator, because its random-source trait is sealed.
 pub trait Keys: Send + Sync {
     /// Fills `dest` with cryptographically secure random bytes.
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError>;
+
+    /// The JWT keys as they are now, or `None` when this source has none (then JWT access
+    /// tokens cannot be issued or verified, and the server answers `server_error`). Called once
+    /// per issued or verified JWT; return a shared snapshot, not a copy.
+    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
+        None
+    }
 }
 
 impl<T: Clock + ?Sized> Clock for Arc<T> {
@@ -47,11 +63,19 @@ impl<T: Keys + ?Sized> Keys for Arc<T> {
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
         (**self).fill_random(dest)
     }
+
+    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
+        (**self).jwt_keys()
+    }
 }
 
 impl<T: Keys + ?Sized> Keys for &T {
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
         (**self).fill_random(dest)
+    }
+
+    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
+        (**self).jwt_keys()
     }
 }
 
@@ -87,6 +111,17 @@ impl Default for SystemKeys {
 impl Keys for SystemKeys {
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
         self.rng.fill(dest).map_err(|_| RandomError)
+    }
+}
+
+/// The system generator for randomness, and the set's keys for JWTs.
+impl Keys for SharedKeySet {
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        ring::rand::SystemRandom::new().fill(dest).map_err(|_| RandomError)
+    }
+
+    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
+        Some(self.snapshot())
     }
 }
 

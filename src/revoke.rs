@@ -10,7 +10,7 @@ use crate::client::{Credentials, read_credentials};
 use crate::config::ServerConfig;
 use crate::http::{Request, Response};
 use crate::token::{TokenError, read_form_post};
-use crate::types::TokenHash;
+use crate::types::AccessToken;
 
 /// The parameters RFC 7009 and RFC 7662 define; each may appear at most once.
 const DEFINED: [&str; 4] = ["token", "token_type_hint", "client_id", "client_secret"];
@@ -28,7 +28,9 @@ pub(crate) enum TokenKind {
 /// share this shape.
 #[derive(Debug)]
 pub(crate) struct TokenReference {
-    pub(crate) hash: TokenHash,
+    /// The presented token (redacted in `Debug`): an access token's storage key depends on
+    /// whether it is a JWT, which only the server can tell.
+    pub(crate) token: AccessToken,
     /// The kinds to search, hinted one first (RV-03): a hint never limits the search.
     pub(crate) search: [TokenKind; 2],
     pub(crate) credentials: Credentials,
@@ -45,7 +47,7 @@ pub(crate) fn parse(request: &Request<'_>, config: &ServerConfig) -> Result<Toke
         _ => [TokenKind::Access, TokenKind::Refresh],
     };
     let credentials = read_credentials(request, &params)?;
-    Ok(TokenReference { hash: TokenHash::of(token), search, credentials })
+    Ok(TokenReference { token: AccessToken::new(token.to_owned()), search, credentials })
 }
 
 /// The answer to every revocation that got this far: 200, nothing to read, not cached.

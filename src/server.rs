@@ -4,6 +4,8 @@
 //! decision is made by the pure functions in [`authorize`] and
 //! [`token`]; the server only fetches what they need and stores what they decide.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -15,13 +17,16 @@ use crate::config::ServerConfig;
 use crate::hooks::{Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
+use crate::jose::KeySet;
+use crate::jwt::{self, AccessTokenFormat};
 use crate::metadata::Metadata;
 use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys};
 use crate::revoke::{self, TokenKind, TokenReference};
 use crate::store::{AccessTokenRecord, CodeTake, InsertOutcome, RefreshTokenRecord, RotateOutcome, Store, StoreError};
+use crate::token::NewAccess;
 use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code, client_credentials};
-use crate::types::{AccessToken, AuthorizationCode, ClientId, GrantId, RefreshToken, Subject, encode_token};
+use crate::types::{AuthorizationCode, ClientId, GrantId, RefreshToken, Subject, TokenHash, encode_token};
 
 /// The authorization server: configuration plus the caller's store, clock, randomness and
 /// hooks (security events, brute-force limits, external secret hashes).
@@ -98,10 +103,19 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     /// `state` and `iss` (AZ-11..AZ-15).
     ///
     /// A store or randomness failure becomes a `server_error` / `temporarily_unavailable`
-    /// redirect. The only error is a host bug: an approval wider than the request.
+    /// redirect. The only errors are host bugs: an approval wider than the request, or a
+    /// subject that is also a registered client id (JWT-04).
     pub async fn approve(&self, consent: &ConsentRequest, approval: Approval) -> Result<Response, ApprovalError> {
         consent.check(&approval)?;
         let issuer = self.config.issuer();
+        // JWT-04: a user must never share a `sub` with a client acting for itself.
+        if let Ok(as_client) = ClientId::new(approval.subject().as_str()) {
+            match self.store.client(&as_client).await {
+                Ok(None) => {}
+                Ok(Some(_)) => return Err(ApprovalError::SubjectIsAClientId),
+                Err(e) => return Ok(consent.error_response(store_fault(&e), issuer)),
+            }
+        }
         let now = self.clock.now();
         let (code, grant_id) = match self.fresh_code() {
             Ok(fresh) => fresh,
@@ -167,7 +181,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         let client = self.authenticated_client(&reference.credentials).await?;
         match self.find_token(&reference).await? {
             Some(Found::Access(record)) if record.client_id == *client.id() => {
-                self.store.revoke_access_token(&reference.hash).await?;
+                self.store.revoke_access_token(&record.hash).await?;
             }
             // RV-04: a refresh token takes its whole grant with it.
             Some(Found::Refresh(record)) if record.client_id == *client.id() => {
@@ -219,8 +233,11 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     async fn find_token(&self, reference: &TokenReference) -> Result<Option<Found>, StoreError> {
         for kind in reference.search {
             let found = match kind {
-                TokenKind::Access => self.store.access_token(&reference.hash).await?.map(Found::Access),
-                TokenKind::Refresh => self.store.refresh_token(&reference.hash).await?.map(Found::Refresh),
+                TokenKind::Access => match self.access_token_key(reference.token.secret()) {
+                    Some(key) => self.store.access_token(&key).await?.map(Found::Access),
+                    None => None,
+                },
+                TokenKind::Refresh => self.store.refresh_token(&reference.token.hash()).await?.map(Found::Refresh),
             };
             if found.is_some() {
                 return Ok(found);
@@ -231,8 +248,11 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
 
     /// The metadata document's HTTP answer (RFC 8414; MD-01..MD-06); serve it at
     /// [`ServerConfig::metadata_path`].
+    /// `jwks_uri` is listed whenever the server has JWT keys.
     pub fn metadata(&self) -> Response {
-        Metadata::new(&self.config).response()
+        let metadata = Metadata::new(&self.config);
+        let metadata = if self.keys.jwt_keys().is_some() { metadata.with_jwks_uri(&self.config) } else { metadata };
+        metadata.response()
     }
 
     /// Client authentication (TK-06): the registration's rules, then the secret, after asking
@@ -266,9 +286,10 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         let mut random = [0u8; 48];
         self.keys.fill_random(&mut random)?;
         let (token, grant) = random.split_at(32);
-        let access = AccessToken::new(encode_token(token));
+        let keys = self.signing_keys(client)?;
+        let access = NewAccess::new(encode_token(token), self.format(client), keys.as_deref())?;
         let grant_id = grant_id_from(grant)?;
-        let (grant, response) = client_credentials::issue(client, scope, grant_id, &self.config, now, &access)?;
+        let (grant, response) = client_credentials::issue(client, scope, grant_id, &self.config, now, access)?;
         match self.store.insert_grant(grant).await? {
             InsertOutcome::Inserted => Ok(response),
             // Only a revocation of the client's own subject can get here.
@@ -314,8 +335,10 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         refresh::check_expiry(&record, now)?;
         let scope = refresh::access_scope(&request, &record)?;
         let (access, new_refresh) = self.fresh_tokens(refresh::rotates(client, &self.config))?;
+        let keys = self.signing_keys(client)?;
+        let access = NewAccess::new(access, self.format(client), keys.as_deref())?;
         let (rotation, response) =
-            refresh::issue(&record, presentation, scope, &self.config, now, &access, new_refresh.as_ref());
+            refresh::issue(&record, presentation, scope, &self.config, now, access, new_refresh.as_ref())?;
         match self.store.rotate_refresh(rotation).await? {
             RotateOutcome::Rotated => Ok(response),
             // A grace retry that the family no longer allows (already retried, or not the last
@@ -365,8 +388,10 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
                 authorization_code::check_bindings(&redemption, &record, client)?;
                 authorization_code::check_expiry(&record, now)?;
                 let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
+                let keys = self.signing_keys(client)?;
+                let access = NewAccess::new(access, self.format(client), keys.as_deref())?;
                 let (tokens, response) =
-                    authorization_code::issue(&record, &self.config, now, &access, refresh.as_ref());
+                    authorization_code::issue(&record, &self.config, now, access, refresh.as_ref())?;
                 match self.store.insert_grant(tokens).await? {
                     InsertOutcome::Inserted => Ok(response),
                     // A replay revoked the grant while this redemption was running.
@@ -384,14 +409,54 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         Ok((AuthorizationCode::new(encode_token(code)), grant_id_from(grant)?))
     }
 
-    /// An access token and, when `with_refresh`, a refresh token (256 bits each), from one call
-    /// for randomness.
-    fn fresh_tokens(&self, with_refresh: bool) -> Result<(AccessToken, Option<RefreshToken>), RandomError> {
+    /// The random part of an access token (an opaque token, or a JWT's `jti`) and, when
+    /// `with_refresh`, a refresh token (256 bits each), from one call for randomness.
+    fn fresh_tokens(&self, with_refresh: bool) -> Result<(String, Option<RefreshToken>), RandomError> {
         let mut random = [0u8; 64];
         let needed = if with_refresh { 64 } else { 32 };
         self.keys.fill_random(&mut random[..needed])?;
         let (access, refresh) = random.split_at(32);
-        Ok((AccessToken::new(encode_token(access)), with_refresh.then(|| RefreshToken::new(encode_token(refresh)))))
+        Ok((encode_token(access), with_refresh.then(|| RefreshToken::new(encode_token(refresh)))))
+    }
+
+    /// The access-token format for `client`: its registration's, else the server's.
+    fn format(&self, client: &Client) -> AccessTokenFormat {
+        client.access_token_format().unwrap_or(self.config.access_token_format())
+    }
+
+    /// The key set to sign `client`'s access tokens with, when they are JWTs. A JWT server
+    /// whose [`Keys`] has no key set is misconfigured: `server_error`, nothing issued.
+    fn signing_keys(&self, client: &Client) -> Result<Option<Arc<KeySet>>, TokenError> {
+        match self.format(client) {
+            AccessTokenFormat::Opaque => Ok(None),
+            AccessTokenFormat::Jwt => self.keys.jwt_keys().map(Some).ok_or(TokenError::ServerError),
+        }
+    }
+
+    /// The key under which a presented access token's record is stored: a JWT that verifies
+    /// with this server's keys is found by its `jti`; anything else is treated as an opaque
+    /// token, whose characters are base64url only. A string that is neither finds nothing,
+    /// so a JWT's `jti` (or its `jti:` key text) cannot stand in for the token.
+    fn access_token_key(&self, token: &str) -> Option<TokenHash> {
+        if token.contains('.') {
+            let keys = self.keys.jwt_keys()?;
+            let issuer = self.config.issuer().as_str();
+            // Expiry and audience are the record's to judge; only authenticity matters here.
+            let claims = jwt::verify_with(&keys, token, self.clock.now(), issuer, None, jwt::MAX_LEEWAY).ok()?;
+            return Some(TokenHash::of_jwt_id(&claims.jwt_id));
+        }
+        is_opaque_token_text(token).then(|| TokenHash::of(token))
+    }
+
+    /// The JWKS document of the server's JWT keys (RFC 7517 §5; MD-03), to serve at
+    /// [`EndpointPaths::jwks`](crate::EndpointPaths::jwks): 200 with the keys that verify now,
+    /// cacheable for five minutes, or 404 when the server has no JWT keys.
+    pub fn jwks(&self) -> Response {
+        match self.keys.jwt_keys() {
+            Some(keys) => Response::json(200, keys.jwks(self.clock.now()).into_bytes())
+                .with_header("Cache-Control", "public, max-age=300"),
+            None => Response::new(404),
+        }
     }
 }
 
@@ -399,6 +464,13 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
 enum Found {
     Access(AccessTokenRecord),
     Refresh(RefreshTokenRecord),
+}
+
+/// Whether `token` could be an opaque token of this server: 1 to 512 base64url characters.
+fn is_opaque_token_text(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= 512
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A grant id from 16 random bytes.

@@ -319,6 +319,17 @@ impl TokenHash {
         Self(Sha256::digest(secret.as_bytes()).into())
     }
 
+    /// The digest under which a JWT access token's record is stored: SHA-256 of `jti:` and the
+    /// token's `jti`. The prefix keeps these keys apart from opaque tokens' digests, and an
+    /// opaque token (base64url only) can never contain the `:`, so presenting a JWT's `jti` as
+    /// an opaque token finds nothing.
+    pub fn of_jwt_id(jti: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(b"jti:");
+        hasher.update(jti.as_bytes());
+        Self(hasher.finalize().into())
+    }
+
     /// Wraps raw digest bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)

@@ -15,9 +15,14 @@ use reqwest::StatusCode;
 
 /// Serves the demo router on 127.0.0.1 with an OS-chosen port; returns its base URL.
 async fn start() -> String {
+    start_with(oauth21::AccessTokenFormat::Opaque).await
+}
+
+/// Serves the demo router issuing access tokens in `format`.
+async fn start_with(format: oauth21::AccessTokenFormat) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app::router(&base, app::demo_clients().unwrap()).unwrap();
+    let router = app::router(&base, app::demo_clients().unwrap(), format).unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     base
 }
@@ -210,6 +215,50 @@ async fn revocation_and_introspection_through_the_client_library() {
 }
 
 #[tokio::test]
+async fn jwt_mode_issues_rfc9068_tokens_that_verify_with_the_served_jwks_and_revoke() {
+    use oauth21::jose::{KeySet, SharedKeySet};
+    use oauth21::jwt::JwtVerifier;
+
+    let base = start_with(oauth21::AccessTokenFormat::Jwt).await;
+    let doc: serde_json::Value = http()
+        .get(format!("{base}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["jwks_uri"], format!("{base}/jwks.json"));
+    let jwks = http().get(format!("{base}/jwks.json")).send().await.unwrap();
+    assert_eq!(jwks.status(), StatusCode::OK);
+    let keys = SharedKeySet::new(KeySet::from_jwks(&jwks.bytes().await.unwrap()).unwrap());
+
+    // The code flow through the oauth2 crate: the access token is a JWT the resource server
+    // verifies offline with the published keys alone.
+    let tokens = code_flow(&base, &client(&base, "demo-app")).await;
+    let jwt = tokens.access_token().secret().clone();
+    let verifier = JwtVerifier::new(keys, base.as_str(), format!("{base}/api"));
+    let claims = verifier.verify(&jwt, time::OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(claims.subject.as_str(), "alice");
+    assert_eq!(claims.client_id.as_str(), "demo-app");
+    let me: serde_json::Value = api_me(&base, Some(&jwt)).await.json().await.unwrap();
+    assert_eq!(me["sub"], "alice");
+
+    // Refresh tokens stay opaque; revoking one revokes the grant's JWT for the server's API.
+    let refresh = tokens.refresh_token().unwrap().secret().clone();
+    assert!(!refresh.contains('.'));
+    let form = [("token", refresh.as_str()), ("client_id", "demo-app")];
+    assert_eq!(http().post(format!("{base}/revoke")).form(&form).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(api_me(&base, Some(&jwt)).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn opaque_mode_serves_no_jwks() {
+    let base = start().await;
+    assert_eq!(http().get(format!("{base}/jwks.json")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn api_me_without_a_token_gets_a_bare_challenge() {
     let base = start().await;
     let me = api_me(&base, None).await;
@@ -322,7 +371,7 @@ async fn clients_file_registrations_go_through_the_crates_validation() {
     // A server started with such clients serves them.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app::router(&base, clients).unwrap();
+    let router = app::router(&base, clients, oauth21::AccessTokenFormat::Opaque).unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let oauth = client(&base, "rs").set_client_secret(ClientSecret::new("s3cret".into()));
     let tokens = oauth.exchange_client_credentials().request_async(&http()).await;

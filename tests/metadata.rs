@@ -241,6 +241,7 @@ fn md06_custom_endpoint_paths_are_reflected() {
         token: "/oauth2/v1/token".into(),
         revocation: "/oauth2/v1/token/revoke".into(),
         introspection: "/oauth2/v1/token/introspect".into(),
+        jwks: "/oauth2/v1/keys".into(),
     };
     let fx = fixture_with(ServerConfig::builder(TENANT).endpoint_paths(paths.clone()).build().unwrap());
     assert_eq!(fx.server.config().endpoint_paths(), &paths);

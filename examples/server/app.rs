@@ -14,10 +14,12 @@ use axum::extract::{Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
+use oauth21::jose::{Algorithm, KeySet, SharedKeySet, SigningKey};
+use oauth21::jwt::JwtVerifier;
 use oauth21::provider::Keys as _;
 use oauth21::{
-    Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType, Request, Response,
-    Scope, Server, ServerConfig, Subject, SystemClock, SystemKeys,
+    AccessTokenFormat, Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType,
+    Request, Response, Scope, Server, ServerConfig, Subject, SystemClock, SystemKeys,
 };
 use serde::Deserialize;
 
@@ -122,7 +124,7 @@ pub fn demo_clients() -> Result<Vec<Client>, Box<dyn std::error::Error>> {
 pub const USERS: [(&str, &str); 1] = [("alice", "alice-password")];
 
 struct Demo {
-    server: Server<DemoStore>,
+    server: Server<DemoStore, SystemClock, DemoKeys>,
     /// The protected resource's view: the same store, no authorization server needed.
     api: BearerChecker<DemoStore, SystemClock>,
     keys: SystemKeys,
@@ -130,19 +132,60 @@ struct Demo {
 
 type AppState = Arc<Demo>;
 
-/// The router for an authorization server at `issuer` with `clients` registered, in memory.
-#[allow(dead_code)] // main.rs goes through `router_on`; tests/example_server.rs calls this.
-pub fn router(issuer: &str, clients: Vec<Client>) -> Result<Router, Box<dyn std::error::Error>> {
-    router_on(issuer, DemoStore::memory(clients))
+/// The system generator, and a JWT signing key when access tokens are JWTs.
+#[derive(Clone)]
+struct DemoKeys(Option<SharedKeySet>);
+
+impl oauth21::Keys for DemoKeys {
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), oauth21::provider::RandomError> {
+        SystemKeys::new().fill_random(dest)
+    }
+
+    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
+        self.0.as_ref().map(SharedKeySet::snapshot)
+    }
 }
 
-/// The router for an authorization server at `issuer` over `store`.
-pub fn router_on(issuer: &str, store: DemoStore) -> Result<Router, Box<dyn std::error::Error>> {
-    let config = ServerConfig::builder(issuer).build()?;
+/// The router for an authorization server at `issuer` with `clients` registered in memory,
+/// issuing access tokens in `format`.
+#[allow(dead_code)] // main.rs goes through `router_on`; tests/example_server.rs calls this.
+pub fn router(
+    issuer: &str,
+    clients: Vec<Client>,
+    format: AccessTokenFormat,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    router_on(issuer, DemoStore::memory(clients), format)
+}
+
+/// The router for an authorization server at `issuer` over `store`, issuing access tokens in
+/// `format`. JWTs are signed with a fresh ES256 key, for the audience `{issuer}/api`, and
+/// published at `/jwks.json`; `/api/me` verifies them and still asks the store whether they
+/// were revoked. The key is this process's own: instances sharing one Redis do not accept each
+/// other's JWTs at `/api/me` (a deployment gives every instance the same key set).
+pub fn router_on(
+    issuer: &str,
+    store: DemoStore,
+    format: AccessTokenFormat,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    let mut config = ServerConfig::builder(issuer).access_token_format(format);
+    let mut api = BearerChecker::new(store.clone(), SystemClock, "demo-api")?;
+    let keys = match format {
+        AccessTokenFormat::Opaque => DemoKeys(None),
+        AccessTokenFormat::Jwt => {
+            let audience = format!("{issuer}/api");
+            let kid = format!("demo-{}", time::OffsetDateTime::now_utc().unix_timestamp());
+            let keys = SharedKeySet::new(KeySet::with_active(SigningKey::generate(Algorithm::ES256, kid)?));
+            config = config.access_token_audience(&audience);
+            api = api.require_audience(&audience).accept_jwt(JwtVerifier::new(keys.clone(), issuer, audience));
+            DemoKeys(Some(keys))
+        }
+    };
+    let config = config.build()?;
     let metadata_path = config.metadata_path();
+    let jwks_path = config.endpoint_paths().jwks.clone();
     let state = Arc::new(Demo {
-        api: BearerChecker::new(store.clone(), SystemClock, "demo-api")?,
-        server: Server::new(config, store),
+        api,
+        server: Server::with_providers(config, store, SystemClock, keys),
         keys: SystemKeys::new(),
     });
     Ok(Router::new()
@@ -151,6 +194,7 @@ pub fn router_on(issuer: &str, store: DemoStore) -> Result<Router, Box<dyn std::
         .route("/revoke", any(revoke))
         .route("/introspect", any(introspect))
         .route(&metadata_path, get(metadata))
+        .route(&jwks_path, get(jwks))
         .route("/api/me", any(api_me))
         .with_state(state))
 }
@@ -195,6 +239,10 @@ async fn introspect(State(demo): State<AppState>, request: HttpRequest) -> HttpR
 
 async fn metadata(State(demo): State<AppState>) -> HttpResponse {
     http_response(demo.server.metadata())
+}
+
+async fn jwks(State(demo): State<AppState>) -> HttpResponse {
+    http_response(demo.server.jwks())
 }
 
 /// A protected resource: needs a bearer token with scope `read`; answers who it belongs to.

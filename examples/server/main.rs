@@ -4,6 +4,7 @@
 //! cargo run --example server                         # listens on 127.0.0.1:8080
 //! cargo run --example server -- --addr 127.0.0.1:9000
 //! cargo run --example server -- --clients clients.json
+//! cargo run --example server -- --access-tokens jwt   # RFC 9068 JWTs, keys at /jwks.json
 //! cargo run --example server -- --store redis://127.0.0.1:6379   # instances share one state
 //! ```
 //!
@@ -14,6 +15,7 @@ mod app;
 use std::net::SocketAddr;
 
 use app::{APP_REDIRECT, ClientSpec};
+use oauth21::AccessTokenFormat;
 
 /// RFC 7636 Appendix B: a known verifier and its challenge, for the printed walk-through.
 const DEMO_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -22,19 +24,34 @@ const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 struct Args {
     addr: SocketAddr,
     clients: Option<String>,
+    access_tokens: AccessTokenFormat,
     store: String,
 }
 
 fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let mut out = Args { addr: "127.0.0.1:8080".parse()?, clients: None, store: "memory".into() };
+    let mut out = Args {
+        addr: "127.0.0.1:8080".parse()?,
+        clients: None,
+        access_tokens: AccessTokenFormat::Opaque,
+        store: "memory".into(),
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => out.addr = args.next().ok_or("--addr needs HOST:PORT")?.parse()?,
             "--clients" => out.clients = Some(args.next().ok_or("--clients needs a JSON file")?),
+            "--access-tokens" => {
+                out.access_tokens = match args.next().as_deref() {
+                    Some("opaque") => AccessTokenFormat::Opaque,
+                    Some("jwt") => AccessTokenFormat::Jwt,
+                    _ => return Err("--access-tokens needs opaque or jwt".into()),
+                }
+            }
             "--store" => out.store = args.next().ok_or("--store needs memory or redis://HOST:PORT")?,
             "--help" | "-h" => {
-                println!("usage: server [--addr HOST:PORT] [--clients FILE.json] [--store memory|redis://HOST:PORT]");
+                println!(
+                    "usage: server [--addr HOST:PORT] [--clients FILE.json] [--access-tokens opaque|jwt] [--store memory|redis://HOST:PORT]"
+                );
                 println!("FILE.json: an array of {{client_id, type: public|confidential, secret?, redirect_uris,");
                 println!("           grant_types, scope, default_scope?, introspection?}}; replaces the demo clients");
                 println!("--store redis://HOST:PORT: keep clients, codes and tokens in Redis, shared by every");
@@ -73,7 +90,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let store = app::DemoStore::open(&args.store, clients).await?;
-    let router = app::router_on(&issuer, store)?;
+    let router = app::router_on(&issuer, store, args.access_tokens)?;
+    if args.access_tokens == AccessTokenFormat::Jwt {
+        println!("access tokens: JWT (RFC 9068, ES256); public keys at {issuer}/jwks.json");
+    }
     print_walkthrough(&issuer, &described, args.clients.is_some());
     axum::serve(listener, router)
         .with_graceful_shutdown(async {

@@ -7,13 +7,13 @@
 
 use time::OffsetDateTime;
 
-use super::TokenError;
+use super::{NewAccess, TokenError};
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
 use crate::pkce::CodeVerifier;
 use crate::store::{CodeRecord, GrantRecord, NewGrant, RefreshTokenRecord};
-use crate::types::{AccessToken, AuthorizationCode, RefreshToken};
+use crate::types::{AuthorizationCode, RefreshToken};
 
 /// The answer for unknown, used and revoked codes alike.
 pub(crate) const INVALID_CODE: &str = "the code is invalid, expired or already used";
@@ -74,11 +74,11 @@ pub(crate) fn issue(
     record: &CodeRecord,
     config: &ServerConfig,
     now: OffsetDateTime,
-    access: &AccessToken,
+    access: NewAccess<'_>,
     refresh: Option<&RefreshToken>,
-) -> (NewGrant, Response) {
-    let access_record =
-        super::access_record(access, &record.grant_id, &record.client_id, &record.subject, &record.scope, config, now);
+) -> Result<(NewGrant, Response), TokenError> {
+    let (access, access_record) =
+        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &record.scope, config, now)?;
     let grant_end = now + config.refresh_token_lifetime();
     let refresh_record = refresh.map(|token| RefreshTokenRecord {
         hash: token.hash(),
@@ -99,6 +99,6 @@ pub(crate) fn issue(
         authorized_at: record.issued_at,
         expires_at: if refresh.is_some() { grant_end } else { access_record.expires_at },
     };
-    let response = super::success(access, config.access_token_lifetime(), refresh, &record.scope);
-    (NewGrant { grant, access: access_record, refresh: refresh_record }, response)
+    let response = super::success(&access, config.access_token_lifetime(), refresh, &record.scope);
+    Ok((NewGrant { grant, access: access_record, refresh: refresh_record }, response))
 }

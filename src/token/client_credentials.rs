@@ -6,12 +6,12 @@
 
 use time::OffsetDateTime;
 
-use super::TokenError;
+use super::{NewAccess, TokenError};
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
 use crate::store::{GrantRecord, NewGrant};
-use crate::types::{AccessToken, GrantId, Scope, Subject};
+use crate::types::{GrantId, Scope, Subject};
 
 /// The token's scope (CC-02): the requested one, within the client's allowed scope, or the
 /// client's default scope when none is requested.
@@ -41,11 +41,11 @@ pub(crate) fn issue(
     grant_id: GrantId,
     config: &ServerConfig,
     now: OffsetDateTime,
-    access: &AccessToken,
+    access: NewAccess<'_>,
 ) -> Result<(NewGrant, Response), TokenError> {
     // The client acts for itself: it is the subject (RFC 9068 §2.2).
     let subject = Subject::new(client.id().as_str()).map_err(|_| TokenError::ServerError)?;
-    let access_record = super::access_record(access, &grant_id, client.id(), &subject, &scope, config, now);
+    let (access, access_record) = super::mint_access(access, &grant_id, client.id(), &subject, &scope, config, now)?;
     let expires_at = access_record.expires_at;
     let grant = GrantRecord {
         grant_id,
@@ -55,6 +55,6 @@ pub(crate) fn issue(
         authorized_at: now,
         expires_at,
     };
-    let response = super::success(access, config.access_token_lifetime(), None, &scope);
+    let response = super::success(&access, config.access_token_lifetime(), None, &scope);
     Ok((NewGrant { grant, access: access_record, refresh: None }, response))
 }

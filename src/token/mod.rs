@@ -11,9 +11,11 @@ use crate::client::{ClientAuthError, Credentials, GrantType, read_credentials};
 use crate::config::ServerConfig;
 use crate::error::{ErrorCode, error_body};
 use crate::http::{Method, ParamError, Params, Request, Response};
+use crate::jose::{KeySet, SigningKey};
+use crate::jwt::{self, AccessTokenFormat, IssuedClaims};
 use crate::provider::RandomError;
 use crate::store::{AccessTokenRecord, StoreError};
-use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject};
+use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash};
 
 /// Every parameter the token endpoint defines for the grants it knows; each may appear at most
 /// once (TK-02).
@@ -167,27 +169,74 @@ pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<
     Ok(TokenRequest { params, grant, credentials })
 }
 
-/// The record of a newly issued access token: one place for the lifetime and audience policy
-/// every grant applies.
-pub(crate) fn access_record(
-    access: &AccessToken,
+/// How the access token of one response is made: an opaque random token, or a JWT whose `jti`
+/// is the same 256 random bits, signed with the active key.
+pub(crate) enum NewAccess<'k> {
+    Opaque(String),
+    Jwt { jti: String, key: &'k SigningKey },
+}
+
+impl<'k> NewAccess<'k> {
+    /// `random` (encoded 256 random bits) made into the access token of `format`; a JWT needs
+    /// the active key of `keys`.
+    pub(crate) fn new(random: String, format: AccessTokenFormat, keys: Option<&'k KeySet>) -> Result<Self, TokenError> {
+        match format {
+            AccessTokenFormat::Opaque => Ok(Self::Opaque(random)),
+            // A JWT server without a signing key is misconfigured: nothing is issued.
+            AccessTokenFormat::Jwt => {
+                let key = keys.and_then(KeySet::signing_key).ok_or(TokenError::ServerError)?;
+                Ok(Self::Jwt { jti: random, key })
+            }
+        }
+    }
+}
+
+/// Makes the access token and its record: one place for the lifetime, audience and format
+/// policy every grant applies. A JWT's record is stored under the digest of its `jti`.
+pub(crate) fn mint_access(
+    access: NewAccess<'_>,
     grant_id: &GrantId,
     client_id: &ClientId,
     subject: &Subject,
     scope: &Scope,
     config: &ServerConfig,
     now: time::OffsetDateTime,
-) -> AccessTokenRecord {
-    AccessTokenRecord {
-        hash: access.hash(),
+) -> Result<(AccessToken, AccessTokenRecord), TokenError> {
+    let audience = config.access_token_audience();
+    let expires_at = now + config.access_token_lifetime();
+    let (token, hash) = match access {
+        NewAccess::Opaque(random) => {
+            let token = AccessToken::new(random);
+            let hash = token.hash();
+            (token, hash)
+        }
+        NewAccess::Jwt { jti, key } => {
+            let claims = IssuedClaims {
+                iss: config.issuer().as_str(),
+                sub: subject.as_str(),
+                // The config builder refuses JWTs without an audience (JWT-03).
+                aud: audience.ok_or(TokenError::ServerError)?,
+                client_id: client_id.as_str(),
+                iat: now.unix_timestamp(),
+                exp: expires_at.unix_timestamp(),
+                jti: &jti,
+                scope: (!scope.is_empty()).then(|| scope.to_string()),
+            };
+            let jwt = jwt::sign(key, &claims).map_err(|_| TokenError::ServerError)?;
+            (AccessToken::new(jwt), TokenHash::of_jwt_id(&jti))
+        }
+    };
+    let record = AccessTokenRecord {
+        hash,
         grant_id: grant_id.clone(),
         client_id: client_id.clone(),
         subject: subject.clone(),
         scope: scope.clone(),
-        audience: config.access_token_audience().map(str::to_owned),
+        audience: audience.map(str::to_owned),
         issued_at: now,
-        expires_at: now + config.access_token_lifetime(),
-    }
+        expires_at,
+    };
+    Ok((token, record))
 }
 
 /// The successful token answer (TK-09, TK-10): absent members are omitted, never null.

@@ -13,12 +13,12 @@
 
 use time::OffsetDateTime;
 
-use super::TokenError;
+use super::{NewAccess, TokenError};
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
 use crate::store::{RefreshTokenRecord, Rotation};
-use crate::types::{AccessToken, RefreshToken, Scope};
+use crate::types::{RefreshToken, Scope};
 
 /// The answer for unknown, revoked, rotated-out and expired refresh tokens alike.
 pub(crate) const INVALID_REFRESH_TOKEN: &str = "the refresh token is invalid, expired or revoked";
@@ -106,9 +106,9 @@ pub(crate) fn issue(
     scope: Scope,
     config: &ServerConfig,
     now: OffsetDateTime,
-    access: &AccessToken,
+    access: NewAccess<'_>,
     new_refresh: Option<&RefreshToken>,
-) -> (Rotation, Response) {
+) -> Result<(Rotation, Response), TokenError> {
     let idle_end = config.refresh_token_idle_timeout().map_or(record.grant_expires_at, |idle| now + idle);
     let refresh_record = RefreshTokenRecord {
         hash: new_refresh.map_or(record.hash, RefreshToken::hash),
@@ -122,8 +122,8 @@ pub(crate) fn issue(
         grant_expires_at: record.grant_expires_at,
         rotated_at: None,
     };
-    let access_record =
-        super::access_record(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, now);
+    let (access, access_record) =
+        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, now)?;
     let rotation = Rotation {
         from: record.hash,
         grace_retry: presentation == Presentation::GraceRetry,
@@ -131,5 +131,5 @@ pub(crate) fn issue(
         refresh: refresh_record,
         at: now,
     };
-    (rotation, super::success(access, config.access_token_lifetime(), new_refresh, &scope))
+    Ok((rotation, super::success(&access, config.access_token_lifetime(), new_refresh, &scope)))
 }

@@ -1,0 +1,104 @@
+//! The JWS verifier and the JWT access-token checks on arbitrary and mutated tokens, and the
+//! JWKS reader on arbitrary documents.
+//!
+//! The key set holds one key per algorithm (EdDSA, ES256, RS256), each with one genuine token.
+//! The first input byte picks a mode:
+//! - even: the rest of the input is the token;
+//! - odd: a genuine token with the input's edits applied (byte overwrites, a cut, an insert).
+//!
+//! Invariants: nothing panics; a token that verifies has exactly the signing input
+//! (`header.payload` text) of a genuine token, since only the key holder can sign; its claims,
+//! when they verify, are the genuine token's. The input read as a JWKS must not panic, and every
+//! key it yields must survive `to_jwk` / `from_jwk` unchanged.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use oauth21::jose::{self, Algorithm, KeySet, PublicKey, SharedKeySet, SigningKey};
+use oauth21::jwt::JwtVerifier;
+use time::OffsetDateTime;
+
+const ISSUER: &str = "https://as.example";
+const AUDIENCE: &str = "https://api.example";
+const NOW: i64 = 1_700_000_000;
+
+struct Fixture {
+    keys: SharedKeySet,
+    genuine: Vec<String>,
+    verifier: JwtVerifier,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let rsa = include_bytes!("../../tests/keys/rsa2048.pk8.der");
+        let signers = [
+            SigningKey::generate(Algorithm::EdDSA, "ed").unwrap(),
+            SigningKey::generate(Algorithm::ES256, "ec").unwrap(),
+            SigningKey::from_pkcs8_der(Algorithm::RS256, "rsa", rsa).unwrap(),
+        ];
+        let claims = format!(
+            r#"{{"iss":"{ISSUER}","sub":"alice","aud":"{AUDIENCE}","client_id":"app","iat":{NOW},"exp":{},"jti":"j","scope":"read"}}"#,
+            NOW + 3600
+        );
+        let genuine = signers.iter().map(|k| jose::sign(k, "at+jwt", claims.as_bytes()).unwrap()).collect();
+        let mut set = KeySet::new();
+        for signer in signers {
+            set.publish(signer).unwrap();
+        }
+        let keys = SharedKeySet::new(set);
+        let verifier = JwtVerifier::new(keys.clone(), ISSUER, AUDIENCE);
+        Fixture { keys, genuine, verifier }
+    })
+}
+
+fn signing_input(token: &str) -> &str {
+    token.rsplit_once('.').map_or(token, |(input, _)| input)
+}
+
+/// A genuine token with edits read from `data`: pairs of (position, byte) overwrites, then
+/// a possible cut or insertion.
+fn mutate(genuine: &str, data: &[u8]) -> Vec<u8> {
+    let mut token = genuine.as_bytes().to_vec();
+    let mut chunks = data.chunks_exact(3);
+    for chunk in &mut chunks {
+        let position = usize::from(u16::from_le_bytes([chunk[0], chunk[1]])) % (token.len() + 1);
+        match chunk[2] {
+            0 => token.truncate(position),
+            1 => token.insert(position, b'.'),
+            byte if position < token.len() => token[position] = byte,
+            byte => token.push(byte),
+        }
+    }
+    token
+}
+
+fuzz_target!(|data: &[u8]| {
+    let f = fixture();
+    let now = OffsetDateTime::from_unix_timestamp(NOW).unwrap();
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let bytes = if mode % 2 == 0 {
+        rest.to_vec()
+    } else {
+        let genuine = &f.genuine[usize::from(mode / 2) % f.genuine.len()];
+        mutate(genuine, rest)
+    };
+    let token = String::from_utf8_lossy(&bytes);
+    let snapshot = f.keys.snapshot();
+    if let Ok(verified) = jose::verify(&snapshot, &token, now) {
+        let genuine = f.genuine.iter().find(|g| signing_input(g) == signing_input(&token));
+        let genuine = genuine.unwrap_or_else(|| panic!("a token no key signed verified: {token:?}"));
+        assert_eq!(verified.kid, jose::verify(&snapshot, genuine, now).unwrap().kid);
+    }
+    if let Ok(claims) = f.verifier.verify(&token, now) {
+        assert!(f.genuine.iter().any(|g| signing_input(g) == signing_input(&token)));
+        assert_eq!((claims.subject.as_str(), claims.jwt_id.as_str()), ("alice", "j"));
+    }
+    if let Ok(set) = KeySet::from_jwks(data) {
+        for (kid, _) in set.states() {
+            let key = set.verification_key(kid, now).unwrap();
+            assert_eq!(&PublicKey::from_jwk(&key.to_jwk()).unwrap(), key);
+        }
+    }
+});

@@ -1,0 +1,309 @@
+//! JWT access tokens (RFC 9068; JWT-01..JWT-05): the claims the server signs, and
+//! [`JwtVerifier`], the check a resource server runs without calling back.
+//!
+//! A JWT access token has the header `{"alg", "typ": "at+jwt", "kid"}` and the claims `iss`,
+//! `sub` (the user, or the client itself for `client_credentials`), `aud`, `client_id`, `iat`,
+//! `exp`, `jti` and, when not empty, `scope`. The server still stores a record for every token,
+//! keyed by a digest of its `jti` ([`TokenHash::of_jwt_id`](crate::TokenHash::of_jwt_id)), so that revocation and
+//! introspection work for JWTs as for opaque tokens, and a resource server that shares the store
+//! can ask whether a token was revoked ([`BearerChecker::accept_jwt`](crate::bearer::BearerChecker::accept_jwt)).
+//!
+//! ```
+//! use oauth21::jose::{Algorithm, KeySet, SharedKeySet, SigningKey};
+//! use oauth21::jwt::JwtVerifier;
+//! use oauth21::{AccessTokenFormat, Client, ClientSecret, GrantType, MemoryStore, Request, Server};
+//! use oauth21::{ServerConfig, SystemClock};
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! let keys = SharedKeySet::new(KeySet::with_active(SigningKey::generate(Algorithm::ES256, "k1")?));
+//! let config = ServerConfig::builder("https://as.example")
+//!     .access_token_format(AccessTokenFormat::Jwt)
+//!     .access_token_audience("https://api.example")
+//!     .build()?;
+//! let store = MemoryStore::new();
+//! let secret = ClientSecret::new("a long random secret, generated");
+//! store.insert_client(
+//!     Client::confidential("reporting", &secret)
+//!         .grant_types([GrantType::ClientCredentials])
+//!         .scope("reports:read")
+//!         .build()?,
+//! );
+//! let server = Server::with_providers(config, store, SystemClock, keys.clone());
+//!
+//! let body = "grant_type=client_credentials&client_id=reporting\
+//!             &client_secret=a+long+random+secret%2C+generated&scope=reports%3Aread";
+//! let response = block_on(server.token(&Request::form_post(body.as_bytes())));
+//! assert_eq!(response.status(), 200);
+//! let json: serde_json::Value = serde_json::from_slice(response.body())?;
+//! let token = json["access_token"].as_str().unwrap();
+//!
+//! // The resource server: the issuer's keys (here shared in process; elsewhere from its JWKS).
+//! let verifier = JwtVerifier::new(keys, "https://as.example", "https://api.example");
+//! let claims = verifier.verify(token, time::OffsetDateTime::now_utc())?;
+//! assert_eq!(claims.client_id.as_str(), "reporting");
+//! assert_eq!(claims.subject.as_str(), "reporting");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::bearer::{BearerError, read_bearer_token};
+use crate::http::Request;
+use crate::jose::{self, JoseError, KeySet, SigningKey};
+use crate::provider::Keys;
+use crate::types::{ClientId, Scope, Subject};
+
+/// How access tokens are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenFormat {
+    /// 256 random bits, meaningful only to the store: revocable at once, checked by a store
+    /// lookup or introspection. The default.
+    #[default]
+    Opaque,
+    /// A signed JWT (RFC 9068) that resource servers verify with the issuer's public keys,
+    /// without calling back. Needs a signing key ([`Keys::jwt_keys`]) and an audience
+    /// ([`ServerConfig::access_token_audience`](crate::ServerConfig::access_token_audience)).
+    Jwt,
+}
+
+/// The longest leeway a verifier accepts for clock skew: anything longer would quietly extend
+/// every token's life.
+pub const MAX_LEEWAY: Duration = Duration::minutes(5);
+
+/// The claims the server signs (JWT-02).
+#[derive(Serialize)]
+pub(crate) struct IssuedClaims<'a> {
+    pub(crate) iss: &'a str,
+    pub(crate) sub: &'a str,
+    pub(crate) aud: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) iat: i64,
+    pub(crate) exp: i64,
+    pub(crate) jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) scope: Option<String>,
+}
+
+/// Signs `claims` as an RFC 9068 access token (JWT-01).
+pub(crate) fn sign(key: &SigningKey, claims: &IssuedClaims<'_>) -> Result<String, JoseError> {
+    let payload = serde_json::to_vec(claims).map_err(|_| JoseError::SigningFailed)?;
+    jose::sign(key, "at+jwt", &payload)
+}
+
+/// The verified claims of a JWT access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccessTokenClaims {
+    /// `iss`: equal to the verifier's issuer.
+    pub issuer: String,
+    /// `sub`: the resource owner, or the client itself for `client_credentials`.
+    pub subject: Subject,
+    /// `aud`, as one or more values; the verifier's audience is among them.
+    pub audience: Vec<String>,
+    /// `client_id`: the client the token was issued to.
+    pub client_id: ClientId,
+    /// `iat`.
+    pub issued_at: OffsetDateTime,
+    /// `exp`.
+    pub expires_at: OffsetDateTime,
+    /// `nbf`, when present.
+    pub not_before: Option<OffsetDateTime>,
+    /// `jti`: the token's id, the key of its record in the store.
+    pub jwt_id: String,
+    /// `scope` (empty when absent).
+    pub scope: Scope,
+    /// The id of the key that verified the signature.
+    pub kid: String,
+}
+
+/// Why a JWT access token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// The JWS itself failed: malformed, bad signature, unknown or retired key, refused header.
+    #[error(transparent)]
+    Jose(#[from] JoseError),
+    /// `typ` is not `at+jwt` (an ID token or another JWT presented as an access token).
+    #[error("the token is not a JWT access token (typ)")]
+    WrongType,
+    /// `iss` is not this verifier's issuer.
+    #[error("the token is from another issuer")]
+    WrongIssuer,
+    /// This verifier's audience is not in `aud`.
+    #[error("the token is meant for another resource")]
+    WrongAudience,
+    /// `exp` has passed (beyond the leeway).
+    #[error("the token expired")]
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// A required claim is missing or malformed.
+    #[error("claim {0} is missing or malformed")]
+    InvalidClaim(&'static str),
+    /// The verifier has no keys (its [`Keys::jwt_keys`] is `None`).
+    #[error("no verification keys are configured")]
+    NoKeys,
+}
+
+/// Verifies JWT access tokens for one resource (JWT-05): signature with the issuer's key named
+/// by `kid` (the algorithm is the key's), `typ` `at+jwt`, `iss`, `aud`, `exp`, `nbf` and `iat`
+/// with a small leeway, and the required claims.
+#[derive(Clone)]
+pub struct JwtVerifier {
+    keys: Arc<dyn Keys>,
+    issuer: String,
+    audience: String,
+    leeway: Duration,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtVerifier {
+    /// A verifier of tokens from `issuer` for `audience`, with the keys of `keys`
+    /// ([`Keys::jwt_keys`], read at every verification so rotations apply at once) and a leeway
+    /// of 30 seconds.
+    pub fn new(keys: impl Keys + 'static, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self { keys: Arc::new(keys), issuer: issuer.into(), audience: audience.into(), leeway: Duration::seconds(30) }
+    }
+
+    /// Sets the clock-skew leeway for `exp`, `nbf` and `iat`; capped at [`MAX_LEEWAY`],
+    /// negative taken as zero.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.clamp(Duration::ZERO, MAX_LEEWAY);
+        self
+    }
+
+    /// The issuer this verifier accepts.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Verifies `token` at `now`.
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessTokenClaims, JwtError> {
+        let keys = self.keys.jwt_keys().ok_or(JwtError::NoKeys)?;
+        verify_with(&keys, token, now, &self.issuer, Some(&self.audience), self.leeway)
+    }
+
+    /// Reads the request's `Authorization: Bearer` token (RS-01, RS-02), verifies it at `now`
+    /// and checks that it carries every scope token of `required`, for a resource server that
+    /// does not share the store. Answer errors with
+    /// [`bearer::challenge`](crate::bearer::challenge).
+    pub fn check(
+        &self,
+        request: &Request<'_>,
+        required: &Scope,
+        now: OffsetDateTime,
+    ) -> Result<AccessTokenClaims, BearerError> {
+        let token = read_bearer_token(request)?;
+        let claims = self.verify(token, now).map_err(|e| e.bearer_error())?;
+        if !required.is_subset_of(&claims.scope) {
+            return Err(BearerError::InsufficientScope(required.clone()));
+        }
+        Ok(claims)
+    }
+}
+
+impl JwtError {
+    /// The resource-server error for this refusal: `invalid_token` (401), or 503 when the
+    /// verifier has no keys.
+    pub fn bearer_error(&self) -> BearerError {
+        match self {
+            Self::NoKeys => BearerError::Unavailable,
+            Self::Expired => BearerError::InvalidToken("the access token expired"),
+            Self::WrongAudience => BearerError::InvalidToken("the access token is meant for another resource"),
+            _ => BearerError::InvalidToken("the access token is invalid"),
+        }
+    }
+}
+
+/// The whole check, for the verifier and for the server's own tokens (introspection and
+/// revocation pass `audience: None`: the server's tokens all carry its configured audience, and
+/// the store record decides the rest).
+pub(crate) fn verify_with(
+    keys: &KeySet,
+    token: &str,
+    now: OffsetDateTime,
+    issuer: &str,
+    audience: Option<&str>,
+    leeway: Duration,
+) -> Result<AccessTokenClaims, JwtError> {
+    let verified = jose::verify(keys, token, now)?;
+    // RFC 9068 §4: `at+jwt`, or its full media type; media types compare case-insensitively.
+    let typ = verified.typ.as_deref().unwrap_or("");
+    if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
+        return Err(JwtError::WrongType);
+    }
+    let claims = jose::parse_strict_json(&verified.payload).map_err(|_| JwtError::InvalidClaim("payload"))?;
+    let claims = claims.as_object().ok_or(JwtError::InvalidClaim("payload"))?;
+    let text = |name: &'static str| match claims.get(name) {
+        Some(Value::String(s)) => Ok(s.as_str()),
+        _ => Err(JwtError::InvalidClaim(name)),
+    };
+    let date = |name: &'static str| match claims.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+            .map(Some)
+            .ok_or(JwtError::InvalidClaim(name)),
+    };
+    if text("iss")? != issuer {
+        return Err(JwtError::WrongIssuer);
+    }
+    let audiences: Vec<String> = match claims.get("aud") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(many)) if !many.is_empty() => many
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or(JwtError::InvalidClaim("aud")))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(JwtError::InvalidClaim("aud")),
+    };
+    if let Some(audience) = audience {
+        if !audiences.iter().any(|a| a == audience) {
+            return Err(JwtError::WrongAudience);
+        }
+    }
+    let expires_at = date("exp")?.ok_or(JwtError::InvalidClaim("exp"))?;
+    let issued_at = date("iat")?.ok_or(JwtError::InvalidClaim("iat"))?;
+    let not_before = date("nbf")?;
+    if now >= expires_at + leeway {
+        return Err(JwtError::Expired);
+    }
+    if issued_at > now + leeway || not_before.is_some_and(|nbf| nbf > now + leeway) {
+        return Err(JwtError::NotYetValid);
+    }
+    let scope = match claims.get("scope") {
+        None => Scope::default(),
+        Some(Value::String(s)) => Scope::parse(s).map_err(|_| JwtError::InvalidClaim("scope"))?,
+        Some(_) => return Err(JwtError::InvalidClaim("scope")),
+    };
+    Ok(AccessTokenClaims {
+        issuer: issuer.to_owned(),
+        subject: Subject::new(text("sub")?).map_err(|_| JwtError::InvalidClaim("sub"))?,
+        audience: audiences,
+        client_id: ClientId::new(text("client_id")?).map_err(|_| JwtError::InvalidClaim("client_id"))?,
+        issued_at,
+        expires_at,
+        not_before,
+        jwt_id: text("jti")?.to_owned(),
+        scope,
+        kid: verified.kid,
+    })
+}
