@@ -22,7 +22,9 @@
 //! let key = SigningKey::generate(Algorithm::EdDSA, "2026-11")?;
 //! let keys = KeySet::with_active(key);
 //! let token = oauth21::jose::sign(keys.signing_key().unwrap(), "at+jwt", br#"{"sub":"alice"}"#)?;
-//! let verified = oauth21::jose::verify(&keys, &token, OffsetDateTime::now_utc())?;
+//! // Time is a parameter: the key set decides which keys verify at `now`.
+//! let now = OffsetDateTime::from_unix_timestamp(1_700_000_000)?;
+//! let verified = oauth21::jose::verify(&keys, &token, now)?;
 //! assert_eq!(verified.payload, br#"{"sub":"alice"}"#);
 //! assert_eq!(verified.kid, "2026-11");
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -12,7 +12,7 @@
 //! use oauth21::jose::{Algorithm, KeySet, SharedKeySet, SigningKey};
 //! use oauth21::jwt::JwtVerifier;
 //! use oauth21::{AccessTokenFormat, Client, ClientSecret, GrantType, MemoryStore, Request, Server};
-//! use oauth21::{ServerConfig, SystemClock};
+//! use oauth21::{Clock, ManualClock, ServerConfig};
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     let mut f = std::pin::pin!(f);
 //! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -31,7 +31,8 @@
 //!         .scope("reports:read")
 //!         .build()?,
 //! );
-//! let server = Server::with_providers(config, store, SystemClock, keys.clone());
+//! let clock = ManualClock::at_unix(1_700_000_000);
+//! let server = Server::with_providers(config, store, &clock, keys.clone());
 //!
 //! let body = "grant_type=client_credentials&client_id=reporting\
 //!             &client_secret=a+long+random+secret%2C+generated&scope=reports%3Aread";
@@ -42,7 +43,7 @@
 //!
 //! // The resource server: the issuer's keys (here shared in process; elsewhere from its JWKS).
 //! let verifier = JwtVerifier::new(keys, "https://as.example", "https://api.example");
-//! let claims = verifier.verify(token, time::OffsetDateTime::now_utc())?;
+//! let claims = verifier.verify(token, clock.now())?;
 //! assert_eq!(claims.client_id.as_str(), "reporting");
 //! assert_eq!(claims.subject.as_str(), "reporting");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
