@@ -41,7 +41,10 @@ fn id_of(test: &str) -> Option<String> {
     let letters: String = test.chars().take_while(|c| c.is_ascii_lowercase()).collect();
     let rest = &test[letters.len()..];
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    let known = ["az", "pk", "ac", "tk", "cc", "rt", "rv", "in", "md", "rs", "jwt", "dp", "par", "sec"];
+    let known = [
+        "az", "pk", "ac", "tk", "cc", "rt", "rv", "in", "md", "rs", "jwt", "dp", "par", "ca", "ri", "prm", "reg", "dg",
+        "fapi", "sec",
+    ];
     (known.contains(&letters.as_str()) && digits.len() == 2 && rest[2..].starts_with('_'))
         .then(|| format!("{}-{digits}", letters.to_uppercase()))
 }
