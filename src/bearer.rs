@@ -25,10 +25,11 @@
 use crate::error::is_valid_description;
 use crate::http::{Request, Response, decode_component};
 use crate::jose::MAX_TOKEN_BYTES;
-use crate::jwt::JwtVerifier;
+use crate::jwt::{AccessTokenClaims, JwtError, JwtVerifier};
 use crate::provider::Clock;
 use crate::store::{AccessTokenRecord, Store, StoreError};
 use crate::types::{Scope, TokenHash};
+use time::OffsetDateTime;
 
 /// Why a request to a protected resource was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -189,4 +190,39 @@ fn body_has_access_token(request: &Request<'_>) -> bool {
             let name = pair.split(|&b| b == b'=').next().unwrap_or(b"");
             name == b"access_token" || decode_component(name).is_ok_and(|n| n == "access_token")
         })
+}
+
+// The request-level JWT checks live here, beside the bearer reading they build on, so that `jwt`
+// (token verification) does not depend on the resource-server module.
+impl JwtVerifier {
+    /// Reads the request's `Authorization: Bearer` token (RS-01, RS-02), verifies it at `now`
+    /// and checks that it carries every scope token of `required`, for a resource server that
+    /// does not share the store. Answer errors with
+    /// [`bearer::challenge`](crate::bearer::challenge).
+    pub fn check(
+        &self,
+        request: &Request<'_>,
+        required: &Scope,
+        now: OffsetDateTime,
+    ) -> Result<AccessTokenClaims, BearerError> {
+        let token = read_bearer_token(request)?;
+        let claims = self.verify(token, now).map_err(|e| e.bearer_error())?;
+        if !required.is_subset_of(&claims.scope) {
+            return Err(BearerError::InsufficientScope(required.clone()));
+        }
+        Ok(claims)
+    }
+}
+
+impl JwtError {
+    /// The resource-server error for this refusal: `invalid_token` (401), or 503 when the
+    /// verifier has no keys.
+    pub fn bearer_error(&self) -> BearerError {
+        match self {
+            Self::NoKeys => BearerError::Unavailable,
+            Self::Expired => BearerError::InvalidToken("the access token expired"),
+            Self::WrongAudience => BearerError::InvalidToken("the access token is meant for another resource"),
+            _ => BearerError::InvalidToken("the access token is invalid"),
+        }
+    }
 }

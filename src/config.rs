@@ -2,10 +2,24 @@
 //!
 //! Everything defaults to the strict, secure choice; each leniency is a named opt-in.
 
+use serde::{Deserialize, Serialize};
 use time::Duration;
 
-use crate::jwt::AccessTokenFormat;
 use crate::types::{InvalidValue, Issuer};
+
+/// How access tokens are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenFormat {
+    /// 256 random bits, meaningful only to the store: revocable at once, checked by a store
+    /// lookup or introspection. The default.
+    #[default]
+    Opaque,
+    /// A signed JWT (RFC 9068) that resource servers verify with the issuer's public keys,
+    /// without calling back. Needs a signing key ([`Keys::jwt_keys`](crate::Keys::jwt_keys)) and an audience
+    /// ([`ServerConfig::access_token_audience`]).
+    Jwt,
+}
 
 /// Longest authorization-code lifetime the builder accepts (OAuth 2.1 §4.1.2: 10 minutes max).
 pub const MAX_CODE_LIFETIME: Duration = Duration::minutes(10);

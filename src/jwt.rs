@@ -51,29 +51,14 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::bearer::{BearerError, read_bearer_token};
-use crate::http::Request;
+pub use crate::config::AccessTokenFormat;
 use crate::jose::{self, JoseError, KeySet, SigningKey};
 use crate::provider::Keys;
 use crate::types::{ClientId, Scope, Subject};
-
-/// How access tokens are made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AccessTokenFormat {
-    /// 256 random bits, meaningful only to the store: revocable at once, checked by a store
-    /// lookup or introspection. The default.
-    #[default]
-    Opaque,
-    /// A signed JWT (RFC 9068) that resource servers verify with the issuer's public keys,
-    /// without calling back. Needs a signing key ([`Keys::jwt_keys`]) and an audience
-    /// ([`ServerConfig::access_token_audience`](crate::ServerConfig::access_token_audience)).
-    Jwt,
-}
 
 /// The longest leeway a verifier accepts for clock skew: anything longer would quietly extend
 /// every token's life.
@@ -200,37 +185,6 @@ impl JwtVerifier {
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessTokenClaims, JwtError> {
         let keys = self.keys.jwt_keys().ok_or(JwtError::NoKeys)?;
         verify_with(&keys, token, now, &self.issuer, Some(&self.audience), self.leeway)
-    }
-
-    /// Reads the request's `Authorization: Bearer` token (RS-01, RS-02), verifies it at `now`
-    /// and checks that it carries every scope token of `required`, for a resource server that
-    /// does not share the store. Answer errors with
-    /// [`bearer::challenge`](crate::bearer::challenge).
-    pub fn check(
-        &self,
-        request: &Request<'_>,
-        required: &Scope,
-        now: OffsetDateTime,
-    ) -> Result<AccessTokenClaims, BearerError> {
-        let token = read_bearer_token(request)?;
-        let claims = self.verify(token, now).map_err(|e| e.bearer_error())?;
-        if !required.is_subset_of(&claims.scope) {
-            return Err(BearerError::InsufficientScope(required.clone()));
-        }
-        Ok(claims)
-    }
-}
-
-impl JwtError {
-    /// The resource-server error for this refusal: `invalid_token` (401), or 503 when the
-    /// verifier has no keys.
-    pub fn bearer_error(&self) -> BearerError {
-        match self {
-            Self::NoKeys => BearerError::Unavailable,
-            Self::Expired => BearerError::InvalidToken("the access token expired"),
-            Self::WrongAudience => BearerError::InvalidToken("the access token is meant for another resource"),
-            _ => BearerError::InvalidToken("the access token is invalid"),
-        }
     }
 }
 

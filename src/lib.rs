@@ -124,11 +124,11 @@ pub use bearer::{BearerChecker, BearerError};
 pub use client::{
     AuthMethod, Client, ClientAuthError, ClientBuilder, ClientKind, GrantType, RedirectUri, RegistrationError,
 };
+pub use config::AccessTokenFormat;
 pub use config::{ConfigError, EndpointPaths, ServerConfig, ServerConfigBuilder};
 pub use error::ErrorCode;
 pub use hooks::{Hooks, SecurityEvent};
 pub use http::{Method, Request, Response};
-pub use jwt::AccessTokenFormat;
 pub use memory::MemoryStore;
 pub use metadata::Metadata;
 pub use pkce::{CodeChallenge, CodeVerifier};

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
+use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
 use crate::http::Response;
-use crate::jwt::AccessTokenFormat;
 
 /// The metadata document. Serialise it, or use [`Server::metadata`](crate::Server::metadata)
 /// for the ready HTTP answer.

@@ -13,12 +13,13 @@ use crate::authorize::{
     self, Approval, ApprovalError, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
 };
 use crate::client::{AuthFailure, Client, ClientAuthError, Credentials, GrantType, precheck};
+use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
 use crate::hooks::{Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
 use crate::jose::KeySet;
-use crate::jwt::{self, AccessTokenFormat};
+use crate::jwt;
 use crate::metadata::Metadata;
 use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys};
 use crate::revoke::{self, TokenKind, TokenReference};

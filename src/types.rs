@@ -331,7 +331,7 @@ impl TokenHash {
     }
 
     /// Wraps raw digest bytes.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
 

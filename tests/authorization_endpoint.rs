@@ -787,6 +787,7 @@ fn az09_client_without_authorization_code_grant_is_unauthorized_client() {
     );
     fx.store.insert_client(
         Client::confidential("batch", &ClientSecret::new("batch-secret"))
+            .allow_short_secrets()
             .redirect_uri("https://batch.example/cb")
             .grant_types([GrantType::ClientCredentials])
             .scope("read")

@@ -97,6 +97,7 @@ fn cc02_omitted_scope_uses_the_default_or_fails() {
     assert_error(&svc_token(&fx, ""), 400, "invalid_scope");
     fx.store.insert_client(
         Client::confidential("svc", &ClientSecret::new(SVC))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read write")
             .default_scope("read")
@@ -115,6 +116,7 @@ fn cc03_no_refresh_token_even_for_a_client_allowed_to_refresh() {
     let fx = fixture();
     fx.store.insert_client(
         Client::confidential("svc", &ClientSecret::new(SVC))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials, GrantType::RefreshToken])
             .scope("read")
             .build()
@@ -135,7 +137,12 @@ fn sec04_generated_secrets_are_256_bit_and_authenticate() {
     assert_ne!(a, b);
     let fx = fixture();
     fx.store.insert_client(
-        Client::confidential("gen", &a).grant_types([GrantType::ClientCredentials]).scope("read").build().unwrap(),
+        Client::confidential("gen", &a)
+            .allow_short_secrets()
+            .grant_types([GrantType::ClientCredentials])
+            .scope("read")
+            .build()
+            .unwrap(),
     );
     let r = fx.token("grant_type=client_credentials&scope=read", Some(&basic_auth_header("gen", a.secret())));
     assert_eq!(r.status(), 200);
@@ -146,7 +153,10 @@ fn tk06_secrets_rotate_without_downtime() {
     let fx = fixture();
     let (old, new) = (ClientSecret::new("old-secret"), ClientSecret::new("new-secret"));
     let register = |secrets: &[&ClientSecret]| {
-        let mut b = Client::confidential("rot", secrets[0]).grant_types([GrantType::ClientCredentials]).scope("read");
+        let mut b = Client::confidential("rot", secrets[0])
+            .allow_short_secrets()
+            .grant_types([GrantType::ClientCredentials])
+            .scope("read");
         for s in &secrets[1..] {
             b = b.secret(s);
         }
@@ -205,6 +215,7 @@ fn hooked_server(hooks: Arc<HostHooks>) -> Server<Arc<MemoryStore>, ManualClock,
     let store = Arc::new(MemoryStore::new());
     store.insert_client(
         Client::confidential("svc", &ClientSecret::new(SVC))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .build()
@@ -212,6 +223,7 @@ fn hooked_server(hooks: Arc<HostHooks>) -> Server<Arc<MemoryStore>, ManualClock,
     );
     store.insert_client(
         Client::confidential("legacy", &ClientSecret::new("unused-fast-secret"))
+            .allow_short_secrets()
             .external_secret("reversed:drowssap-namuh")
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
@@ -277,6 +289,7 @@ fn tk06_external_secret_hash_is_checked_through_the_hooks() {
 #[test]
 fn sec10_stored_secrets_are_redacted_in_debug() {
     let c = Client::confidential("x", &ClientSecret::new("s3cret"))
+        .allow_short_secrets()
         .external_secret("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA")
         .grant_types([GrantType::ClientCredentials])
         .build()
@@ -319,9 +332,13 @@ fn sec07_client_kind_rules_at_registration() {
     let secret = ClientSecret::new("s");
     let public_with_secret = Client::public("a").redirect_uri("https://a.example/cb").secret(&secret).build();
     assert_eq!(public_with_secret.unwrap_err(), RegistrationError::PublicClientWithSecret);
-    let unknown_grant = Client::confidential("b", &secret).grant_type_names(["client_credentials", "password"]).build();
+    let unknown_grant = Client::confidential("b", &secret)
+        .allow_short_secrets()
+        .grant_type_names(["client_credentials", "password"])
+        .build();
     assert_eq!(unknown_grant.unwrap_err(), RegistrationError::UnknownGrantType("password".into()));
     let none_method = Client::confidential("c", &secret)
+        .allow_short_secrets()
         .grant_types([GrantType::ClientCredentials])
         .auth_methods([oauth21::AuthMethod::None])
         .build();

@@ -360,6 +360,7 @@ async fn clients_file_registrations_go_through_the_crates_validation() {
         r#"[{"client_id": "x", "type": "public", "redirect_uris": ["http://evil.example/cb"]}]"#,
         r#"[{"client_id": "x", "type": "public", "redirect_uris": ["https://a.example/cb"], "grant_types": ["password"]}]"#,
         r#"[{"client_id": "x", "type": "robot"}]"#,
+        r#"[{"client_id": "x", "type": "confidential", "secret": "", "grant_types": ["client_credentials"]}]"#,
     ] {
         let specs: Vec<app::ClientSpec> = serde_json::from_str(bad).unwrap();
         assert!(specs[0].build().is_err(), "{bad}");
@@ -378,4 +379,13 @@ async fn clients_file_registrations_go_through_the_crates_validation() {
     assert!(tokens.is_err(), "rs has no default scope, so a request without scope is invalid_scope");
     let tokens = oauth.exchange_client_credentials().add_scope(Scope::new("read".into())).request_async(&http()).await;
     assert!(tokens.is_ok());
+}
+
+#[test]
+fn tk06_clients_file_refuses_an_empty_secret_at_start_up() {
+    let json = r#"[{"client_id": "svc", "type": "confidential", "secret": "", "grant_types": ["client_credentials"],
+                    "scope": "read"}]"#;
+    let specs: Vec<app::ClientSpec> = serde_json::from_str(json).unwrap();
+    let error = specs[0].build().unwrap_err().to_string();
+    assert!(error.contains("svc") && error.contains("empty"), "{error}");
 }

@@ -60,6 +60,7 @@ fn jwt_fixture(alg: Algorithm) -> JwtFixture {
     let base = fixture();
     base.store.insert_client(
         Client::confidential("rs", &ClientSecret::new("rs-secret"))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .may_introspect_any_token()
             .build()
@@ -554,6 +555,7 @@ fn jwt01_a_client_registration_can_choose_jwts_on_an_opaque_server() {
     let store = Arc::new(MemoryStore::new());
     store.insert_client(
         Client::confidential("api-client", &ClientSecret::new("s"))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .access_token_format(AccessTokenFormat::Jwt)
@@ -562,6 +564,7 @@ fn jwt01_a_client_registration_can_choose_jwts_on_an_opaque_server() {
     );
     store.insert_client(
         Client::confidential("plain", &ClientSecret::new("s"))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .build()

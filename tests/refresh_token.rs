@@ -34,6 +34,7 @@ fn grant_of(fx: &Fixture, refresh: &str) -> GrantId {
 fn register_refreshing_web(fx: &Fixture) {
     fx.store.insert_client(
         Client::confidential("web", &ClientSecret::new(WEB_SECRET))
+            .allow_short_secrets()
             .redirect_uri("https://web.example/cb")
             .grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
             .scope("read write")

@@ -12,6 +12,7 @@ const RS_SECRET: &str = "rs-secret";
 fn with_resource_server(fx: &Fixture) {
     fx.store.insert_client(
         Client::confidential("rs", &ClientSecret::new(RS_SECRET))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .may_introspect_any_token()

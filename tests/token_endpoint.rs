@@ -142,6 +142,7 @@ fn tk05_basic_credentials_are_form_urldecoded_after_splitting_at_the_first_colon
     let fx = fixture();
     fx.store.insert_client(
         Client::confidential("client:id", &ClientSecret::new("s3cr+t/ =%"))
+            .allow_short_secrets()
             .redirect_uri("https://web.example/cb")
             .scope("read")
             .build()
@@ -159,6 +160,7 @@ fn tk05_rfc6749_basic_vector_authenticates() {
     let fx = fixture();
     fx.store.insert_client(
         Client::confidential("s6BhdRkqt3", &ClientSecret::new("7Fjfp0ZBr1KtDRbnfVdmIw"))
+            .allow_short_secrets()
             .redirect_uri("https://web.example/cb")
             .scope("read")
             .build()
@@ -271,6 +273,7 @@ fn tk08_client_auth_method_not_registered_is_invalid_client() {
     let fx = fixture();
     fx.store.insert_client(
         Client::confidential("basic-only", &ClientSecret::new("s"))
+            .allow_short_secrets()
             .auth_methods([oauth21::AuthMethod::ClientSecretBasic])
             .redirect_uri("https://web.example/cb")
             .scope("read")
@@ -541,4 +544,46 @@ fn refresh_token_is_issued_only_to_clients_with_the_refresh_grant() {
     );
     let code = fx.code(&app_query(""));
     assert!(json(&fx.token(&app_redeem_body(&code), None)).get("refresh_token").is_none());
+}
+
+#[test]
+fn tk06_an_empty_or_short_secret_cannot_be_registered() {
+    use oauth21::RegistrationError;
+    let build = |secret: &str| {
+        Client::confidential("x", &ClientSecret::new(secret)).grant_types([GrantType::ClientCredentials]).build()
+    };
+    assert_eq!(build("").unwrap_err(), RegistrationError::EmptySecret);
+    assert_eq!(build("fifteen-bytes!!").unwrap_err(), RegistrationError::WeakSecret);
+    assert!(build("sixteen-bytes!!!").is_ok());
+    // The opt-in admits short secrets, never an empty one.
+    let short = |secret: &str| {
+        Client::confidential("x", &ClientSecret::new(secret))
+            .allow_short_secrets()
+            .grant_types([GrantType::ClientCredentials])
+            .build()
+    };
+    assert!(short("s3cret").is_ok());
+    assert_eq!(short("").unwrap_err(), RegistrationError::EmptySecret);
+    // An empty secret among several is refused as well.
+    let several = Client::confidential("x", &ClientSecret::new("a long enough secret"))
+        .secret(&ClientSecret::new(""))
+        .grant_types([GrantType::ClientCredentials])
+        .build();
+    assert_eq!(several.unwrap_err(), RegistrationError::EmptySecret);
+}
+
+#[test]
+fn tk06_an_empty_basic_password_is_no_secret() {
+    let fx = fixture();
+    let code = web_code(&fx);
+    // `web:` over Basic: a confidential client that sent no secret, never a secret to compare.
+    let r = fx.token(&web_redeem_body(&code), Some(&basic_auth_header("web", "")));
+    assert_error(&r, 401, "invalid_client");
+    let failures: Vec<_> = fx.events.take();
+    assert!(
+        failures.iter().any(|e| format!("{e:?}").contains("SecretRequired")),
+        "reported as a missing secret: {failures:?}"
+    );
+    // The code was not consumed by the failed attempt.
+    assert_eq!(fx.token(&web_redeem_body(&code), Some(&web_basic())).status(), 200);
 }

@@ -130,20 +130,20 @@ pub fn clients() -> Vec<Client> {
             .build()
             .unwrap(),
         native.scope("read").build().unwrap(),
-        Client::confidential("web", &ClientSecret::new(WEB_SECRET))
+        Client::confidential("web", &ClientSecret::new(WEB_SECRET)).allow_short_secrets()
             .redirect_uri(WEB_REDIRECTS[0])
             .redirect_uri(WEB_REDIRECTS[1])
             .grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
             .scope("read write")
             .build()
             .unwrap(),
-        Client::confidential("svc", &ClientSecret::new(SVC_SECRET))
+        Client::confidential("svc", &ClientSecret::new(SVC_SECRET)).allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .default_scope("read")
             .build()
             .unwrap(),
-        Client::confidential("rs", &ClientSecret::new(RS_SECRET))
+        Client::confidential("rs", &ClientSecret::new(RS_SECRET)).allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .may_introspect_any_token()

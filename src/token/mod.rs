@@ -8,11 +8,12 @@ pub(crate) mod refresh;
 use serde::Serialize;
 
 use crate::client::{ClientAuthError, Credentials, GrantType, read_credentials};
+use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
 use crate::error::{ErrorCode, error_body};
 use crate::http::{Method, ParamError, Params, Request, Response};
 use crate::jose::{KeySet, SigningKey};
-use crate::jwt::{self, AccessTokenFormat, IssuedClaims};
+use crate::jwt::{self, IssuedClaims};
 use crate::provider::RandomError;
 use crate::store::{AccessTokenRecord, StoreError};
 use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash};

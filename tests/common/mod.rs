@@ -74,6 +74,7 @@ pub fn fixture() -> Fixture {
     );
     store.insert_client(
         Client::confidential("web", &ClientSecret::new(WEB_SECRET))
+            .allow_short_secrets()
             .redirect_uri("https://web.example/cb")
             .redirect_uri("https://web.example/cb?tenant=1")
             .scope("read write")
@@ -82,6 +83,7 @@ pub fn fixture() -> Fixture {
     );
     store.insert_client(
         Client::confidential("svc", &ClientSecret::new("svc-secret"))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .build()

@@ -119,7 +119,7 @@ fn token_endpoint(c: &mut Criterion) {
     for (name, format) in [("opaque", AccessTokenFormat::Opaque), ("jwt_eddsa", AccessTokenFormat::Jwt)] {
         let store = Arc::new(MemoryStore::new());
         store.insert_client(
-            Client::confidential("svc", &ClientSecret::new("svc-secret"))
+            Client::confidential("svc", &ClientSecret::new("svc-secret")).allow_short_secrets()
                 .grant_types([GrantType::ClientCredentials])
                 .scope("read")
                 .build()

@@ -9,9 +9,15 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::{Params, Request, parse_basic_auth};
-use crate::jwt::AccessTokenFormat;
-use crate::types::{ClientId, ClientSecret, InvalidValue, Scope, TokenHash, split_port};
+use crate::config::AccessTokenFormat;
+use crate::types::{ClientId, ClientSecret, InvalidValue, Scope, TokenHash};
+
+mod auth;
+mod redirect;
+
+pub use auth::{AuthFailure, ClientAuthError};
+pub(crate) use auth::{Credentials, precheck, read_credentials};
+pub use redirect::{RedirectUri, RedirectUriError};
 
 /// A grant type a client may use at the token endpoint (TK-03).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -74,6 +80,7 @@ impl AuthMethod {
 /// How one client secret is stored: never in the clear.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "alg", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StoredSecret {
     /// SHA-256 of a secret with at least 128 bits of entropy, such as one made by
     /// [`ClientSecret::generate`]. A fast digest is enough for such secrets: nobody can search
@@ -97,10 +104,13 @@ impl fmt::Debug for StoredSecret {
 /// Whether a client can keep a secret (SEC-07).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientKind {
     /// A public client (a browser or native app): no secret, authenticates with `none`.
     Public,
-    /// A confidential client: one or more secrets, kept only as digests.
+    /// A confidential client: one or more secrets, kept only as digests. Other credentials
+    /// (keys for `private_key_jwt`, certificates) will join the secrets here.
+    #[non_exhaustive]
     Confidential {
         /// Every active secret.
         secrets: Vec<StoredSecret>,
@@ -119,156 +129,6 @@ impl fmt::Debug for ClientKind {
                 .field("auth_methods", auth_methods)
                 .finish(),
         }
-    }
-}
-
-/// Why a redirect URI cannot be registered (AZ-07).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RedirectUriError {
-    /// Not an absolute URI with a scheme.
-    #[error("must be an absolute URI")]
-    NotAbsolute,
-    /// The scheme has characters outside `[a-z0-9+.-]` or upper case.
-    #[error("the scheme must be lower case letters, digits, '+', '-' or '.'")]
-    BadScheme,
-    /// Has a fragment.
-    #[error("must not contain a fragment")]
-    Fragment,
-    /// Has userinfo (`user@host`).
-    #[error("must not contain userinfo")]
-    Userinfo,
-    /// `http` on a host other than a loopback one.
-    #[error("http is allowed only for loopback hosts (127.0.0.1, [::1], localhost)")]
-    InsecureHttp,
-    /// The host or port is missing or malformed.
-    #[error("the host or port is malformed")]
-    BadAuthority,
-    /// A private-use scheme that is not in reverse domain name form.
-    #[error("a private-use scheme must be a reverse domain name (contain a '.')")]
-    PrivateSchemeWithoutDot,
-    /// The query already holds a parameter the authorization response adds (`code`, `state`,
-    /// `iss`, `error`, ...), which would make the response ambiguous.
-    #[error("the query must not contain code, state, iss, error, error_description or error_uri")]
-    ReservedQueryParameter,
-    /// Whitespace, control or non-ASCII characters, or longer than 2048 bytes.
-    #[error("must be at most 2048 visible ASCII characters (percent-encode the rest)")]
-    BadCharacters,
-}
-
-/// A registered redirect URI, validated (AZ-07) and kept as the exact text registered.
-///
-/// Matching is exact string comparison (AZ-04), except that for `http` on a loopback IP literal
-/// the port is ignored (AZ-05, RFC 8252 §7.3).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RedirectUri(String);
-
-/// `http://` URI split around its port: (host, port, path-query-fragment).
-fn split_http_uri(uri: &str) -> Option<(&str, Option<&str>, &str)> {
-    let rest = uri.strip_prefix("http://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    if authority.contains('@') {
-        return None;
-    }
-    let (host, port) = split_port(authority)?;
-    Some((host, port, tail))
-}
-
-impl RedirectUri {
-    /// Validates `uri` for registration (AZ-07).
-    pub fn new(uri: impl Into<String>) -> Result<Self, RedirectUriError> {
-        let uri = uri.into();
-        if uri.is_empty() || uri.len() > 2048 || !uri.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(RedirectUriError::BadCharacters);
-        }
-        let (scheme, rest) = uri.split_once(':').ok_or(RedirectUriError::NotAbsolute)?;
-        let scheme_ok = scheme.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
-            && scheme.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'));
-        if !scheme_ok {
-            return Err(if scheme.is_empty() { RedirectUriError::NotAbsolute } else { RedirectUriError::BadScheme });
-        }
-        if rest.is_empty() {
-            return Err(RedirectUriError::NotAbsolute);
-        }
-        if uri.contains('#') {
-            return Err(RedirectUriError::Fragment);
-        }
-        let authority = rest.strip_prefix("//").map(|r| &r[..r.find(['/', '?']).unwrap_or(r.len())]);
-        if authority.is_some_and(|a| a.contains('@')) {
-            return Err(RedirectUriError::Userinfo);
-        }
-        match scheme {
-            "https" | "http" => {
-                let authority = authority.ok_or(RedirectUriError::NotAbsolute)?;
-                let (host, _) = split_port(authority).ok_or(RedirectUriError::BadAuthority)?;
-                if host.starts_with('[') && !host.ends_with(']') {
-                    return Err(RedirectUriError::BadAuthority);
-                }
-                if scheme == "http" && !matches!(host, "127.0.0.1" | "[::1]" | "localhost") {
-                    return Err(RedirectUriError::InsecureHttp);
-                }
-            }
-            _ if !scheme.contains('.') => return Err(RedirectUriError::PrivateSchemeWithoutDot),
-            _ => {}
-        }
-        if let Some((_, query)) = uri.split_once('?') {
-            const RESERVED: [&str; 6] = ["code", "state", "iss", "error", "error_description", "error_uri"];
-            let names = query.split('&').map(|pair| pair.split('=').next().unwrap_or(""));
-            if names.into_iter().any(|name| RESERVED.contains(&name)) {
-                return Err(RedirectUriError::ReservedQueryParameter);
-            }
-        }
-        Ok(Self(uri))
-    }
-
-    /// The URI exactly as registered.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether `requested` (a `redirect_uri` parameter) matches this registration.
-    ///
-    /// Exact, case-sensitive string comparison (AZ-04). For `http://127.0.0.1` and
-    /// `http://[::1]` (and `http://localhost` when `localhost_any_port`), any port matches
-    /// while the host and everything after the port must still be identical (AZ-05).
-    pub fn matches(&self, requested: &str, localhost_any_port: bool) -> bool {
-        if self.0 == requested {
-            return true;
-        }
-        let (Some((host, _, tail)), Some((req_host, _, req_tail))) =
-            (split_http_uri(&self.0), split_http_uri(requested))
-        else {
-            return false;
-        };
-        let loopback = matches!(host, "127.0.0.1" | "[::1]") || (localhost_any_port && host == "localhost");
-        loopback && host == req_host && tail == req_tail
-    }
-}
-
-impl TryFrom<String> for RedirectUri {
-    type Error = RedirectUriError;
-    fn try_from(value: String) -> Result<Self, RedirectUriError> {
-        Self::new(value)
-    }
-}
-
-impl From<RedirectUri> for String {
-    fn from(value: RedirectUri) -> String {
-        value.0
-    }
-}
-
-impl fmt::Debug for RedirectUri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RedirectUri({:?})", self.0)
-    }
-}
-
-impl fmt::Display for RedirectUri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -314,7 +174,29 @@ pub enum RegistrationError {
     /// An authentication method that does not fit the client's kind.
     #[error("{0} is not an authentication method for this kind of client")]
     AuthMethod(&'static str),
+    /// An empty client secret, which would authenticate anyone who sends the client id
+    /// (TK-06).
+    #[error("a client secret must not be empty")]
+    EmptySecret,
+    /// A secret shorter than [`MIN_SECRET_BYTES`] under the fast SHA-256 digest: too easy to
+    /// guess. Generate one ([`ClientSecret::generate`]), keep a legacy one under a slow hash
+    /// ([`ClientBuilder::external_secret`]), or opt in with [`ClientBuilder::allow_short_secrets`].
+    #[error("a client secret kept as a SHA-256 digest must be at least 16 bytes (or use an external slow hash)")]
+    WeakSecret,
+    /// A persisted client record of a version this crate does not read.
+    #[error("client record version {0} is not supported")]
+    UnsupportedVersion(u32),
 }
+
+/// SHA-256 of the empty string: a stored digest equal to it is an empty secret.
+const EMPTY_SECRET_DIGEST: TokenHash = TokenHash::from_bytes([
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41,
+    0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+]);
+
+/// The shortest client secret [`ClientBuilder::secret`] accepts by default: 16 bytes. A secret
+/// kept as a fast digest must be unguessable by itself; [`ClientSecret::generate`] makes 43.
+pub const MIN_SECRET_BYTES: usize = 16;
 
 /// A registered client. Made by [`Client::public`] or [`Client::confidential`] and
 /// [`ClientBuilder::build`], which check every field.
@@ -336,7 +218,15 @@ pub enum RegistrationError {
 /// assert!(!web.is_public());
 /// # Ok::<(), oauth21::RegistrationError>(())
 /// ```
+///
+/// # Persisted form
+///
+/// Stores keep clients as JSON through `serde`: the shape is a wire format, versioned by its
+/// `"version"` member (1 today; a record without one is read as version 1, an unknown version
+/// is refused). Reading a client runs every check [`ClientBuilder::build`] runs, so a record
+/// edited or corrupted in the store can never grant what a registration could not.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ClientRecord", into = "ClientRecord")]
 pub struct Client {
     id: ClientId,
     kind: ClientKind,
@@ -345,11 +235,72 @@ pub struct Client {
     scope: Scope,
     default_scope: Option<Scope>,
     /// May introspect every token, not only its own (a resource server; IN-02).
-    #[serde(default)]
     introspect_any: bool,
     /// Overrides the server's access-token format for this client.
+    access_token_format: Option<AccessTokenFormat>,
+}
+
+/// The persisted form of a [`Client`], version 1.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientRecord {
+    #[serde(default = "ClientRecord::version_1")]
+    version: u32,
+    id: ClientId,
+    kind: ClientKind,
+    redirect_uris: Vec<RedirectUri>,
+    grant_types: Vec<GrantType>,
+    scope: Scope,
+    default_scope: Option<Scope>,
+    #[serde(default)]
+    introspect_any: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     access_token_format: Option<AccessTokenFormat>,
+}
+
+impl ClientRecord {
+    const VERSION: u32 = 1;
+
+    fn version_1() -> u32 {
+        1
+    }
+}
+
+impl TryFrom<ClientRecord> for Client {
+    type Error = RegistrationError;
+    fn try_from(r: ClientRecord) -> Result<Self, RegistrationError> {
+        if r.version != ClientRecord::VERSION {
+            return Err(RegistrationError::UnsupportedVersion(r.version));
+        }
+        let client = Client {
+            id: r.id,
+            kind: r.kind,
+            redirect_uris: r.redirect_uris,
+            grant_types: r.grant_types,
+            scope: r.scope,
+            default_scope: r.default_scope,
+            introspect_any: r.introspect_any,
+            access_token_format: r.access_token_format,
+        };
+        client.check()?;
+        Ok(client)
+    }
+}
+
+impl From<Client> for ClientRecord {
+    fn from(c: Client) -> Self {
+        ClientRecord {
+            version: ClientRecord::VERSION,
+            id: c.id,
+            kind: c.kind,
+            redirect_uris: c.redirect_uris,
+            grant_types: c.grant_types,
+            scope: c.scope,
+            default_scope: c.default_scope,
+            introspect_any: c.introspect_any,
+            access_token_format: c.access_token_format,
+        }
+    }
 }
 
 impl Client {
@@ -424,6 +375,42 @@ impl Client {
         })
     }
 
+    /// The rules that relate one field to another, run by [`ClientBuilder::build`] and by every
+    /// read of a persisted client, so no path yields a client a registration would refuse.
+    fn check(&self) -> Result<(), RegistrationError> {
+        if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
+            return Err(RegistrationError::MissingRedirectUri);
+        }
+        if self.default_scope.as_ref().is_some_and(|default| !default.is_subset_of(&self.scope)) {
+            return Err(RegistrationError::DefaultScopeNotAllowed);
+        }
+        match &self.kind {
+            ClientKind::Public => {
+                if self.allows_grant(GrantType::ClientCredentials) {
+                    return Err(RegistrationError::PublicClientCredentials);
+                }
+                if self.introspect_any {
+                    return Err(RegistrationError::PublicClientIntrospection);
+                }
+            }
+            ClientKind::Confidential { secrets, auth_methods } => {
+                if secrets.is_empty() {
+                    return Err(RegistrationError::ConfidentialClientWithoutSecret);
+                }
+                if let Some(m) = auth_methods.iter().find(|m| **m == AuthMethod::None) {
+                    return Err(RegistrationError::AuthMethod(m.as_str()));
+                }
+                if auth_methods.is_empty() {
+                    return Err(RegistrationError::AuthMethod("an empty list"));
+                }
+                if secrets.iter().any(|s| matches!(s, StoredSecret::Sha256(d) if d.ct_eq(&EMPTY_SECRET_DIGEST))) {
+                    return Err(RegistrationError::EmptySecret);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The external secret hashes of a confidential client.
     pub(crate) fn external_secrets(&self) -> impl Iterator<Item = &str> {
         let secrets = match &self.kind {
@@ -452,6 +439,9 @@ pub struct ClientBuilder {
     default_scope: Option<String>,
     introspect_any: bool,
     access_token_format: Option<AccessTokenFormat>,
+    empty_secret: bool,
+    short_secret: bool,
+    allow_short_secrets: bool,
 }
 
 impl ClientBuilder {
@@ -468,12 +458,29 @@ impl ClientBuilder {
             default_scope: None,
             introspect_any: false,
             access_token_format: None,
+            empty_secret: false,
+            short_secret: false,
+            allow_short_secrets: false,
         }
     }
 
     /// Adds an active secret (only its digest is kept). Several may be active at once.
-    pub fn secret(self, secret: &ClientSecret) -> Self {
+    ///
+    /// An empty secret always fails [`ClientBuilder::build`]; one shorter than
+    /// [`MIN_SECRET_BYTES`] fails it unless [`ClientBuilder::allow_short_secrets`] was called.
+    pub fn secret(mut self, secret: &ClientSecret) -> Self {
+        let len = secret.secret().len();
+        self.empty_secret |= len == 0;
+        self.short_secret |= len < MIN_SECRET_BYTES;
         self.secret_hash(secret.hash())
+    }
+
+    /// Accepts secrets shorter than [`MIN_SECRET_BYTES`] under the fast digest: for fixtures and
+    /// demos only. Human-chosen production secrets belong under a slow hash
+    /// ([`ClientBuilder::external_secret`]). Empty secrets are refused even so.
+    pub fn allow_short_secrets(mut self) -> Self {
+        self.allow_short_secrets = true;
+        self
     }
 
     /// Adds an active secret by its SHA-256 digest, for registrations loaded from storage.
@@ -563,49 +570,31 @@ impl ClientBuilder {
             grant_types.push(GrantType::AuthorizationCode);
         }
         grant_types.dedup();
-        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-            return Err(RegistrationError::MissingRedirectUri);
-        }
         let scope = Scope::parse(&self.scope).map_err(|_| RegistrationError::Scope("scope"))?;
         let default_scope = match self.default_scope {
-            Some(text) => {
-                let default = Scope::parse(&text).map_err(|_| RegistrationError::Scope("default_scope"))?;
-                if !default.is_subset_of(&scope) {
-                    return Err(RegistrationError::DefaultScopeNotAllowed);
-                }
-                Some(default)
-            }
+            Some(text) => Some(Scope::parse(&text).map_err(|_| RegistrationError::Scope("default_scope"))?),
             None => None,
         };
         let kind = if self.public {
             if !self.secrets.is_empty() {
                 return Err(RegistrationError::PublicClientWithSecret);
             }
-            if grant_types.contains(&GrantType::ClientCredentials) {
-                return Err(RegistrationError::PublicClientCredentials);
-            }
             if let Some(m) = self.auth_methods.iter().flatten().find(|m| **m != AuthMethod::None) {
                 return Err(RegistrationError::AuthMethod(m.as_str()));
             }
             ClientKind::Public
         } else {
-            if self.secrets.is_empty() {
-                return Err(RegistrationError::ConfidentialClientWithoutSecret);
+            if self.empty_secret {
+                return Err(RegistrationError::EmptySecret);
+            }
+            if self.short_secret && !self.allow_short_secrets {
+                return Err(RegistrationError::WeakSecret);
             }
             let auth_methods =
                 self.auth_methods.unwrap_or_else(|| vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost]);
-            if let Some(m) = auth_methods.iter().find(|m| **m == AuthMethod::None) {
-                return Err(RegistrationError::AuthMethod(m.as_str()));
-            }
-            if auth_methods.is_empty() {
-                return Err(RegistrationError::AuthMethod("an empty list"));
-            }
             ClientKind::Confidential { secrets: self.secrets, auth_methods }
         };
-        if self.introspect_any && self.public {
-            return Err(RegistrationError::PublicClientIntrospection);
-        }
-        Ok(Client {
+        let client = Client {
             id,
             kind,
             redirect_uris,
@@ -614,219 +603,15 @@ impl ClientBuilder {
             default_scope,
             introspect_any: self.introspect_any,
             access_token_format: self.access_token_format,
-        })
-    }
-}
-
-/// Which part of client authentication failed. Reported to the host (for its logs and
-/// brute-force limits), never to the client, which only learns `invalid_client`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AuthFailure {
-    /// The `Authorization` header is not a well-formed Basic credential (TK-05).
-    MalformedHeader,
-    /// No client is registered under the id.
-    UnknownClient,
-    /// A confidential client sent no secret (TK-06).
-    SecretRequired,
-    /// A public client sent a secret (class 12: a made-up secret is not authentication).
-    PublicClientWithSecret,
-    /// The client is not registered for the method it used.
-    MethodNotAllowed,
-    /// The secret matches none of the client's active secrets.
-    WrongSecret,
-    /// The host's limiter refused to check a secret for this client now (SEC-06).
-    RateLimited,
-}
-
-/// A failed client authentication at the token endpoint (TK-04..TK-08).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientAuthError {
-    /// `client_secret` (or another defined parameter) was sent in the URI query (TK-04).
-    #[error("client credentials must not be sent in the URI query")]
-    CredentialsInQuery,
-    /// Basic and `client_secret` in the body were both used (TK-07).
-    #[error("only one client authentication method may be used")]
-    MultipleMethods,
-    /// The body's `client_id` differs from the Basic credential's.
-    #[error("client_id does not match the authenticated client")]
-    ClientIdMismatch,
-    /// The client neither authenticated nor sent `client_id` (AC-02).
-    #[error("client_id is required")]
-    MissingClientId,
-    /// `client_secret` was sent without `client_id`.
-    #[error("client_secret requires client_id")]
-    SecretWithoutClientId,
-    /// Authentication failed: `invalid_client` (TK-08).
-    #[error("client authentication failed")]
-    Failed {
-        /// What failed.
-        reason: AuthFailure,
-        /// Whether the `Authorization` header was used, which makes the answer a 401 with
-        /// `WWW-Authenticate: Basic`.
-        header: bool,
-    },
-}
-
-/// The client's claimed identity and credentials, read from one token-endpoint request.
-#[derive(Debug)]
-pub(crate) struct Credentials {
-    pub(crate) client_id: ClientId,
-    pub(crate) method: AuthMethod,
-    pub(crate) secret: Option<ClientSecret>,
-    pub(crate) header: bool,
-}
-
-/// Reads the client's credentials from the `Authorization` header and the body (TK-05, TK-07).
-///
-/// Any `Authorization` header counts as an authentication attempt: one that is not Basic fails
-/// as `invalid_client` rather than being ignored.
-pub(crate) fn read_credentials(request: &Request<'_>, body: &Params<'_>) -> Result<Credentials, ClientAuthError> {
-    let failed = |reason, header| ClientAuthError::Failed { reason, header };
-    let body_id = body.get("client_id").map_err(|_| ClientAuthError::MultipleMethods)?;
-    let body_secret = body.get("client_secret").map_err(|_| ClientAuthError::MultipleMethods)?;
-    if let Some(header) = request.authorization() {
-        if body_secret.is_some() {
-            return Err(ClientAuthError::MultipleMethods);
-        }
-        let (id, secret) = parse_basic_auth(header).map_err(|_| failed(AuthFailure::MalformedHeader, true))?;
-        let client_id = ClientId::new(id).map_err(|_| failed(AuthFailure::UnknownClient, true))?;
-        if body_id.is_some_and(|b| b != client_id.as_str()) {
-            return Err(ClientAuthError::ClientIdMismatch);
-        }
-        return Ok(Credentials {
-            client_id,
-            method: AuthMethod::ClientSecretBasic,
-            secret: Some(ClientSecret::new(secret)),
-            header: true,
-        });
-    }
-    let Some(id) = body_id else {
-        return Err(if body_secret.is_some() {
-            ClientAuthError::SecretWithoutClientId
-        } else {
-            ClientAuthError::MissingClientId
-        });
-    };
-    let client_id = ClientId::new(id).map_err(|_| failed(AuthFailure::UnknownClient, false))?;
-    Ok(match body_secret {
-        Some(secret) => Credentials {
-            client_id,
-            method: AuthMethod::ClientSecretPost,
-            secret: Some(ClientSecret::new(secret)),
-            header: false,
-        },
-        None => Credentials { client_id, method: AuthMethod::None, secret: None, header: false },
-    })
-}
-
-/// Checks `credentials` against the registration found for their client id, up to the secret
-/// itself (TK-06): a public client must send none, a confidential one must send one by a method
-/// it is registered for. Returns the client, and whether a secret remains to be verified.
-pub(crate) fn precheck(client: Option<Client>, credentials: &Credentials) -> Result<(Client, bool), ClientAuthError> {
-    let failed = |reason| ClientAuthError::Failed { reason, header: credentials.header };
-    let client = client.ok_or(failed(AuthFailure::UnknownClient))?;
-    match (&client.kind, &credentials.secret) {
-        (ClientKind::Public, None) => Ok((client, false)),
-        (ClientKind::Public, Some(_)) => Err(failed(AuthFailure::PublicClientWithSecret)),
-        (ClientKind::Confidential { .. }, None) => Err(failed(AuthFailure::SecretRequired)),
-        (ClientKind::Confidential { auth_methods, .. }, Some(_)) if !auth_methods.contains(&credentials.method) => {
-            Err(failed(AuthFailure::MethodNotAllowed))
-        }
-        (ClientKind::Confidential { .. }, Some(_)) => Ok((client, true)),
+        };
+        client.check()?;
+        Ok(client)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn az07_registration_refuses_bad_redirect_uris() {
-        let cases = [
-            ("/relative/cb", RedirectUriError::NotAbsolute),
-            ("https://app.example/cb#frag", RedirectUriError::Fragment),
-            ("https://user:pw@app.example/cb", RedirectUriError::Userinfo),
-            ("http://localhost:80@attacker.test/cb", RedirectUriError::Userinfo),
-            ("http://app.example/cb", RedirectUriError::InsecureHttp),
-            ("http://127.0.0.1.attacker.test/cb", RedirectUriError::InsecureHttp),
-            ("myapp:/cb", RedirectUriError::PrivateSchemeWithoutDot),
-            ("javascript:alert(1)", RedirectUriError::PrivateSchemeWithoutDot),
-            ("HTTPS://app.example/cb", RedirectUriError::BadScheme),
-            ("https://app.example/c b", RedirectUriError::BadCharacters),
-            ("https://app.example/caf\u{e9}", RedirectUriError::BadCharacters),
-            ("https:", RedirectUriError::NotAbsolute),
-            ("https:///cb", RedirectUriError::BadAuthority),
-            ("https://app.example:99999/cb", RedirectUriError::BadAuthority),
-            ("http://[::1/cb", RedirectUriError::BadAuthority),
-            ("https://app.example/cb?code=1", RedirectUriError::ReservedQueryParameter),
-            ("https://app.example/cb?a=1&state", RedirectUriError::ReservedQueryParameter),
-            ("https://app.example/cb?iss=x", RedirectUriError::ReservedQueryParameter),
-        ];
-        for (uri, reason) in cases {
-            assert_eq!(RedirectUri::new(uri), Err(reason), "{uri}");
-        }
-        for good in [
-            "https://app.example/cb",
-            "https://app.example/cb?tenant=1",
-            "http://127.0.0.1/cb",
-            "http://[::1]:8080/cb",
-            "http://localhost:3000/cb",
-            "com.example.app:/oauth2redirect",
-        ] {
-            assert!(RedirectUri::new(good).is_ok(), "{good}");
-        }
-    }
-
-    #[test]
-    fn az04_redirect_uri_is_compared_as_exact_string() {
-        let r = RedirectUri::new("https://app.example/cb").unwrap();
-        assert!(r.matches("https://app.example/cb", false));
-        for other in [
-            "https://APP.example/cb",
-            "https://app.example/CB",
-            "https://app.example/cb/",
-            "https://app.example/cb?x=1",
-            "https://app.example/cb#x",
-            "https://app.example/%63b",
-            "https://app.example:443/cb",
-            "https://app.example/cb/../cb",
-            "https://app.example.attacker.test/cb",
-        ] {
-            assert!(!r.matches(other, false), "{other}");
-        }
-    }
-
-    #[test]
-    fn az05_loopback_ip_matches_any_port_but_nothing_else() {
-        let r = RedirectUri::new("http://127.0.0.1/cb").unwrap();
-        assert!(r.matches("http://127.0.0.1:51234/cb", false));
-        assert!(r.matches("http://127.0.0.1/cb", false));
-        for other in [
-            "http://127.0.0.1:51234/cb2",
-            "http://127.0.0.1:51234/cb?x=1",
-            "http://127.0.0.2:51234/cb",
-            "http://[::1]:51234/cb",
-            "http://127.0.0.1:80@attacker.test/cb",
-            "http://127.0.0.1:99999/cb",
-            "http://127.0.0.1:/cb",
-            "https://127.0.0.1:443/cb",
-        ] {
-            assert!(!r.matches(other, false), "{other}");
-        }
-        let v6 = RedirectUri::new("http://[::1]:9000/cb").unwrap();
-        assert!(v6.matches("http://[::1]:1234/cb", false));
-        assert!(!v6.matches("http://[::1/cb", false));
-    }
-
-    #[test]
-    fn az05_localhost_matches_any_port_only_when_opted_in() {
-        let r = RedirectUri::new("http://localhost:3000/cb").unwrap();
-        assert!(!r.matches("http://localhost:4000/cb", false));
-        assert!(r.matches("http://localhost:4000/cb", true));
-        assert!(r.matches("http://localhost:3000/cb", false));
-    }
 
     #[test]
     fn sec07_registration_rules_for_client_kinds() {
@@ -853,8 +638,12 @@ mod tests {
     fn sec10_several_secrets_verify_and_debug_hides_digests() {
         let old = ClientSecret::new("old-secret");
         let new = ClientSecret::new("new-secret");
-        let c =
-            Client::confidential("svc", &old).secret(&new).grant_types([GrantType::ClientCredentials]).build().unwrap();
+        let c = Client::confidential("svc", &old)
+            .allow_short_secrets()
+            .secret(&new)
+            .grant_types([GrantType::ClientCredentials])
+            .build()
+            .unwrap();
         assert!(c.verify_secret(&old));
         assert!(c.verify_secret(&new));
         assert!(!c.verify_secret(&ClientSecret::new("other")));
