@@ -156,8 +156,12 @@ pub fn challenge(realm: &str, error: &BearerError) -> Response {
 /// [`MAX_TOKEN_BYTES`] long.
 ///
 /// Tokens in the URI query are never read (RS-02). A token also sent in a form body, next to
-/// the header, is two methods and refused.
+/// the header, is two methods and refused, as are two `Authorization` headers. An empty
+/// `Authorization` header is no header.
 pub fn read_bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
+    if request.repeated_header().is_some() {
+        return Err(BearerError::InvalidRequest("a header was sent more than once"));
+    }
     let Some(header) = request.authorization() else {
         return Err(BearerError::NoCredentials);
     };

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 
 /// The request method, as far as OAuth endpoints care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Method {
     /// `GET`
     Get,
@@ -34,11 +35,49 @@ impl Method {
     }
 }
 
+/// A header as the host passed it: absent, sent once, or sent more than once.
+///
+/// An empty value counts as absent everywhere (a framework adapter that writes
+/// `unwrap_or_default()` must not turn "no header" into "an empty credential").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Header<'a> {
+    Absent,
+    Once(&'a [u8]),
+    /// Sent more than once: refused where it matters (ambiguous credentials), never resolved
+    /// by picking one.
+    Repeated,
+}
+
+impl<'a> Header<'a> {
+    fn add(self, value: &'a [u8]) -> Self {
+        if value.trim_ascii().is_empty() {
+            return self;
+        }
+        match self {
+            Self::Absent => Self::Once(value),
+            Self::Once(_) | Self::Repeated => Self::Repeated,
+        }
+    }
+
+    fn value(self) -> Option<&'a [u8]> {
+        match self {
+            Self::Once(value) => Some(value),
+            Self::Absent | Self::Repeated => None,
+        }
+    }
+}
+
 /// One HTTP request as the OAuth core sees it: the method, the raw query string, the raw body
-/// and the two headers OAuth reads.
+/// and the few headers OAuth reads (`Authorization`, `Content-Type`, `DPoP`), plus a client
+/// certificate the host's TLS layer verified.
 ///
 /// It borrows from the host's own request, so building one copies nothing. `Debug` prints only
 /// sizes: bodies and `Authorization` headers carry secrets.
+///
+/// Pass **every** value of a header: call `with_authorization` (or `with_dpop`, ...) once per
+/// header line. A header sent twice is then known to be repeated, and the endpoints refuse the
+/// ambiguous credentials with `invalid_request` instead of silently choosing one. An empty
+/// value counts as no header.
 ///
 /// ```
 /// use oauth21::Request;
@@ -46,20 +85,35 @@ impl Method {
 ///     .with_content_type(b"application/x-www-form-urlencoded")
 ///     .with_authorization(b"Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3");
 /// assert_eq!(req.method(), oauth21::Method::Post);
+/// assert!(req.repeated_header().is_none());
+///
+/// let twice = req.with_authorization(b"Basic b3RoZXI6b3RoZXI=");
+/// assert_eq!(twice.repeated_header(), Some("Authorization"));
+/// assert_eq!(twice.authorization(), None);
 /// ```
 #[derive(Clone, Copy)]
 pub struct Request<'a> {
     method: Method,
     query: &'a [u8],
     body: &'a [u8],
-    authorization: Option<&'a [u8]>,
-    content_type: Option<&'a [u8]>,
+    authorization: Header<'a>,
+    content_type: Header<'a>,
+    dpop: Header<'a>,
+    client_certificate: Option<&'a [u8]>,
 }
 
 impl<'a> Request<'a> {
     /// A request with the given method and nothing else.
     pub fn new(method: Method) -> Self {
-        Self { method, query: b"", body: b"", authorization: None, content_type: None }
+        Self {
+            method,
+            query: b"",
+            body: b"",
+            authorization: Header::Absent,
+            content_type: Header::Absent,
+            dpop: Header::Absent,
+            client_certificate: None,
+        }
     }
 
     /// A `GET` request with `query`: the raw query string, without the leading `?`.
@@ -89,15 +143,32 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Sets the `Authorization` header's value, as bytes off the wire.
+    /// Adds an `Authorization` header value, as bytes off the wire. A second call records the
+    /// header as repeated; an empty value is no header.
     pub fn with_authorization(mut self, value: &'a [u8]) -> Self {
-        self.authorization = Some(value);
+        self.authorization = self.authorization.add(value);
         self
     }
 
-    /// Sets the `Content-Type` header's value, as bytes off the wire.
+    /// Adds a `Content-Type` header value, as bytes off the wire. A second call records the
+    /// header as repeated, and the body is then not read as a form.
     pub fn with_content_type(mut self, value: &'a [u8]) -> Self {
-        self.content_type = Some(value);
+        self.content_type = self.content_type.add(value);
+        self
+    }
+
+    /// Adds a `DPoP` header value (RFC 9449: a proof JWT), as bytes off the wire. A second call
+    /// records the header as repeated.
+    pub fn with_dpop(mut self, value: &'a [u8]) -> Self {
+        self.dpop = self.dpop.add(value);
+        self
+    }
+
+    /// Sets the client certificate (DER) that the host's TLS layer received **and verified**
+    /// for this connection (mutual TLS, RFC 8705). The core never verifies certificate chains;
+    /// it only compares what it is given with what a client registered.
+    pub fn with_client_certificate(mut self, der: &'a [u8]) -> Self {
+        self.client_certificate = Some(der);
         self
     }
 
@@ -116,20 +187,39 @@ impl<'a> Request<'a> {
         self.body
     }
 
-    /// The `Authorization` header, if the host passed one.
+    /// The `Authorization` header, when it was sent exactly once (see
+    /// [`Request::repeated_header`]).
     pub fn authorization(&self) -> Option<&'a [u8]> {
-        self.authorization
+        self.authorization.value()
     }
 
-    /// The `Content-Type` header, if the host passed one.
+    /// The `Content-Type` header, when it was sent exactly once.
     pub fn content_type(&self) -> Option<&'a [u8]> {
-        self.content_type
+        self.content_type.value()
+    }
+
+    /// The `DPoP` header, when it was sent exactly once.
+    pub fn dpop(&self) -> Option<&'a [u8]> {
+        self.dpop.value()
+    }
+
+    /// The verified client certificate (DER) the host passed, if any.
+    pub fn client_certificate(&self) -> Option<&'a [u8]> {
+        self.client_certificate
+    }
+
+    /// The first header of `Authorization`, `DPoP` and `Content-Type` that was sent more than
+    /// once. Every endpoint refuses such a request before reading it.
+    pub fn repeated_header(&self) -> Option<&'static str> {
+        [("Authorization", self.authorization), ("DPoP", self.dpop), ("Content-Type", self.content_type)]
+            .into_iter()
+            .find_map(|(name, header)| (header == Header::Repeated).then_some(name))
     }
 
     /// Whether the body is declared as `application/x-www-form-urlencoded` (parameters such as
     /// `charset=UTF-8` allowed; the media type compares case-insensitively).
     pub(crate) fn has_form_content_type(&self) -> bool {
-        let Some(value) = self.content_type else { return false };
+        let Some(value) = self.content_type.value() else { return false };
         let media = value.split(|&b| b == b';').next().unwrap_or(b"");
         media.trim_ascii().eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
     }
@@ -141,8 +231,11 @@ impl fmt::Debug for Request<'_> {
             .field("method", &self.method)
             .field("query_len", &self.query.len())
             .field("body_len", &self.body.len())
-            .field("authorization", &self.authorization.map(|_| "<redacted>"))
-            .field("content_type", &self.content_type.map(String::from_utf8_lossy))
+            .field("authorization", &self.authorization.value().map(|_| "<redacted>"))
+            .field("content_type", &self.content_type.value().map(String::from_utf8_lossy))
+            .field("dpop", &self.dpop.value().map(|v| v.len()))
+            .field("client_certificate", &self.client_certificate.map(<[u8]>::len))
+            .field("repeated_header", &self.repeated_header())
             .finish()
     }
 }
@@ -154,13 +247,72 @@ impl fmt::Debug for Request<'_> {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     status: u16,
-    headers: Vec<(&'static str, String)>,
+    headers: Headers,
     body: Vec<u8>,
+}
+
+/// A response's headers: at most one of each name, in the order first set, names in their
+/// canonical case.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(&'static str, String)>);
+
+impl Headers {
+    /// Every header as (name, value), in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'static str, &str)> + '_ {
+        self.0.iter().map(|(name, value)| (*name, value.as_str()))
+    }
+
+    /// The header called `name` (compared case-insensitively).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// How many headers there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Sets `name` to `value`, replacing an earlier value of the same name: a response never
+    /// carries two contradictory headers.
+    fn set(&mut self, name: &'static str, value: String) {
+        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some(slot) => *slot = (name, value),
+            None => self.0.push((name, value)),
+        }
+    }
+}
+
+impl<'h> IntoIterator for &'h Headers {
+    type Item = (&'static str, &'h str);
+    type IntoIter = Box<dyn ExactSizeIterator<Item = (&'static str, &'h str)> + 'h>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl IntoIterator for Headers {
+    type Item = (&'static str, String);
+    type IntoIter = std::vec::IntoIter<(&'static str, String)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Names only: `Location` and `Set-Cookie` values carry codes and tokens.
+        f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+    }
 }
 
 impl Response {
     pub(crate) fn new(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Vec::new() }
+        Self { status, headers: Headers::default(), body: Vec::new() }
     }
 
     /// A JSON answer that must not be cached (TK-10): `Cache-Control: no-store`,
@@ -178,8 +330,9 @@ impl Response {
         Self::new(status).with_header("Location", location).with_header("Cache-Control", "no-store")
     }
 
+    /// Sets a header, replacing any earlier value of the same name.
     pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+        self.headers.set(name, value.into());
         self
     }
 
@@ -193,14 +346,14 @@ impl Response {
         self.status
     }
 
-    /// Every header, in order. Names are in their canonical case.
-    pub fn headers(&self) -> &[(&'static str, String)] {
+    /// Every header, in order, one per name. Names are in their canonical case.
+    pub fn headers(&self) -> &Headers {
         &self.headers
     }
 
-    /// The first header called `name` (compared case-insensitively).
+    /// The header called `name` (compared case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 
     /// The `Location` header of a redirect.
@@ -219,14 +372,14 @@ impl Response {
     }
 
     /// Splits the response into status, headers and body, for handing to a framework.
-    pub fn into_parts(self) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
+    pub fn into_parts(self) -> (u16, Headers, Vec<u8>) {
         (self.status, self.headers, self.body)
     }
 }
 
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| *n).collect();
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n).collect();
         f.debug_struct("Response")
             .field("status", &self.status)
             .field("headers", &names)
@@ -236,7 +389,8 @@ impl fmt::Debug for Response {
 }
 
 /// Borrows the parts the core reads from an `http::Request` whose body is already collected
-/// (feature `http`).
+/// (feature `http`). Every value of a repeated header is passed on, so the endpoints see the
+/// repetition and refuse it.
 ///
 /// ```
 /// # #[cfg(feature = "http")] {
@@ -251,15 +405,48 @@ impl fmt::Debug for Response {
 #[cfg(feature = "http")]
 impl<'a, B: AsRef<[u8]>> From<&'a ::http::Request<B>> for Request<'a> {
     fn from(request: &'a ::http::Request<B>) -> Self {
-        let headers = request.headers();
-        let mut out = Request::new(Method::from_name(request.method().as_str()))
-            .with_query(request.uri().query().unwrap_or("").as_bytes())
-            .with_body(request.body().as_ref());
-        if let Some(value) = headers.get(::http::header::AUTHORIZATION) {
+        Request::from_http(request.method(), request.uri(), request.headers(), request.body().as_ref())
+    }
+}
+
+#[cfg(feature = "http")]
+impl<'a> Request<'a> {
+    /// A request from `http` parts and the collected body, for hosts that hold the two apart
+    /// (feature `http`).
+    ///
+    /// ```
+    /// # #[cfg(feature = "http")] {
+    /// let (parts, body) = http::Request::post("/token")
+    ///     .header("authorization", "Basic YTpi")
+    ///     .header("authorization", "Basic Yzpk")
+    ///     .body(b"grant_type=client_credentials".to_vec())
+    ///     .unwrap()
+    ///     .into_parts();
+    /// let request = oauth21::Request::from_parts(&parts, &body);
+    /// assert_eq!(request.repeated_header(), Some("Authorization"));
+    /// # }
+    /// ```
+    pub fn from_parts(parts: &'a ::http::request::Parts, body: &'a [u8]) -> Self {
+        Request::from_http(&parts.method, &parts.uri, &parts.headers, body)
+    }
+
+    fn from_http(
+        method: &::http::Method,
+        uri: &'a ::http::Uri,
+        headers: &'a ::http::HeaderMap,
+        body: &'a [u8],
+    ) -> Self {
+        let mut out = Request::new(Method::from_name(method.as_str()))
+            .with_query(uri.query().unwrap_or("").as_bytes())
+            .with_body(body);
+        for value in headers.get_all(::http::header::AUTHORIZATION) {
             out = out.with_authorization(value.as_bytes());
         }
-        if let Some(value) = headers.get(::http::header::CONTENT_TYPE) {
+        for value in headers.get_all(::http::header::CONTENT_TYPE) {
             out = out.with_content_type(value.as_bytes());
+        }
+        for value in headers.get_all("dpop") {
+            out = out.with_dpop(value.as_bytes());
         }
         out
     }

@@ -32,6 +32,8 @@ struct Active<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     aud: Option<&'a str>,
     iss: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<&'a str>,
 }
 
 fn visible(caller: &Client, owner: &ClientId) -> bool {
@@ -52,9 +54,11 @@ fn scope_text(scope: &Scope) -> Option<String> {
     (!scope.is_empty()).then(|| scope.to_string())
 }
 
-/// The answer for an access token (IN-05: expiry, revocation and visibility checked).
+/// The answer for an access token (IN-05: expiry, revocation and visibility checked); `jti`
+/// is the JWT's own identifier when the token is a JWT (IN-03).
 pub(crate) fn access(
     record: &AccessTokenRecord,
+    jti: Option<&str>,
     caller: &Client,
     config: &ServerConfig,
     now: OffsetDateTime,
@@ -72,6 +76,7 @@ pub(crate) fn access(
         sub: &record.subject,
         aud: record.audience.as_deref(),
         iss: config.issuer().as_str(),
+        jti,
     })
 }
 
@@ -97,5 +102,6 @@ pub(crate) fn refresh(
         sub: &record.subject,
         aud: None,
         iss: config.issuer().as_str(),
+        jti: None,
     })
 }

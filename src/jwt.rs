@@ -238,10 +238,14 @@ pub(crate) fn verify_with(
     let expires_at = date("exp")?.ok_or(JwtError::InvalidClaim("exp"))?;
     let issued_at = date("iat")?.ok_or(JwtError::InvalidClaim("iat"))?;
     let not_before = date("nbf")?;
-    if now >= expires_at + leeway {
+    // The leeway is subtracted, checked, rather than added: `exp` may be the largest date `time`
+    // represents, and a trusted signer's odd claim must be judged, never panic. Each comparison
+    // is exact; a subtraction only underflows where its comparison is false anyway.
+    if now.checked_sub(leeway).is_some_and(|skewed| skewed >= expires_at) {
         return Err(JwtError::Expired);
     }
-    if issued_at > now + leeway || not_before.is_some_and(|nbf| nbf > now + leeway) {
+    let in_future = |at: OffsetDateTime| at.checked_sub(leeway).is_some_and(|skewed| skewed > now);
+    if in_future(issued_at) || not_before.is_some_and(in_future) {
         return Err(JwtError::NotYetValid);
     }
     let scope = match claims.get("scope") {

@@ -6,7 +6,7 @@
 //! endpoint cannot be used to learn which tokens exist. A store failure is a 503, never a false
 //! 200 (RV-06).
 
-use crate::client::{Credentials, read_credentials};
+use crate::client::{AuthFailure, ClientAuthError, Credentials, read_credentials};
 use crate::config::ServerConfig;
 use crate::http::{Request, Response};
 use crate::token::{TokenError, read_form_post};
@@ -46,7 +46,15 @@ pub(crate) fn parse(request: &Request<'_>, config: &ServerConfig) -> Result<Toke
         Some("refresh_token") => [TokenKind::Refresh, TokenKind::Access],
         _ => [TokenKind::Access, TokenKind::Refresh],
     };
-    let credentials = read_credentials(request, &params)?;
+    // RFC 6749 §5.2 names "no client authentication included" as `invalid_client`: at these
+    // endpoints every caller identifies itself, so nothing at all is a 401 that names Basic,
+    // where the token endpoint asks a public client for its `client_id` (AC-02).
+    let credentials = read_credentials(request, &params).map_err(|e| match e {
+        ClientAuthError::MissingClientId => {
+            ClientAuthError::Failed { reason: AuthFailure::NoCredentials, header: true }
+        }
+        e => e,
+    })?;
     Ok(TokenReference { token: AccessToken::new(token.to_owned()), search, credentials })
 }
 

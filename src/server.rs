@@ -181,7 +181,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         let reference = revoke::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
         let client = self.authenticated_client(&reference.credentials).await?;
         match self.find_token(&reference).await? {
-            Some(Found::Access(record)) if record.client_id == *client.id() => {
+            Some(Found::Access(record, _)) if record.client_id == *client.id() => {
                 self.store.revoke_access_token(&record.hash).await?;
             }
             // RV-04: a refresh token takes its whole grant with it.
@@ -223,7 +223,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         }
         let now = self.clock.now();
         Ok(match self.find_token(&reference).await? {
-            Some(Found::Access(record)) => introspect::access(&record, &client, &self.config, now),
+            Some(Found::Access(record, jti)) => introspect::access(&record, jti.as_deref(), &client, &self.config, now),
             Some(Found::Refresh(record)) => introspect::refresh(&record, &client, &self.config, now),
             None => introspect::inactive(),
         })
@@ -235,7 +235,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         for kind in reference.search {
             let found = match kind {
                 TokenKind::Access => match self.access_token_key(reference.token.secret()) {
-                    Some(key) => self.store.access_token(&key).await?.map(Found::Access),
+                    Some((key, jti)) => self.store.access_token(&key).await?.map(|record| Found::Access(record, jti)),
                     None => None,
                 },
                 TokenKind::Refresh => self.store.refresh_token(&reference.token.hash()).await?.map(Found::Refresh),
@@ -438,15 +438,16 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     /// with this server's keys is found by its `jti`; anything else is treated as an opaque
     /// token, whose characters are base64url only. A string that is neither finds nothing,
     /// so a JWT's `jti` (or its `jti:` key text) cannot stand in for the token.
-    fn access_token_key(&self, token: &str) -> Option<TokenHash> {
+    /// The store key of a presented access token, with its `jti` when it is one of our JWTs.
+    fn access_token_key(&self, token: &str) -> Option<(TokenHash, Option<String>)> {
         if token.contains('.') {
             let keys = self.keys.jwt_keys()?;
             let issuer = self.config.issuer().as_str();
             // Expiry and audience are the record's to judge; only authenticity matters here.
             let claims = jwt::verify_with(&keys, token, self.clock.now(), issuer, None, jwt::MAX_LEEWAY).ok()?;
-            return Some(TokenHash::of_jwt_id(&claims.jwt_id));
+            return Some((TokenHash::of_jwt_id(&claims.jwt_id), Some(claims.jwt_id)));
         }
-        is_opaque_token_text(token).then(|| TokenHash::of(token))
+        is_opaque_token_text(token).then(|| (TokenHash::of(token), None))
     }
 
     /// The JWKS document of the server's JWT keys (RFC 7517 §5; MD-03), to serve at
@@ -454,8 +455,11 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     /// cacheable for five minutes, or 404 when the server has no JWT keys.
     pub fn jwks(&self) -> Response {
         match self.keys.jwt_keys() {
-            Some(keys) => Response::json(200, keys.jwks(self.clock.now()).into_bytes())
-                .with_header("Cache-Control", "public, max-age=300"),
+            // Public keys, meant to be cached: not the no-store JSON of the token endpoints.
+            Some(keys) => Response::new(200)
+                .with_header("Content-Type", "application/json")
+                .with_header("Cache-Control", "public, max-age=300")
+                .with_body(keys.jwks(self.clock.now()).into_bytes()),
             None => Response::new(404),
         }
     }
@@ -463,7 +467,8 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
 
 /// A token found by [`Server::find_token`].
 enum Found {
-    Access(AccessTokenRecord),
+    /// An access token, with its `jti` when it is a JWT.
+    Access(AccessTokenRecord, Option<String>),
     Refresh(RefreshTokenRecord),
 }
 

@@ -344,6 +344,30 @@ fn jwt05_expiry_and_not_before_with_and_without_leeway() {
     assert_eq!(f.verifier().leeway(Duration::hours(1)).verify(&long_expired, now), Err(JwtError::Expired));
 }
 
+/// A token from a trusted key whose `exp` is the largest date the verifier can represent: the
+/// leeway added to it used to overflow and panic. Now such dates verify without panic, and the
+/// dates beyond them are refused as invalid claims.
+#[test]
+fn jwt05_dates_at_the_edge_of_the_representable_range_never_panic() {
+    let f = jwt_fixture(Algorithm::ES256);
+    let token = |c: Value| forge(Algorithm::ES256, &header(Algorithm::ES256), &claims(c));
+    let max = 253_402_300_799_i64; // 9999-12-31T23:59:59Z
+    let far = token(json!({ "exp": max }));
+    let verifier = f.verifier().leeway(Duration::seconds(30));
+    assert!(verifier.verify(&far, f.now()).is_ok());
+    // A host clock at the far end of time does not overflow either.
+    let at_the_end = time::OffsetDateTime::from_unix_timestamp(max).unwrap();
+    assert!(verifier.verify(&far, at_the_end).is_ok(), "within the leeway of exp");
+    assert_eq!(f.verifier().leeway(Duration::ZERO).verify(&far, at_the_end), Err(JwtError::Expired));
+    let ended = token(json!({ "exp": max - 60 }));
+    assert_eq!(verifier.verify(&ended, at_the_end), Err(JwtError::Expired));
+    let late_iat = token(json!({ "iat": max, "nbf": max }));
+    assert!(matches!(verifier.verify(&late_iat, f.now()), Err(JwtError::NotYetValid)));
+    for beyond in [json!({ "exp": max + 1 }), json!({ "exp": i64::MAX }), json!({ "exp": 1e300 })] {
+        assert!(verifier.verify(&token(beyond.clone()), f.now()).is_err(), "{beyond}");
+    }
+}
+
 #[test]
 fn jwt05_unknown_kid_and_missing_kid_are_refused() {
     let f = jwt_fixture(Algorithm::EdDSA);
@@ -476,6 +500,34 @@ fn jwt01_keys_load_from_pkcs8_and_refuse_the_wrong_algorithm() {
     assert_eq!(set.publish(key(Algorithm::ES256, "same")), Err(JoseError::InvalidKeyId));
     // Debug never shows key material.
     assert_eq!(format!("{:?}", key(Algorithm::EdDSA, "k")), r#"SigningKey { kid: "k", alg: EdDSA, .. }"#);
+}
+
+/// The JWKS is public and cacheable: exactly one `Cache-Control` (no `no-store`, no `Pragma`
+/// contradicting it).
+#[test]
+fn md03_the_jwks_is_cacheable_with_one_cache_control_header() {
+    let f = jwt_fixture(Algorithm::ES256);
+    let jwks = f.server.jwks();
+    let cache: Vec<_> = jwks.headers().iter().filter(|(name, _)| name.eq_ignore_ascii_case("cache-control")).collect();
+    assert_eq!(cache, [("Cache-Control", "public, max-age=300")]);
+    assert_eq!(jwks.header("Pragma"), None);
+    assert_eq!(jwks.header("Content-Type"), Some("application/json"));
+    // Through the `http` conversion too: one header.
+    let http: http::Response<Vec<u8>> = jwks.into();
+    assert_eq!(http.headers().get_all("cache-control").iter().count(), 1);
+}
+
+/// Introspecting a JWT names its `jti`; an opaque token has none to name.
+#[test]
+fn in03_introspection_of_a_jwt_includes_its_jti() {
+    let f = jwt_fixture(Algorithm::EdDSA);
+    let (access, _) = f.app_tokens();
+    let jti = part(&access, 1)["jti"].as_str().unwrap().to_owned();
+    let answer = f.introspect(&access);
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["jti"], jti.as_str());
+    let (_, refresh) = f.app_tokens();
+    assert!(f.introspect(&refresh).get("jti").is_none());
 }
 
 #[test]

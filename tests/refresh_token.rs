@@ -7,7 +7,9 @@ use common::*;
 use oauth21::hooks::SecurityEvent;
 use oauth21::http::basic_auth_header;
 use oauth21::store::Store;
-use oauth21::{AccessToken, Client, ClientSecret, GrantId, GrantType, RefreshToken, Response, ServerConfig, Subject};
+use oauth21::{
+    AccessToken, Client, ClientSecret, Clock, GrantId, GrantType, RefreshToken, Response, ServerConfig, Subject,
+};
 use time::Duration;
 
 fn assert_refused(response: &Response, error: &str) {
@@ -326,6 +328,46 @@ fn rt09_use_within_the_idle_timeout_keeps_the_grant_alive_until_its_absolute_end
     // Day 27: still alive. Day 30: the absolute lifetime ends it, however recently used.
     fx.clock.advance(Duration::days(3));
     assert_refused(&fx.refresh(&refresh, ""), "invalid_grant");
+}
+
+/// An access token minted by a refresh shortly before the grant's absolute end: it ends with
+/// the grant, so the grant's index entries (kept until the grant ends) always reach it, and a
+/// purge after the grant's end leaves no live token that revocation can no longer find.
+#[test]
+fn rt09_access_tokens_never_outlive_their_grant_so_log_out_everywhere_reaches_them() {
+    let fx = fixture();
+    let (_, mut refresh) = fx.app_tokens();
+    for _ in 0..3 {
+        fx.clock.advance(Duration::days(9));
+        refresh = pair(&fx.refresh(&refresh, "")).1.unwrap();
+    }
+    // Day 29, 23:30: half an hour of the grant is left, less than an access token's hour.
+    fx.clock.advance(Duration::days(2) + Duration::hours(23) + Duration::minutes(30));
+    let late = fx.refresh(&refresh, "");
+    assert_eq!(json(&late)["expires_in"], 1800, "cut at the grant's end");
+    let (late_access, late_refresh) = pair(&late);
+    let record = block_on(fx.store.access_token(&AccessToken::new(&late_access).hash())).unwrap().unwrap();
+    let grant_end = block_on(fx.store.refresh_token(&RefreshToken::new(late_refresh.as_ref().unwrap()).hash()))
+        .unwrap()
+        .unwrap()
+        .grant_expires_at;
+    assert_eq!(record.expires_at, grant_end);
+
+    // Past the grant's end the store may drop the family; the token is over by then as well.
+    fx.clock.advance(Duration::minutes(31));
+    fx.store.purge_expired(fx.clock.now());
+    assert!(!access_live(&fx, &late_access));
+
+    // Before the end, "log out everywhere" reaches such a token.
+    let (_, mut refresh) = fx.app_tokens();
+    for _ in 0..3 {
+        fx.clock.advance(Duration::days(9));
+        refresh = pair(&fx.refresh(&refresh, "")).1.unwrap();
+    }
+    fx.clock.advance(Duration::days(2) + Duration::hours(23) + Duration::minutes(50));
+    let (access, _) = pair(&fx.refresh(&refresh, ""));
+    block_on(fx.server.revoke_subject(&Subject::new("alice").unwrap())).unwrap();
+    assert!(!access_live(&fx, &access));
 }
 
 #[test]

@@ -170,6 +170,38 @@ fn rs02_header_and_form_body_token_is_invalid_request() {
     assert_eq!(refuse(&checker(&fx), &request, "read"), (400, TWO_METHODS.to_owned()));
 }
 
+/// Two `Authorization` headers: refused, whichever holds the valid token, also when they come
+/// through the `http` conversion.
+#[test]
+fn rs02_two_authorization_headers_are_invalid_request() {
+    let fx = fixture();
+    let (access, _) = fx.app_tokens();
+    let header = format!("Bearer {access}");
+    const REPEATED: &str =
+        r#"Bearer realm="api", error="invalid_request", error_description="a header was sent more than once""#;
+    for (first, second) in [(header.as_str(), "Bearer other"), ("Bearer other", header.as_str())] {
+        let request = with_header(first).with_authorization(second.as_bytes());
+        assert_eq!(refuse(&checker(&fx), &request, "read"), (400, REPEATED.to_owned()));
+        let http_request =
+            http::Request::get("/api").header("authorization", first).header("authorization", second).body(()).unwrap();
+        let body: &[u8] = b"";
+        let (parts, ()) = http_request.into_parts();
+        assert_eq!(refuse(&checker(&fx), &Request::from_parts(&parts, body), "read"), (400, REPEATED.to_owned()));
+    }
+}
+
+/// An empty `Authorization` header is no header: the bare challenge, as without one.
+#[test]
+fn rs03_an_empty_authorization_header_counts_as_absent() {
+    let fx = fixture();
+    assert_eq!(refuse(&checker(&fx), &with_header(""), "read"), (401, BARE.to_owned()));
+    assert_eq!(refuse(&checker(&fx), &with_header("  "), "read"), (401, BARE.to_owned()));
+    // Next to a real header it is not a repeat either.
+    let (access, _) = fx.app_tokens();
+    let header = format!("Bearer {access}");
+    accept(&checker(&fx), &with_header("").with_authorization(header.as_bytes()), "read");
+}
+
 #[test]
 fn rs02_form_body_token_alone_is_not_a_credential() {
     // The checker supports the header method only: a body token is no bearer credential.

@@ -79,7 +79,8 @@ fn rv02_confidential_clients_authenticate_public_clients_send_client_id() {
     let r = revoke(&fx, &format!("token={token}&client_id=svc"), None);
     assert_eq!((r.status(), json(&r)["error"].as_str()), (400, Some("invalid_client")));
     let r = revoke(&fx, &format!("token={token}"), None);
-    assert_eq!(r.status(), 400, "no client identification");
+    assert_eq!((r.status(), json(&r)["error"].as_str()), (401, Some("invalid_client")), "no client identification");
+    assert!(r.header("WWW-Authenticate").is_some_and(|c| c.starts_with("Basic ")));
     // The token survived every refused attempt.
     with_resource_server(&fx);
     assert_eq!(rs_introspect(&fx, &token)["active"], true);
@@ -178,8 +179,10 @@ fn in02_the_caller_must_authenticate_as_a_confidential_client() {
     with_resource_server(&fx);
     let (access, _) = fx.app_tokens();
     // No credentials, a wrong secret (header or body), and a public client are all 401.
+    // RFC 6749 §5.2: "no client authentication included" is invalid_client, 401 here (IN-02).
     let r = block_on(fx.server.introspect(&Request::form_post(format!("token={access}").as_bytes())));
-    assert_eq!(r.status(), 400, "no client identification at all is invalid_request");
+    assert_eq!((r.status(), json(&r)["error"].as_str()), (401, Some("invalid_client")));
+    assert!(r.header("WWW-Authenticate").is_some_and(|c| c.starts_with("Basic ")));
     let r = introspect(&fx, &access, "rs", "wrong");
     assert_eq!((r.status(), json(&r)["error"].as_str()), (401, Some("invalid_client")));
     let body = format!("token={access}&client_id=rs&client_secret=wrong");

@@ -236,6 +236,53 @@ fn tk07_basic_and_client_secret_post_together_are_refused() {
     assert_error(&fx.token(&body, Some(&web_basic())), 400, "invalid_request");
 }
 
+/// Two `Authorization` headers are two credentials: refused with 400, never resolved by
+/// taking the first, also through the `http` conversion.
+#[test]
+fn tk07_two_authorization_headers_are_refused() {
+    let fx = fixture();
+    let code = web_code(&fx);
+    let body = web_redeem_body(&code);
+    let wrong = basic_auth_header("web", "wrong");
+    for (first, second) in [(web_basic(), wrong.clone()), (wrong.clone(), web_basic())] {
+        let request = Request::form_post(body.as_bytes())
+            .with_authorization(first.as_bytes())
+            .with_authorization(second.as_bytes());
+        assert_error(&block_on(fx.server.token(&request)), 400, "invalid_request");
+        let http_request = http::Request::post("/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", &first)
+            .header("authorization", &second)
+            .body(body.clone().into_bytes())
+            .unwrap();
+        assert_error(&block_on(fx.server.token(&Request::from(&http_request))), 400, "invalid_request");
+        for endpoint in ["revoke", "introspect"] {
+            let token = format!("token={code}");
+            let request = Request::form_post(token.as_bytes())
+                .with_authorization(first.as_bytes())
+                .with_authorization(second.as_bytes());
+            let response = match endpoint {
+                "revoke" => block_on(fx.server.revoke(&request)),
+                _ => block_on(fx.server.introspect(&request)),
+            };
+            assert_error(&response, 400, "invalid_request");
+        }
+    }
+    // Nothing was consumed: the code still redeems once.
+    assert_eq!(fx.token(&body, Some(&web_basic())).status(), 200);
+}
+
+/// An empty `Authorization` header (what an adapter writing `unwrap_or_default()` sends when
+/// there is none) is no header: a public client's request still works.
+#[test]
+fn tk06_an_empty_authorization_header_counts_as_absent() {
+    let fx = fixture();
+    let code = fx.code(&app_query(""));
+    let body = app_redeem_body(&code);
+    let request = Request::form_post(body.as_bytes()).with_authorization(b"");
+    assert_eq!(block_on(fx.server.token(&request)).status(), 200);
+}
+
 #[test]
 fn tk07_client_id_in_body_must_match_basic() {
     let fx = fixture();

@@ -4,7 +4,9 @@
 //! The key set holds one key per algorithm (EdDSA, ES256, RS256), each with one genuine token.
 //! The first input byte picks a mode:
 //! - even: the rest of the input is the token;
-//! - odd: a genuine token with the input's edits applied (byte overwrites, a cut, an insert).
+//! - odd: a genuine token with the input's edits applied (byte overwrites, a cut, an insert);
+//! - 0xFE: the rest is a claims payload, signed by a trusted key: the claim checks see every
+//!   shape and value (dates at the edges of the representable range among them).
 //!
 //! Invariants: nothing panics; a token that verifies has exactly the signing input
 //! (`header.payload` text) of a genuine token, since only the key holder can sign; its claims,
@@ -25,6 +27,8 @@ const NOW: i64 = 1_700_000_000;
 
 struct Fixture {
     keys: SharedKeySet,
+    /// A trusted key that signs whatever claims the input holds (mode 0xFE).
+    claims_signer: SigningKey,
     genuine: Vec<String>,
     verifier: JwtVerifier,
 }
@@ -47,9 +51,11 @@ fn fixture() -> &'static Fixture {
         for signer in signers {
             set.publish(signer).unwrap();
         }
+        let claims_signer = SigningKey::generate(Algorithm::EdDSA, "claims").unwrap();
+        set.publish_public(claims_signer.public_key().clone()).unwrap();
         let keys = SharedKeySet::new(set);
         let verifier = JwtVerifier::new(keys.clone(), ISSUER, AUDIENCE);
-        Fixture { keys, genuine, verifier }
+        Fixture { keys, claims_signer, genuine, verifier }
     })
 }
 
@@ -78,6 +84,14 @@ fuzz_target!(|data: &[u8]| {
     let f = fixture();
     let now = OffsetDateTime::from_unix_timestamp(NOW).unwrap();
     let Some((&mode, rest)) = data.split_first() else { return };
+    if mode == 0xFE {
+        // Signed by a trusted key: whatever the claims, the verifier judges them without panic.
+        let token = jose::sign(&f.claims_signer, "at+jwt", rest).unwrap();
+        if let Ok(claims) = f.verifier.verify(&token, now) {
+            assert!(claims.expires_at > now - time::Duration::seconds(30));
+        }
+        return;
+    }
     let bytes = if mode % 2 == 0 {
         rest.to_vec()
     } else {

@@ -25,6 +25,9 @@ pub enum AuthFailure {
     WrongSecret,
     /// The host's limiter refused to check a secret for this client now (SEC-06).
     RateLimited,
+    /// The request carried no client authentication and no `client_id` at all, at an endpoint
+    /// where every caller must identify itself (revocation, introspection).
+    NoCredentials,
 }
 
 /// A failed client authentication at the token endpoint (TK-04..TK-08).

@@ -7,7 +7,7 @@
 
 use time::OffsetDateTime;
 
-use super::{NewAccess, TokenError};
+use super::{NewAccess, TokenError, Validity};
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
@@ -77,9 +77,17 @@ pub(crate) fn issue(
     access: NewAccess<'_>,
     refresh: Option<&RefreshToken>,
 ) -> Result<(NewGrant, Response), TokenError> {
-    let (access, access_record) =
-        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &record.scope, config, now)?;
     let grant_end = now + config.refresh_token_lifetime();
+    let validity = Validity::access(config, now, refresh.is_some().then_some(grant_end));
+    let (access, access_record) = super::mint_access(
+        access,
+        &record.grant_id,
+        &record.client_id,
+        &record.subject,
+        &record.scope,
+        config,
+        validity,
+    )?;
     let refresh_record = refresh.map(|token| RefreshTokenRecord {
         hash: token.hash(),
         grant_id: record.grant_id.clone(),
@@ -99,6 +107,6 @@ pub(crate) fn issue(
         authorized_at: record.issued_at,
         expires_at: if refresh.is_some() { grant_end } else { access_record.expires_at },
     };
-    let response = super::success(&access, config.access_token_lifetime(), refresh, &record.scope);
+    let response = super::success(&access, access_record.expires_at - now, refresh, &record.scope);
     Ok((NewGrant { grant, access: access_record, refresh: refresh_record }, response))
 }

@@ -6,7 +6,7 @@
 
 use time::OffsetDateTime;
 
-use super::{NewAccess, TokenError};
+use super::{NewAccess, TokenError, Validity};
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
@@ -45,7 +45,9 @@ pub(crate) fn issue(
 ) -> Result<(NewGrant, Response), TokenError> {
     // The client acts for itself: it is the subject (RFC 9068 §2.2).
     let subject = Subject::new(client.id().as_str()).map_err(|_| TokenError::ServerError)?;
-    let (access, access_record) = super::mint_access(access, &grant_id, client.id(), &subject, &scope, config, now)?;
+    let validity = Validity::access(config, now, None);
+    let (access, access_record) =
+        super::mint_access(access, &grant_id, client.id(), &subject, &scope, config, validity)?;
     let expires_at = access_record.expires_at;
     let grant = GrantRecord {
         grant_id,
@@ -55,6 +57,6 @@ pub(crate) fn issue(
         authorized_at: now,
         expires_at,
     };
-    let response = super::success(&access, config.access_token_lifetime(), None, &scope);
+    let response = super::success(&access, expires_at - now, None, &scope);
     Ok((NewGrant { grant, access: access_record, refresh: None }, response))
 }

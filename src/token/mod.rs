@@ -141,6 +141,11 @@ pub(crate) fn read_form_post<'a>(
     if request.method() != Method::Post {
         return Err(TokenError::MethodNotAllowed);
     }
+    // Two `Authorization` (or `DPoP`) headers are two credentials: refused, never resolved by
+    // picking one (TK-07).
+    if request.repeated_header().is_some() {
+        return Err(TokenError::InvalidRequest("a header was sent more than once"));
+    }
     if !request.has_form_content_type() {
         return Err(TokenError::UnsupportedContentType);
     }
@@ -192,8 +197,29 @@ impl<'k> NewAccess<'k> {
     }
 }
 
-/// Makes the access token and its record: one place for the lifetime, audience and format
-/// policy every grant applies. A JWT's record is stored under the digest of its `jti`.
+/// When an access token is issued and when it ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Validity {
+    pub(crate) issued_at: time::OffsetDateTime,
+    pub(crate) expires_at: time::OffsetDateTime,
+}
+
+impl Validity {
+    /// The configured access-token lifetime from `now`, cut at `grant_end` when the token belongs
+    /// to a grant that ends sooner: no token outlives its grant, so revoking the grant (or its
+    /// subject) always reaches every live token through the grant's index entries.
+    pub(crate) fn access(
+        config: &ServerConfig,
+        now: time::OffsetDateTime,
+        grant_end: Option<time::OffsetDateTime>,
+    ) -> Self {
+        let end = now + config.access_token_lifetime();
+        Self { issued_at: now, expires_at: grant_end.map_or(end, |grant_end| end.min(grant_end)) }
+    }
+}
+
+/// Makes the access token and its record: one place for the audience and format policy every
+/// grant applies. A JWT's record is stored under the digest of its `jti`.
 pub(crate) fn mint_access(
     access: NewAccess<'_>,
     grant_id: &GrantId,
@@ -201,10 +227,10 @@ pub(crate) fn mint_access(
     subject: &Subject,
     scope: &Scope,
     config: &ServerConfig,
-    now: time::OffsetDateTime,
+    validity: Validity,
 ) -> Result<(AccessToken, AccessTokenRecord), TokenError> {
     let audience = config.access_token_audience();
-    let expires_at = now + config.access_token_lifetime();
+    let Validity { issued_at: now, expires_at } = validity;
     let (token, hash) = match access {
         NewAccess::Opaque(random) => {
             let token = AccessToken::new(random);

@@ -13,7 +13,7 @@
 
 use time::OffsetDateTime;
 
-use super::{NewAccess, TokenError};
+use super::{NewAccess, TokenError, Validity};
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::http::{Params, Response};
@@ -122,8 +122,10 @@ pub(crate) fn issue(
         grant_expires_at: record.grant_expires_at,
         rotated_at: None,
     };
+    let validity = Validity::access(config, now, Some(record.grant_expires_at));
     let (access, access_record) =
-        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, now)?;
+        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, validity)?;
+    let expires_in = access_record.expires_at - now;
     let rotation = Rotation {
         from: record.hash,
         grace_retry: presentation == Presentation::GraceRetry,
@@ -131,5 +133,5 @@ pub(crate) fn issue(
         refresh: refresh_record,
         at: now,
     };
-    Ok((rotation, super::success(&access, config.access_token_lifetime(), new_refresh, &scope)))
+    Ok((rotation, super::success(&access, expires_in, new_refresh, &scope)))
 }
