@@ -4,8 +4,10 @@
 //!
 //! Each [`Store`] operation is **one** Redis command or **one** Lua script, so it is atomic on
 //! the Redis server whichever instance sends it; the mapping is written out in
-//! [`oauth21::store`]'s module docs and in `docs/architecture.md` ("Scaling out"). Only
-//! digests ([`TokenHash`]) of codes and tokens are stored, and every key expires with its record.
+//! [`oauth21::store`]'s module docs and in `docs/architecture.md` ("Scaling out"). The one
+//! exception is `revoke_subject`, which revokes a subject's grants in bounded batches (see
+//! [Revoking a subject](#revoking-a-subject)). Only digests ([`TokenHash`]) of codes and tokens
+//! are stored, and every key expires with its record.
 //!
 //! ```no_run
 //! use oauth21::{Server, ServerConfig};
@@ -36,6 +38,28 @@
 //! Key lifetimes are computed from the store's [`Clock`] (by default [`SystemClock`], the
 //! server's clock) as "milliseconds from now until the record's `expires_at`", not from the
 //! Redis host's clock, so Redis drops a record when the server would consider it expired.
+//!
+//! # Revoking a subject
+//!
+//! `subject:{subject}` indexes a subject's grants for `revoke_subject`: a sorted set of grant
+//! ids, each scored by its family's end (unix ms: the latest `expires_at` of the grant and its
+//! tokens). `insert_grant` drops the grants that ended before the new access token's
+//! `issued_at`, so a subject with a steady stream of short grants (a `client_credentials`
+//! client is its own subject) keeps only its live ones; the key itself lives as long as its
+//! longest-lived grant. An index still in the earlier plain-set layout is converted by the
+//! first script that writes it, every member scored by the set's own end. Instances of a
+//! version that kept the plain set fail (`WRONGTYPE`) on an index a newer one has converted, so
+//! replace all instances of a deployment together rather than one at a time.
+//!
+//! `revoke_subject` runs a first script that sets the `revoked-sub:{subject}` marker and moves
+//! the whole index into `subject-revoking:{subject}` (merged with whatever an interrupted
+//! earlier call left there), then scripts of at most 256 grants each, until none is left. From
+//! the first script on, `insert_grant` refuses every grant of the subject authorized at or
+//! before the revocation, and a newer grant goes into a fresh index this revocation leaves
+//! alone. Between the scripts Redis serves other commands, and until the call returns some of
+//! the grants may still work. A failure in any step is an error, never a success; the
+//! revoking set keeps the grants not yet revoked (for at least `remember_until`, and as long as
+//! any of them could live), and the next `revoke_subject` of the subject finishes them.
 //!
 //! # Deployment notes
 //!
@@ -89,6 +113,11 @@ script!(INSERT_GRANT, common, "lua/insert_grant.lua");
 script!(ROTATE_REFRESH, common, "lua/rotate_refresh.lua");
 script!(REVOKE_GRANT, common, "lua/revoke_grant.lua");
 script!(REVOKE_SUBJECT, common, "lua/revoke_subject.lua");
+script!(REVOKE_SUBJECT_BATCH, common, "lua/revoke_subject_batch.lua");
+
+/// The most grants one `revoke_subject` script revokes: Redis runs nothing else while a script
+/// runs, so a subject with many grants is revoked in several short scripts, not one long one.
+const REVOKE_SUBJECT_BATCH_SIZE: usize = 256;
 
 /// Maps a client error onto the store contract: anything that says "Redis cannot be reached
 /// or cannot serve now" is [`StoreError::Unavailable`] (answered with 503, worth a retry),
@@ -128,6 +157,18 @@ fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
 fn lifetime_ms(now: OffsetDateTime, until: OffsetDateTime) -> i64 {
     let left = (until - now).whole_milliseconds();
     i64::try_from(left.clamp(1, i128::from(MAX_TTL_MS))).unwrap_or(MAX_TTL_MS)
+}
+
+/// Milliseconds since the epoch, the unit of the subject index's scores (exact in a Lua number).
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    let ms = at.unix_timestamp_nanos().div_euclid(1_000_000);
+    i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// The subject index's score for a family ending at `end`, seen at `now`: `end` in unix ms, but
+/// no later than the longest key lifetime ([`MAX_TTL_MS`]) from `now`, as the family's keys.
+fn family_end_ms(now: OffsetDateTime, end: OffsetDateTime) -> i64 {
+    unix_ms(end).min(unix_ms(now).saturating_add(MAX_TTL_MS))
 }
 
 /// Microseconds since the epoch: exact in a Lua number (a double), and the unit in which
@@ -174,6 +215,9 @@ impl Keys {
     }
     fn subject_grants(&self, subject: &Subject) -> String {
         self.key("subject", subject.as_str())
+    }
+    fn subject_revoking(&self, subject: &Subject) -> String {
+        self.key("subject-revoking", subject.as_str())
     }
 }
 
@@ -364,6 +408,14 @@ impl RedisStore {
     async fn insert_grant_inner(&self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
         let grant = &new.grant;
         let keep_grant = self.ttl_ms(grant.expires_at);
+        // The access token's issued_at is the server's now at issue time: the subject index
+        // drops grants that ended before it.
+        let now = new.access.issued_at;
+        let end = new
+            .refresh
+            .iter()
+            .map(|refresh| refresh.expires_at.max(refresh.grant_expires_at))
+            .fold(grant.expires_at.max(new.access.expires_at), OffsetDateTime::max);
         let mut invocation = INSERT_GRANT.prepare_invoke();
         invocation
             .key(self.keys.revoked_grant(&grant.grant_id))
@@ -379,7 +431,9 @@ impl RedisStore {
             .arg(grant.subject.as_str())
             .arg(to_json(&new.access)?)
             .arg(self.ttl_ms(new.access.expires_at))
-            .arg(format!("at:{}", new.access.hash));
+            .arg(format!("at:{}", new.access.hash))
+            .arg(unix_ms(now))
+            .arg(family_end_ms(now, end));
         if let Some(refresh) = &new.refresh {
             invocation
                 .key(self.keys.refresh(&refresh.hash))
@@ -404,6 +458,9 @@ impl RedisStore {
 
     async fn rotate_refresh_inner(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
         let grant_id = &rotation.refresh.grant_id;
+        // The new access token may end after the grant; the family (and its place in the
+        // subject index) is kept until its last token ends.
+        let end = rotation.refresh.expires_at.max(rotation.refresh.grant_expires_at).max(rotation.access.expires_at);
         let rotated: i64 = ROTATE_REFRESH
             .key(self.keys.family(grant_id))
             .key(self.keys.members(grant_id))
@@ -419,6 +476,9 @@ impl RedisStore {
             .arg(to_json(&rotation.access)?)
             .arg(self.ttl_ms(rotation.access.expires_at))
             .arg(rotation.at.unix_timestamp_nanos().to_string())
+            .arg(unix_ms(rotation.at))
+            .arg(family_end_ms(rotation.at, end))
+            .arg(grant_id.as_str())
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(store_error)?;
@@ -442,16 +502,29 @@ impl RedisStore {
         at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        REVOKE_SUBJECT
+        let revoking = self.keys.subject_revoking(subject);
+        let mut left: i64 = REVOKE_SUBJECT
             .key(self.keys.revoked_subject(subject))
             .key(self.keys.subject_grants(subject))
-            .arg(&*self.keys.prefix)
+            .key(&revoking)
             .arg(unix_micros(at))
             .arg(self.ttl_ms(remember_until))
-            .invoke_async::<i64>(&mut self.connection.clone())
+            .invoke_async(&mut self.connection.clone())
             .await
-            .map(drop)
-            .map_err(store_error)
+            .map_err(store_error)?;
+        // Ends: only a first step (this one, or a concurrent revoke_subject's) adds to the
+        // revoking set, and each call below removes at least one grant or fails.
+        while left > 0 {
+            left = REVOKE_SUBJECT_BATCH
+                .key(&revoking)
+                .arg(&*self.keys.prefix)
+                .arg(self.ttl_ms(remember_until))
+                .arg(REVOKE_SUBJECT_BATCH_SIZE)
+                .invoke_async(&mut self.connection.clone())
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
     }
 
     async fn revoke_access_token_inner(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -501,17 +574,21 @@ impl Store for RedisStore {
         self.take_code_inner(hash)
     }
 
-    /// Lua: the revocation checks, then the family, token and index keys, all or nothing.
+    /// Lua: the revocation checks, then the family, token and index keys, all or nothing; the
+    /// subject index `subject:{subject}` (a sorted set) gets the grant scored by its family's
+    /// end, and loses the grants that ended before the access token's `issued_at`.
     fn insert_grant(&self, grant: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
         self.insert_grant_inner(grant)
     }
 
-    /// Lua: the compare-and-swap on `family:{grant}`'s `active` / `previous` / `retried`.
+    /// Lua: the compare-and-swap on `family:{grant}`'s `active` / `previous` / `retried`; the
+    /// grant's score in `subject:{subject}` follows its family's (possibly later) end.
     fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {
         self.rotate_refresh_inner(rotation)
     }
 
-    /// Lua: the `revoked:{grant}` marker, then `DEL` of every member and the family.
+    /// Lua: the `revoked:{grant}` marker, then `DEL` of every member and the family, and
+    /// `ZREM subject:{subject} {grant}`.
     fn revoke_grant(
         &self,
         id: &GrantId,
@@ -525,7 +602,9 @@ impl Store for RedisStore {
         self.revoke_access_token_inner(hash)
     }
 
-    /// Lua: the `revoked-sub:{subject}` marker, then every grant in `subject:{subject}` revoked.
+    /// Lua: the `revoked-sub:{subject}` marker and `subject:{subject}` moved into
+    /// `subject-revoking:{subject}` in one script, then scripts revoking at most 256 of those
+    /// grants each until none is left (see [Revoking a subject](crate#revoking-a-subject)).
     fn revoke_subject(
         &self,
         subject: &Subject,
@@ -588,6 +667,18 @@ mod tests {
     }
 
     #[test]
+    fn subject_index_scores_are_unix_milliseconds_capped_like_key_lifetimes() {
+        let now = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        assert_eq!(unix_ms(now), 1_700_000_000_123);
+        assert_eq!(unix_ms(OffsetDateTime::from_unix_timestamp_nanos(-1_500_000).unwrap()), -2);
+        assert_eq!(family_end_ms(now, now + time::Duration::hours(1)), 1_700_003_600_123);
+        let far = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT);
+        assert_eq!(family_end_ms(now, far), 1_700_000_000_123 + MAX_TTL_MS);
+        // Exact in a Lua number (a double), as Redis scores are.
+        assert!(family_end_ms(now, far) < 1 << 53);
+    }
+
+    #[test]
     fn keys_keep_each_kind_apart() {
         let keys = Keys { prefix: "p:".into() };
         let hash = TokenHash::of("t");
@@ -602,11 +693,14 @@ mod tests {
             keys.revoked_grant(&id),
             keys.revoked_subject(&subject),
             keys.subject_grants(&subject),
+            keys.subject_revoking(&subject),
             keys.client(&ClientId::new("g").unwrap()),
         ];
         let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
         assert_eq!(distinct.len(), names.len());
         assert_eq!(keys.access(&hash), format!("p:at:{hash}"));
+        assert_eq!(keys.subject_grants(&subject), "p:subject:g");
+        assert_eq!(keys.subject_revoking(&subject), "p:subject-revoking:g");
         assert!(names.iter().all(|k| k.starts_with("p:")));
     }
 }
