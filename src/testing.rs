@@ -14,11 +14,14 @@
 //! # }
 //! let store = oauth21::MemoryStore::new();
 //! let cases = block_on(oauth21::testing::check_store(&store, 16)).expect("MemoryStore conforms");
-//! assert!(cases >= 10);
+//! assert!(cases >= 13);
 //! ```
 //!
 //! The concurrent cases start `contenders` operations on the same code or token together and
 //! drive them as one joined future: with a networked store the requests are in flight at once.
+//! They include grant insertions racing their grant's or their subject's revocation: a store
+//! whose insertion checks for a revocation without serializing with it (write skew under SQL
+//! READ COMMITTED or REPEATABLE READ) leaves a revoked grant's tokens live and fails there.
 //! For parallelism across threads, call [`check_store`] from several threads on one shared store
 //! (as `tests/store_conformance.rs` does); `tests/code_double_spend_attack.rs` and
 //! `tests/refresh_rotation_race.rs` race many threads on one code or token through the server.
@@ -210,7 +213,9 @@ pub async fn check_store<S: Store>(store: &S, contenders: usize) -> Result<usize
     access_token_revocation_is_one_token(store, &fx).await?;
     concurrent_takes_of_one_code(store, &fx, contenders).await?;
     concurrent_rotations_of_one_token(store, &fx, contenders).await?;
-    Ok(11)
+    concurrent_insert_and_revoke_grant(store, &fx, contenders).await?;
+    concurrent_insert_and_revoke_subject(store, &fx, contenders).await?;
+    Ok(13)
 }
 
 async fn code_is_taken_once<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
@@ -451,4 +456,79 @@ async fn concurrent_rotations_of_one_token<S: Store>(store: &S, fx: &Fixture, co
         }
     }
     if active == 1 { Ok(()) } else { Err(fail(CASE, format!("{active} new tokens are active"))) }
+}
+
+/// A boxed store future, so that different operations can race in one [`join_all`].
+type Op<'s> = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 's>>;
+
+/// `contenders` grants each inserted while its own revocation runs: whichever lands first, no
+/// token of a revoked grant may be live afterwards. A store whose insert checks for a
+/// revocation without serializing with it (write skew) leaves tokens behind here.
+async fn concurrent_insert_and_revoke_grant<S: Store>(store: &S, fx: &Fixture, contenders: usize) -> CaseResult {
+    const CASE: &str = "insert_grant racing revoke_grant: no token of the revoked grant stays live";
+    let e = store_err(CASE);
+    let grants: Vec<NewGrant> = (0..contenders).map(|_| fx.new_grant()).collect();
+    let mut ops: Vec<Op<'_>> = Vec::new();
+    for (i, new) in grants.iter().enumerate() {
+        let insert: Op<'_> = Box::pin(async move { store.insert_grant(new.clone()).await.map(|_| ()) });
+        let revoke: Op<'_> = Box::pin(store.revoke_grant(&new.grant.grant_id, fx.now + Duration::days(31)));
+        // Alternate which one starts first.
+        if i % 2 == 0 {
+            ops.extend([insert, revoke]);
+        } else {
+            ops.extend([revoke, insert]);
+        }
+    }
+    for outcome in join_all(ops).await {
+        outcome.map_err(&e)?;
+    }
+    for new in &grants {
+        let refresh = new.refresh.as_ref().map(|r| r.hash);
+        if store.access_token(&new.access.hash).await.map_err(&e)?.is_some() {
+            return Err(fail(CASE, "an access token of a revoked grant is live"));
+        }
+        if let Some(hash) = refresh {
+            if store.refresh_token(&hash).await.map_err(&e)?.is_some() {
+                return Err(fail(CASE, "a refresh token of a revoked grant is live"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Grants of one subject, authorized before the revocation instant, inserted while the subject
+/// is revoked: none of their tokens may be live afterwards.
+async fn concurrent_insert_and_revoke_subject<S: Store>(store: &S, fx: &Fixture, contenders: usize) -> CaseResult {
+    const CASE: &str = "insert_grant racing revoke_subject: no token of a grant authorized before stays live";
+    let e = store_err(CASE);
+    let subject = fx.subject();
+    let grants: Vec<NewGrant> = (0..contenders)
+        .map(|_| {
+            let grant = fx.grant(subject.clone(), fx.now);
+            NewGrant { access: fx.access(&grant), refresh: Some(fx.refresh(&grant)), grant }
+        })
+        .collect();
+    let half = grants.len() / 2;
+    let mut ops: Vec<Op<'_>> = Vec::new();
+    for new in &grants[..half] {
+        ops.push(Box::pin(async move { store.insert_grant(new.clone()).await.map(|_| ()) }));
+    }
+    ops.push(Box::pin(store.revoke_subject(&subject, fx.now, fx.now + Duration::days(31))));
+    for new in &grants[half..] {
+        ops.push(Box::pin(async move { store.insert_grant(new.clone()).await.map(|_| ()) }));
+    }
+    for outcome in join_all(ops).await {
+        outcome.map_err(&e)?;
+    }
+    for new in &grants {
+        if store.access_token(&new.access.hash).await.map_err(&e)?.is_some() {
+            return Err(fail(CASE, "an access token of the revoked subject is live"));
+        }
+        if let Some(refresh) = &new.refresh {
+            if store.refresh_token(&refresh.hash).await.map_err(&e)?.is_some() {
+                return Err(fail(CASE, "a refresh token of the revoked subject is live"));
+            }
+        }
+    }
+    Ok(())
 }
