@@ -286,7 +286,10 @@ pub(crate) fn validate(
         },
     };
 
-    Ok(ConsentRequest { client, scope, code_challenge, target })
+    // Every defined parameter as received, for the host's consent form to send back: a new
+    // parameter joins `DEFINED` and reaches every host's form without a change there.
+    let form = DEFINED.iter().filter_map(|name| get(name).map(|value| (*name, value.to_owned()))).collect();
+    Ok(ConsentRequest { client, scope, code_challenge, target, form })
 }
 
 /// A valid authorization request waiting for the resource owner's decision.
@@ -303,6 +306,7 @@ pub struct ConsentRequest {
     scope: Scope,
     code_challenge: CodeChallenge,
     target: RedirectTarget,
+    form: Vec<(&'static str, String)>,
 }
 
 impl ConsentRequest {
@@ -324,6 +328,37 @@ impl ConsentRequest {
     /// The client's `state`, echoed back unchanged (AZ-12).
     pub fn state(&self) -> Option<&str> {
         self.target.state.as_deref()
+    }
+
+    /// The authorization request's parameters as (name, value) pairs, values decoded: what a
+    /// consent form must send back (as hidden inputs, HTML-escaped) so that
+    /// [`Server::authorize`](crate::Server::authorize) can re-validate the request on the form's
+    /// POST. Only the parameters this endpoint defines are included, each once; unknown ones
+    /// were ignored and stay so. Hosts should not list parameter names themselves: a parameter
+    /// a later version defines is then carried along without a change to the form.
+    ///
+    /// ```
+    /// # use oauth21::{AuthorizeOutcome, Client, MemoryStore, Request, Server, ServerConfig};
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// # let store = MemoryStore::new();
+    /// # store.insert_client(Client::public("app").redirect_uri("http://127.0.0.1/cb").scope("read").build()?);
+    /// # let server = Server::new(ServerConfig::builder("https://as.example").build()?, store);
+    /// let query = "response_type=code&client_id=app&scope=read&state=a%26b&utm=x\
+    ///     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    /// let AuthorizeOutcome::Consent(consent) = block_on(server.authorize(&Request::get(query))) else {
+    ///     panic!()
+    /// };
+    /// let fields: Vec<_> = consent.form_fields().collect();
+    /// assert!(fields.contains(&("state", "a&b")));
+    /// assert!(!fields.iter().any(|(name, _)| *name == "utm"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn form_fields(&self) -> impl ExactSizeIterator<Item = (&'static str, &str)> + '_ {
+        self.form.iter().map(|(name, value)| (*name, value.as_str()))
     }
 
     /// The redirect carrying `error` (for example `AccessDenied`) back to the client.

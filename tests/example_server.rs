@@ -389,3 +389,133 @@ fn tk06_clients_file_refuses_an_empty_secret_at_start_up() {
     let error = specs[0].build().unwrap_err().to_string();
     assert!(error.contains("svc") && error.contains("empty"), "{error}");
 }
+
+/// A CSRF cookie the server did not issue (planted by a sibling site, say) is worth nothing,
+/// even when the form carries the same value.
+#[tokio::test]
+async fn a_csrf_cookie_the_server_did_not_issue_is_refused() {
+    let base = start().await;
+    let oauth = client(&base, "demo-app");
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = oauth.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
+    let html = http().get(url.as_str()).send().await.unwrap().text().await.unwrap();
+    for planted in ["a".repeat(64), "0".repeat(96), format!("{}{}", "1".repeat(32), "f".repeat(64))] {
+        let mut form: Vec<(String, String)> =
+            hidden_inputs(&html).into_iter().filter(|(name, _)| name != "csrf").collect();
+        form.extend([
+            ("csrf".into(), planted.clone()),
+            ("username".into(), "alice".into()),
+            ("password".into(), "alice-password".into()),
+            ("decision".into(), "approve".into()),
+        ]);
+        let answer = http()
+            .post(format!("{base}/authorize"))
+            .header("cookie", format!("oauth21_csrf={planted}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{planted}");
+    }
+}
+
+/// Over https the CSRF cookie is `__Host-` and `Secure`; the plain-named cookie is ignored.
+#[tokio::test]
+async fn over_https_the_csrf_cookie_is_host_prefixed_and_secure() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // The public issuer is https (TLS ends at a proxy in front); the test talks to the router.
+    let router =
+        app::router("https://as.example", app::demo_clients().unwrap(), oauth21::AccessTokenFormat::Opaque).unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let url = format!(
+        "{base}/authorize?response_type=code&client_id=demo-app&scope=read&redirect_uri={}\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        "http%3A%2F%2F127.0.0.1%3A8765%2Fcallback"
+    );
+    let page = http().get(&url).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-oauth21_csrf="), "{cookie}");
+    assert!(cookie.contains("; Secure") && cookie.contains("; Path=/;") && !cookie.contains("Domain"), "{cookie}");
+    let value = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let html = page.text().await.unwrap();
+    let mut form = hidden_inputs(&html);
+    form.extend([
+        ("username".into(), "alice".into()),
+        ("password".into(), "alice-password".into()),
+        ("decision".into(), "approve".into()),
+    ]);
+    // The same token under the plain name is not the cookie this server reads over https.
+    let answer = http()
+        .post(format!("{base}/authorize"))
+        .header("cookie", format!("oauth21_csrf={value}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    let answer = http()
+        .post(format!("{base}/authorize"))
+        .header("cookie", format!("__Host-oauth21_csrf={value}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+}
+
+/// A browser-based public client calls `/token` and `/revoke` cross-origin: preflights from the
+/// origins of registered redirect URIs are answered (loopback on any port), others refused,
+/// and `/authorize` gets no CORS at all.
+#[tokio::test]
+async fn cors_preflights_are_answered_for_registered_origins_only() {
+    let base = start().await;
+    let preflight = |path: &'static str, origin: &'static str| {
+        let base = base.clone();
+        async move {
+            http()
+                .request(reqwest::Method::OPTIONS, format!("{base}{path}"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for path in ["/token", "/revoke"] {
+        // demo-app's redirect URI is http://127.0.0.1:8765/callback: any loopback port.
+        for origin in ["http://127.0.0.1:8765", "http://127.0.0.1:3000"] {
+            let answer = preflight(path, origin).await;
+            assert_eq!(answer.status(), StatusCode::NO_CONTENT, "{path} {origin}");
+            assert_eq!(answer.headers()["access-control-allow-origin"], origin);
+            assert!(answer.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+            assert!(answer.headers().get("access-control-allow-credentials").is_none());
+        }
+        for origin in ["https://evil.example", "http://127.0.0.2:8765", "null", "http://127.0.0.1:8765/x"] {
+            let answer = preflight(path, origin).await;
+            assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{path} {origin}");
+            assert!(answer.headers().get("access-control-allow-origin").is_none());
+        }
+    }
+    // The actual POST from an allowed origin may read the answer; another origin may not.
+    let token = http()
+        .post(format!("{base}/token"))
+        .header("origin", "http://127.0.0.1:5173")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.headers()["access-control-allow-origin"], "http://127.0.0.1:5173");
+    let token = http()
+        .post(format!("{base}/token"))
+        .header("origin", "https://evil.example")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert!(token.headers().get("access-control-allow-origin").is_none());
+    // Never on /authorize (SEC-05).
+    let answer = preflight("/authorize", "http://127.0.0.1:8765").await;
+    assert!(answer.headers().get("access-control-allow-origin").is_none());
+}

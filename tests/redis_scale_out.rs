@@ -131,6 +131,13 @@ fn http() -> reqwest::Client {
 
 /// Signs in as alice on `instance`'s consent page, approves, and returns the code.
 async fn authorize(instance: &Instance) -> String {
+    authorize_across(instance, instance).await
+}
+
+/// Loads the consent page from `page_from` and posts the form to `post_to`, as a browser does
+/// behind a load balancer without sticky sessions; returns the code.
+async fn authorize_across(page_from: &Instance, post_to: &Instance) -> String {
+    let instance = page_from;
     let http = http();
     let url = format!(
         "{}/authorize?response_type=code&client_id=demo-app&scope=read&state=s&redirect_uri={}\
@@ -153,7 +160,7 @@ async fn authorize(instance: &Instance) -> String {
     form.extend([("username".into(), "alice".into()), ("password".into(), "alice-password".into())]);
     form.push(("decision".into(), "approve".into()));
     let answer =
-        http.post(format!("{}/authorize", instance.base)).header("cookie", cookie).form(&form).send().await.unwrap();
+        http.post(format!("{}/authorize", post_to.base)).header("cookie", cookie).form(&form).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     let location = answer.headers()["location"].to_str().unwrap().to_owned();
     let query = location.split_once('?').expect("a query").1;
@@ -354,4 +361,18 @@ async fn tk11_redis_stopped_under_two_server_processes_gives_503_then_correct_an
         assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &Value::from("invalid_grant")), "{body}");
     }
     assert!(a.is_running() && b.is_running());
+}
+
+/// The consent form's CSRF token is signed with a key every instance on one Redis shares: the
+/// page from one instance is accepted by the other, and a token no instance signed by neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_page_from_one_instance_is_accepted_by_the_other() {
+    let name = "a_consent_page_from_one_instance_is_accepted_by_the_other";
+    let Some(redis) = RedisServer::start_or_skip(name) else { return };
+    let (a, b) = (Instance::start(&redis), Instance::start(&redis));
+    let code = authorize_across(&a, &b).await;
+    let answer = http().post(format!("{}/token", a.base)).form(&redeem_form(&code)).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let code = authorize_across(&b, &a).await;
+    assert!(!code.is_empty());
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request as HttpRequest, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
 use oauth21::jose::{Algorithm, KeySet, SharedKeySet, SigningKey};
@@ -31,9 +31,10 @@ pub use store::DemoStore;
 pub const APP_REDIRECT: &str = "http://127.0.0.1:8765/callback";
 /// Largest request body read, in bytes.
 const MAX_BODY: usize = 64 * 1024;
-/// The parameters of an authorization request that the consent form carries back.
-const AUTHORIZE_PARAMS: [&str; 7] =
-    ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"];
+/// The consent form's CSRF cookie over http (loopback development) and over https, where the
+/// `__Host-` prefix makes the browser refuse it from a sibling subdomain or without `Secure`.
+const CSRF_COOKIE: &str = "oauth21_csrf";
+const CSRF_COOKIE_HTTPS: &str = "__Host-oauth21_csrf";
 
 /// One client registration as written in a `--clients` JSON file.
 #[derive(Debug, Deserialize)]
@@ -140,6 +141,68 @@ struct Demo {
     /// The protected resource's view: the same store, no authorization server needed.
     api: BearerChecker<DemoStore, SystemClock>,
     keys: SystemKeys,
+    /// Signs the consent form's CSRF tokens, so a cookie the server did not issue is refused.
+    form_key: ring::hmac::Key,
+    /// Whether the issuer is https: the CSRF cookie is then `__Host-` and `Secure`.
+    https: bool,
+    cors: CorsOrigins,
+}
+
+/// What the router needs besides the issuer and the store.
+pub struct Options {
+    /// The access-token format.
+    pub access_tokens: AccessTokenFormat,
+    /// The key that signs the consent form's CSRF tokens (the same on every instance).
+    pub form_key: [u8; 32],
+    /// The browser origins allowed to call `/token` and `/revoke`.
+    pub cors: CorsOrigins,
+}
+
+/// The browser origins that may call `/token` and `/revoke` (CORS): those of the registered
+/// clients' http(s) redirect URIs, loopback ones on any port (as RFC 8252 matches them). Never
+/// `*`, and never for `/authorize`, which browsers reach by navigation only.
+#[derive(Clone, Debug, Default)]
+pub struct CorsOrigins(Vec<(String, Option<String>)>);
+
+impl CorsOrigins {
+    /// The origins of `clients`' redirect URIs.
+    pub fn of(clients: &[Client]) -> Self {
+        let mut origins = Vec::new();
+        for uri in clients.iter().flat_map(|c| c.redirect_uris()) {
+            let Some((scheme, host, port)) = split_origin(uri.as_str()) else { continue };
+            let loopback = scheme == "http" && matches!(host, "127.0.0.1" | "[::1]");
+            let origin = (format!("{scheme}://{host}"), if loopback { None } else { Some(port.to_owned()) });
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+        Self(origins)
+    }
+
+    /// Whether a request's `Origin` header names an allowed origin.
+    fn allows(&self, origin: &str) -> bool {
+        let Some((scheme, host, port)) = split_origin(origin) else { return false };
+        // An Origin is exactly scheme://host[:port]: nothing may follow.
+        if origin.len() != scheme.len() + 3 + host.len() + if port.is_empty() { 0 } else { port.len() + 1 } {
+            return false;
+        }
+        let base = format!("{scheme}://{host}");
+        self.0.iter().any(|(b, p)| *b == base && p.as_deref().is_none_or(|p| p == port))
+    }
+}
+
+/// `scheme`, `host` and `port` ("" when absent) of an http(s) URI.
+fn split_origin(uri: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = uri.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (host, port) = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => (&authority[..i], &authority[i + 1..]),
+        _ => (authority, ""),
+    };
+    (!host.is_empty()).then_some((scheme, host, port))
 }
 
 type AppState = Arc<Demo>;
@@ -166,7 +229,10 @@ pub fn router(
     clients: Vec<Client>,
     format: AccessTokenFormat,
 ) -> Result<Router, Box<dyn std::error::Error>> {
-    router_on(issuer, DemoStore::memory(clients), format)
+    let mut form_key = [0u8; 32];
+    SystemKeys::new().fill_random(&mut form_key)?;
+    let cors = CorsOrigins::of(&clients);
+    router_on(issuer, DemoStore::memory(clients), Options { access_tokens: format, form_key, cors })
 }
 
 /// The router for an authorization server at `issuer` over `store`, issuing access tokens in
@@ -174,11 +240,8 @@ pub fn router(
 /// published at `/jwks.json`; `/api/me` verifies them and still asks the store whether they
 /// were revoked. The key is this process's own: instances sharing one Redis do not accept each
 /// other's JWTs at `/api/me` (a deployment gives every instance the same key set).
-pub fn router_on(
-    issuer: &str,
-    store: DemoStore,
-    format: AccessTokenFormat,
-) -> Result<Router, Box<dyn std::error::Error>> {
+pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Router, Box<dyn std::error::Error>> {
+    let format = options.access_tokens;
     let mut config = ServerConfig::builder(issuer).access_token_format(format);
     let mut api = BearerChecker::new(store.clone(), SystemClock, "demo-api")?;
     let keys = match format {
@@ -199,6 +262,9 @@ pub fn router_on(
         api,
         server: Server::with_providers(config, store, SystemClock, keys),
         keys: SystemKeys::new(),
+        form_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &options.form_key),
+        https: issuer.starts_with("https://"),
+        cors: options.cors,
     });
     Ok(Router::new()
         .route("/authorize", get(authorize).post(authorize))
@@ -226,19 +292,64 @@ fn http_response(response: Response) -> HttpResponse {
 }
 
 async fn token(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let origin = allowed_origin(&demo, request.headers());
+    if request.method() == HttpMethod::OPTIONS {
+        return preflight(origin, request.headers());
+    }
     let request = match collect(request).await {
         Ok(request) => request,
         Err(response) => return response,
     };
-    http_response(demo.server.token(&Request::from(&request)).await)
+    with_cors(http_response(demo.server.token(&Request::from(&request)).await), origin)
 }
 
 async fn revoke(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let origin = allowed_origin(&demo, request.headers());
+    if request.method() == HttpMethod::OPTIONS {
+        return preflight(origin, request.headers());
+    }
     let request = match collect(request).await {
         Ok(request) => request,
         Err(response) => return response,
     };
-    http_response(demo.server.revoke(&Request::from(&request)).await)
+    with_cors(http_response(demo.server.revoke(&Request::from(&request)).await), origin)
+}
+
+/// The request's `Origin`, when it is one of the registered clients' (a browser-based client).
+fn allowed_origin(demo: &Demo, headers: &HeaderMap) -> Option<HeaderValue> {
+    let mut values = headers.get_all(header::ORIGIN).iter();
+    let origin = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    origin.to_str().ok().filter(|o| demo.cors.allows(o)).map(|_| origin.clone())
+}
+
+/// Answers a CORS preflight: allowed for a registered client's origin asking to POST, with no
+/// credentials mode (the token endpoint needs no cookies); refused with 403 otherwise.
+fn preflight(origin: Option<HeaderValue>, headers: &HeaderMap) -> HttpResponse {
+    let wants_post = headers.get(header::ACCESS_CONTROL_REQUEST_METHOD).is_some_and(|m| m == "POST");
+    let Some(origin) = origin.filter(|_| wants_post) else {
+        return (StatusCode::FORBIDDEN, "cross-origin request not allowed\n").into_response();
+    };
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type, dpop"));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    response
+}
+
+/// Lets the allowed origin read the answer (errors included, so the client learns why).
+fn with_cors(mut response: HttpResponse, origin: Option<HeaderValue>) -> HttpResponse {
+    let h = response.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    response
 }
 
 async fn introspect(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
@@ -296,19 +407,19 @@ async fn authorize(State(demo): State<AppState>, request: HttpRequest) -> HttpRe
         AuthorizeOutcome::Error { response, .. } => return http_response(response),
     };
     let post = request.method() == axum::http::Method::POST;
-    let source = if post { request.body().as_ref() } else { request.uri().query().unwrap_or("").as_bytes() };
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(source).unwrap_or_default();
+    // The host's own fields (the OAuth parameters come back through `consent.form_fields()`).
+    let fields: Vec<(String, String)> =
+        if post { serde_urlencoded::from_bytes(request.body()).unwrap_or_default() } else { Vec::new() };
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let oauth_params: Vec<(&str, &str)> =
-        AUTHORIZE_PARAMS.iter().filter_map(|name| field(name).map(|value| (*name, value))).collect();
 
-    let cookie = csrf_cookie(request.headers());
-    let page = |message| consent_page(&demo, &consent, &oauth_params, cookie.as_deref(), message);
+    let cookie = csrf_cookie(&demo, request.headers());
+    let page = |message| consent_page(&demo, &consent, cookie.as_deref(), message);
     if !post {
         return page(None);
     }
     // Double-submit CSRF check: the form field must equal the SameSite=Strict cookie set with
-    // the page, which a cross-site form post can neither read nor send.
+    // the page, which a cross-site form post can neither read nor send; and the cookie must be
+    // one this server signed, so a cookie planted by a sibling site is worth nothing.
     let csrf_ok = matches!((cookie.as_deref(), field("csrf")), (Some(c), Some(f)) if constant_time_eq(c, f));
     if !csrf_ok {
         return error_page(403, "The form expired or was not sent from this server. Start again from the application.");
@@ -331,14 +442,32 @@ async fn authorize(State(demo): State<AppState>, request: HttpRequest) -> HttpRe
     }
 }
 
-fn csrf_cookie(headers: &HeaderMap) -> Option<String> {
+/// The CSRF cookie, when it is one this server issued (its signature checks out).
+fn csrf_cookie(demo: &Demo, headers: &HeaderMap) -> Option<String> {
+    let prefix = format!("{}=", if demo.https { CSRF_COOKIE_HTTPS } else { CSRF_COOKIE });
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("oauth21_csrf=").map(str::to_owned))
-        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        .find_map(|c| c.trim().strip_prefix(prefix.as_str()).map(str::to_owned))
+        .filter(|token| csrf_token_is_ours(demo, token))
+}
+
+/// A new CSRF token: 16 random bytes and their HMAC-SHA256 under the form key, in hex.
+fn new_csrf_token(demo: &Demo) -> Option<String> {
+    let mut nonce = [0u8; 16];
+    demo.keys.fill_random(&mut nonce).ok()?;
+    let tag = ring::hmac::sign(&demo.form_key, &nonce);
+    Some(nonce.iter().chain(tag.as_ref()).map(|b| format!("{b:02x}")).collect())
+}
+
+fn csrf_token_is_ours(demo: &Demo, token: &str) -> bool {
+    if token.len() != 96 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let bytes: Vec<u8> = (0..48).filter_map(|i| u8::from_str_radix(&token[2 * i..2 * i + 2], 16).ok()).collect();
+    ring::hmac::verify(&demo.form_key, &bytes[..16], &bytes[16..]).is_ok()
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -384,23 +513,16 @@ fn error_page(status: u16, message: &str) -> HttpResponse {
 fn consent_page(
     demo: &Demo,
     consent: &ConsentRequest,
-    params: &[(&str, &str)],
     existing_csrf: Option<&str>,
     message: Option<&str>,
 ) -> HttpResponse {
     // Keep the browser's token if it has one, so a re-rendered form or a second tab stays valid.
-    let csrf = match existing_csrf {
-        Some(token) => token.to_owned(),
-        None => {
-            let mut bytes = [0u8; 32];
-            if demo.keys.fill_random(&mut bytes).is_err() {
-                return error_page(500, "The server could not create a form token.");
-            }
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        }
+    let csrf = match existing_csrf.map(str::to_owned).or_else(|| new_csrf_token(demo)) {
+        Some(token) => token,
+        None => return error_page(500, "The server could not create a form token."),
     };
-    let hidden: String = params
-        .iter()
+    let hidden: String = consent
+        .form_fields()
         .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">\n", escape(k), escape(v)))
         .collect();
     let scopes: String = consent.scope().iter().map(|s| format!("<li><code>{}</code></li>", escape(s))).collect();
@@ -426,9 +548,13 @@ fn consent_page(
         redirect = escape(consent.redirect_uri()),
     );
     let mut response = page_response(200, html);
-    if let Ok(cookie) =
-        HeaderValue::from_str(&format!("oauth21_csrf={csrf}; Path=/authorize; HttpOnly; SameSite=Strict"))
-    {
+    let cookie = if demo.https {
+        // `__Host-` requires Secure and Path=/ and forbids Domain: only this exact host sets it.
+        format!("{CSRF_COOKIE_HTTPS}={csrf}; Path=/; Secure; HttpOnly; SameSite=Strict")
+    } else {
+        format!("{CSRF_COOKIE}={csrf}; Path=/authorize; HttpOnly; SameSite=Strict")
+    };
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response

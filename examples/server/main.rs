@@ -89,8 +89,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         })
         .collect();
+    let cors = app::CorsOrigins::of(&clients);
     let store = app::DemoStore::open(&args.store, clients).await?;
-    let router = app::router_on(&issuer, store, args.access_tokens)?;
+    let form_key = store.form_key().await?;
+    let router = app::router_on(&issuer, store, app::Options { access_tokens: args.access_tokens, form_key, cors })?;
     if args.access_tokens == AccessTokenFormat::Jwt {
         println!("access tokens: JWT (RFC 9068, ES256); public keys at {issuer}/jwks.json");
     }

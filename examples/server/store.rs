@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use oauth21::provider::Keys as _;
 use oauth21::store::{
     AccessTokenRecord, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation,
     Store, StoreError,
@@ -17,7 +18,7 @@ pub enum DemoStore {
     /// This process only.
     Memory(Arc<MemoryStore>),
     /// Shared by every server process on the same Redis.
-    Redis(RedisStore),
+    Redis(RedisStore, String),
 }
 
 impl DemoStore {
@@ -43,7 +44,31 @@ impl DemoStore {
         for client in &clients {
             store.put_client(client).await?;
         }
-        Ok(Self::Redis(store))
+        Ok(Self::Redis(store, spec.to_owned()))
+    }
+
+    /// The key that signs the consent form's CSRF tokens. In memory it is this process's own;
+    /// on Redis every instance shares one, created by whichever starts first (`SET NX`), so the
+    /// GET and the POST of one authorization may reach different instances.
+    pub async fn form_key(&self) -> Result<[u8; 32], Box<dyn std::error::Error>> {
+        let mut fresh = [0u8; 32];
+        oauth21::SystemKeys::new().fill_random(&mut fresh)?;
+        let Self::Redis(_, url) = self else { return Ok(fresh) };
+        let mut connection = redis::Client::open(url.as_str())?.get_multiplexed_async_connection().await?;
+        let name = "oauth21:example:form-key";
+        let fresh_hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+        let _: Option<String> =
+            redis::cmd("SET").arg(name).arg(&fresh_hex).arg("NX").query_async(&mut connection).await?;
+        let shared: String = redis::cmd("GET").arg(name).query_async(&mut connection).await?;
+        let mut key = [0u8; 32];
+        if shared.len() != 64 {
+            return Err(format!("{name} in Redis is not a 64-digit hex key").into());
+        }
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&shared[2 * i..2 * i + 2], 16)
+                .map_err(|_| format!("{name} in Redis is not a 64-digit hex key"))?;
+        }
+        Ok(key)
     }
 }
 
@@ -51,7 +76,7 @@ macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
             DemoStore::Memory($store) => $call.await,
-            DemoStore::Redis($store) => $call.await,
+            DemoStore::Redis($store, _) => $call.await,
         }
     };
 }
