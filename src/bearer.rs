@@ -23,7 +23,7 @@
 //! ```
 
 use crate::error::is_valid_description;
-use crate::http::{Request, Response, decode_component};
+use crate::http::{Method, Request, Response, decode_component};
 use crate::jose::MAX_TOKEN_BYTES;
 use crate::jwt::{AccessTokenClaims, JwtError, JwtVerifier};
 use crate::provider::Clock;
@@ -94,8 +94,49 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
 
     /// Checks the request's bearer token and that it carries every token of `required`.
     /// Returns the token's record: its subject, client and scope.
+    ///
+    /// Only the `Authorization` header carries the token. The body is read for one thing: a
+    /// form body with an `access_token` parameter next to the header is two methods and
+    /// refused (RS-02). A middleware or extractor that has no body uses
+    /// [`BearerChecker::check_authorization`] instead.
     pub async fn check(&self, request: &Request<'_>, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
         let token = read_bearer_token(request)?;
+        self.check_token(token, required).await
+    }
+
+    /// [`BearerChecker::check`] from the `Authorization` header values alone, for middleware
+    /// and extractors that see headers but not the body. Pass every value of the header (none
+    /// when it is absent): two are refused as ambiguous, an empty one counts as absent.
+    ///
+    /// ```
+    /// # use oauth21::{BearerChecker, BearerError, ManualClock, MemoryStore, Scope};
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// let checker = BearerChecker::new(MemoryStore::new(), ManualClock::at_unix(0), "api")?;
+    /// let read = Scope::parse("read")?;
+    /// // In an extractor: `parts.headers.get_all(AUTHORIZATION).iter().map(|v| v.as_bytes())`.
+    /// let none: [&[u8]; 0] = [];
+    /// assert_eq!(block_on(checker.check_authorization(none, &read)), Err(BearerError::NoCredentials));
+    /// let unknown = block_on(checker.check_authorization([&b"Bearer abc"[..]], &read));
+    /// assert!(matches!(unknown, Err(BearerError::InvalidToken(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn check_authorization<'h>(
+        &self,
+        values: impl IntoIterator<Item = &'h [u8]>,
+        required: &Scope,
+    ) -> Result<AccessTokenRecord, BearerError> {
+        let request = values.into_iter().fold(Request::new(Method::Get), |r, value| r.with_authorization(value));
+        let token = read_bearer_token(&request)?;
+        self.check_token(token, required).await
+    }
+
+    /// The checks after the token is read: signature (JWT), store record, expiry, audience,
+    /// scope.
+    async fn check_token(&self, token: &str, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
         let key = match &self.jwt {
             Some(verifier) if token.contains('.') => {
                 let claims = verifier.verify(token, self.clock.now()).map_err(|e| e.bearer_error())?;

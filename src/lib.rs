@@ -91,8 +91,22 @@
 //!   and [`jwt::JwtVerifier`] for resource servers. Choose the format with
 //!   [`ServerConfigBuilder::access_token_format`]; keys come from [`Keys::jwt_keys`].
 //!
-//! See `docs/architecture.md` and `docs/conformance.md` in the repository for the design and
-//! the rule-by-rule status.
+//! ## Guides
+//!
+//! - [`guide::integration`]: wrapping the core in a web framework (axum, actix-web, any other),
+//!   the consent page, CORS, protected resources, storage.
+//! - [`guide::security`]: threats and defences, client authentication, JOSE pitfalls, and what
+//!   the host must do.
+//!
+//! The repository's `docs/architecture.md` and `docs/conformance.md` hold the design and the
+//! rule-by-rule status against the checklist.
+//!
+//! ## Dependencies in the API
+//!
+//! Instants and durations are [`time`]'s `OffsetDateTime` and `Duration` (re-exported as
+//! [`oauth21::time`](crate::time)), because stored records carry Unix timestamps and lifetimes
+//! need calendar-free durations; `time` 0.3 is then part of this crate's public API, and a
+//! move to its next major version is a breaking release of this crate.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -118,6 +132,17 @@ pub mod store;
 pub mod testing;
 pub mod token;
 pub mod types;
+
+/// The guides from the repository's `docs/` folder, here so that they are read beside the API.
+pub mod guide {
+    #[doc = include_str!("../docs/integration.md")]
+    pub mod integration {}
+    #[doc = include_str!("../docs/security.md")]
+    pub mod security {}
+}
+
+/// The `time` crate, whose `OffsetDateTime` and `Duration` appear in this crate's API.
+pub use time;
 
 pub use authorize::{Approval, ApprovalError, AuthorizeError, AuthorizeOutcome, ConsentRequest};
 pub use bearer::{BearerChecker, BearerError};

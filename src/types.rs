@@ -66,6 +66,20 @@ macro_rules! string_newtype {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// Wraps a literal written in the program, without a `Result` to handle on every
+            /// request.
+            ///
+            /// # Panics
+            ///
+            /// When `value` is invalid: the literal is a bug in the program, never input.
+            #[track_caller]
+            pub fn from_static(value: &'static str) -> Self {
+                match Self::new(value) {
+                    Ok(valid) => valid,
+                    Err(e) => panic!(concat!("invalid ", stringify!($name), " literal {:?}: {}"), value, e),
+                }
+            }
         }
 
         impl TryFrom<String> for $name {
@@ -245,6 +259,20 @@ impl Scope {
             }
         }
         Ok(Self(tokens))
+    }
+
+    /// A scope written in the program, parsed without a `Result` to handle on every request:
+    /// `Scope::from_static("read write")`.
+    ///
+    /// # Panics
+    ///
+    /// When `text` is not a valid scope: the literal is a bug in the program, never input.
+    #[track_caller]
+    pub fn from_static(text: &'static str) -> Self {
+        match Self::parse(text) {
+            Ok(scope) => scope,
+            Err(e) => panic!("invalid scope literal {text:?}: {e}"),
+        }
     }
 
     /// The scope tokens in order.
@@ -451,6 +479,15 @@ pub(crate) fn encode_token(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_build_without_a_result_and_invalid_ones_are_caught_at_once() {
+        assert_eq!(Scope::from_static("read write"), Scope::parse("read write").unwrap());
+        assert_eq!(Subject::from_static("alice").as_str(), "alice");
+        assert_eq!(ClientId::from_static("app").as_str(), "app");
+        assert!(std::panic::catch_unwind(|| Scope::from_static("read  write")).is_err());
+        assert!(std::panic::catch_unwind(|| Subject::from_static("")).is_err());
+    }
 
     #[test]
     fn az10_scope_syntax_is_nqchar_tokens_separated_by_single_spaces() {

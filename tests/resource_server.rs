@@ -190,6 +190,26 @@ fn rs02_two_authorization_headers_are_invalid_request() {
     }
 }
 
+/// The header-only entry point, for middleware and extractors: the same answers as `check`
+/// from the header values alone.
+#[test]
+fn rs02_check_authorization_reads_every_header_value_and_nothing_else() {
+    let fx = fixture();
+    let (access, _) = fx.app_tokens();
+    let header = format!("Bearer {access}");
+    let checker = checker(&fx);
+    let read = scope("read");
+    let record = block_on(checker.check_authorization([header.as_bytes()], &read)).unwrap();
+    assert_eq!(record.subject.as_str(), "alice");
+    let none: [&[u8]; 0] = [];
+    assert_eq!(block_on(checker.check_authorization(none, &read)), Err(BearerError::NoCredentials));
+    assert_eq!(block_on(checker.check_authorization([&b""[..]], &read)), Err(BearerError::NoCredentials));
+    let twice = block_on(checker.check_authorization([header.as_bytes(), header.as_bytes()], &read));
+    assert_eq!(twice, Err(BearerError::InvalidRequest("a header was sent more than once")));
+    let wider = block_on(checker.check_authorization([header.as_bytes()], &scope("admin")));
+    assert_eq!(wider, Err(BearerError::InsufficientScope(scope("admin"))));
+}
+
 /// An empty `Authorization` header is no header: the bare challenge, as without one.
 #[test]
 fn rs03_an_empty_authorization_header_counts_as_absent() {
