@@ -8,7 +8,7 @@ use std::future::Future;
 use oauth21::http::basic_auth_header;
 use oauth21::{
     Approval, AuthorizeOutcome, Client, ClientSecret, CodeChallenge, CodeVerifier, GrantType, MemoryStore, Request,
-    Server, ServerConfig, Subject, SystemKeys,
+    Server, ServerConfig, Subject, SystemRandom,
 };
 
 /// The in-memory store never waits, so polling to completion on this thread is enough here.
@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("issuer: {}", server.config().issuer());
 
     // The client's side: a fresh PKCE verifier and its S256 challenge.
-    let verifier = CodeVerifier::generate(&SystemKeys::new())?;
+    let verifier = CodeVerifier::generate(&SystemRandom::new())?;
     let challenge = CodeChallenge::s256(&verifier);
     let query = format!(
         "response_type=code&client_id=demo-web&redirect_uri=https%3A%2F%2Fweb.example%2Fcallback\

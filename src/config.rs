@@ -16,7 +16,7 @@ pub enum AccessTokenFormat {
     #[default]
     Opaque,
     /// A signed JWT (RFC 9068) that resource servers verify with the issuer's public keys,
-    /// without calling back. Needs a signing key ([`Keys::jwt_keys`](crate::Keys::jwt_keys)) and an audience
+    /// without calling back. Needs a signing key ([`Server::with_jwt_keys`](crate::Server::with_jwt_keys)) and an audience
     /// ([`ServerConfig::access_token_audience`]).
     Jwt,
 }
@@ -295,7 +295,7 @@ impl ServerConfigBuilder {
 
     /// Sets the access-token format (default [`AccessTokenFormat::Opaque`]). JWTs (RFC 9068)
     /// need an [audience](Self::access_token_audience) and a signing key from the server's
-    /// [`Keys`](crate::Keys).
+    /// [`Server::with_jwt_keys`](crate::Server::with_jwt_keys).
     pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
         self.config.access_token_format = format;
         self

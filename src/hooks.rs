@@ -3,7 +3,9 @@
 //!
 //! No logging crate inside: events go to [`Hooks::report`], and no secret ever appears in one.
 
-use std::future::{Future, ready};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::client::AuthFailure;
 use crate::types::{ClientId, ClientSecret, GrantId, Subject};
@@ -46,6 +48,11 @@ pub enum SecurityEvent {
 /// need; `()` is the no-op set, and any `Fn(&SecurityEvent) + Send + Sync` closure is an event
 /// sink with the other defaults.
 ///
+/// The trait is object-safe: the server holds its hooks as an `Arc<dyn Hooks>`, so a server
+/// with a closure for hooks still has a type a host can name (`Server<MyStore>`). The
+/// asynchronous answers are [`HookFuture`]s: ready values cost nothing, and a hook that waits
+/// (a shared rate limiter, a slow hash on a worker pool) boxes its future.
+///
 /// ```
 /// use oauth21::hooks::{Hooks, SecurityEvent};
 /// let sink = |event: &SecurityEvent| eprintln!("security event: {event:?}");
@@ -58,10 +65,9 @@ pub enum SecurityEvent {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use std::future::{Future, ready};
 /// use std::sync::Mutex;
 /// use oauth21::ClientId;
-/// use oauth21::hooks::{Hooks, SecurityEvent};
+/// use oauth21::hooks::{HookFuture, Hooks, SecurityEvent};
 ///
 /// #[derive(Default)]
 /// struct Limiter { failures: Mutex<HashMap<ClientId, u32>> }
@@ -72,8 +78,8 @@ pub enum SecurityEvent {
 ///             *self.failures.lock().unwrap().entry(id.clone()).or_default() += 1;
 ///         }
 ///     }
-///     fn allow_secret_check(&self, client_id: &ClientId) -> impl Future<Output = bool> + Send {
-///         ready(self.failures.lock().unwrap().get(client_id).copied().unwrap_or(0) < 5)
+///     fn allow_secret_check(&self, client_id: &ClientId) -> HookFuture<'_, bool> {
+///         HookFuture::ready(self.failures.lock().unwrap().get(client_id).copied().unwrap_or(0) < 5)
 ///     }
 /// }
 /// ```
@@ -87,23 +93,66 @@ pub trait Hooks: Send + Sync {
     /// Asked before a client secret is checked (SEC-06). `false` refuses the attempt as
     /// `invalid_client` without looking at the secret, and reports
     /// [`AuthFailure::RateLimited`]. Default: always allow.
-    fn allow_secret_check(&self, client_id: &ClientId) -> impl Future<Output = bool> + Send {
+    fn allow_secret_check(&self, client_id: &ClientId) -> HookFuture<'_, bool> {
         let _ = client_id;
-        ready(true)
+        HookFuture::ready(true)
     }
 
     /// Checks `presented` against a secret the host stored under its own hash
     /// ([`StoredSecret::External`](crate::client::StoredSecret::External), e.g. an argon2 PHC
     /// string of a legacy, human-chosen secret). Run slow hashes off the async executor.
     /// Default: no external secrets, always `false`.
-    fn verify_external_secret(
-        &self,
-        client_id: &ClientId,
-        stored: &str,
-        presented: &ClientSecret,
-    ) -> impl Future<Output = bool> + Send {
+    fn verify_external_secret<'a>(
+        &'a self,
+        client_id: &'a ClientId,
+        stored: &'a str,
+        presented: &'a ClientSecret,
+    ) -> HookFuture<'a, bool> {
         let _ = (client_id, stored, presented);
-        ready(false)
+        HookFuture::ready(false)
+    }
+}
+
+/// The answer of a hook: a value at once (no allocation), or a boxed future for hooks that wait.
+#[must_use = "a hook's answer is a future: await it"]
+pub struct HookFuture<'a, T>(HookState<'a, T>);
+
+enum HookState<'a, T> {
+    Ready(Option<T>),
+    Waiting(Pin<Box<dyn Future<Output = T> + Send + 'a>>),
+}
+
+impl<'a, T> HookFuture<'a, T> {
+    /// An answer known now.
+    pub fn ready(value: T) -> Self {
+        Self(HookState::Ready(Some(value)))
+    }
+
+    /// An answer that `future` computes.
+    pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
+        Self(HookState::Waiting(Box::pin(future)))
+    }
+}
+
+impl<T> Future for HookFuture<'_, T> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        // Unpin: the state holds a value or an already pinned box.
+        match &mut Pin::into_inner(self).0 {
+            HookState::Ready(value) => Poll::Ready(value.take().expect("a HookFuture polled after it completed")),
+            HookState::Waiting(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<T> Unpin for HookFuture<'_, T> {}
+
+impl<T> std::fmt::Debug for HookFuture<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            HookState::Ready(_) => "HookFuture::Ready",
+            HookState::Waiting(_) => "HookFuture::Waiting",
+        })
     }
 }
 
@@ -114,15 +163,15 @@ impl<T: Hooks + ?Sized> Hooks for std::sync::Arc<T> {
     fn report(&self, event: &SecurityEvent) {
         (**self).report(event)
     }
-    fn allow_secret_check(&self, client_id: &ClientId) -> impl Future<Output = bool> + Send {
+    fn allow_secret_check(&self, client_id: &ClientId) -> HookFuture<'_, bool> {
         (**self).allow_secret_check(client_id)
     }
-    fn verify_external_secret(
-        &self,
-        client_id: &ClientId,
-        stored: &str,
-        presented: &ClientSecret,
-    ) -> impl Future<Output = bool> + Send {
+    fn verify_external_secret<'a>(
+        &'a self,
+        client_id: &'a ClientId,
+        stored: &'a str,
+        presented: &'a ClientSecret,
+    ) -> HookFuture<'a, bool> {
         (**self).verify_external_secret(client_id, stored, presented)
     }
 }

@@ -32,6 +32,8 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
@@ -217,7 +219,7 @@ impl SigningKey {
         match &self.private {
             PrivateKey::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
             // ring draws the ECDSA nonce and the RSA blinding from its own system generator:
-            // its random trait is sealed, so the caller's `Keys` cannot supply them.
+            // its random trait is sealed, so the caller's `Random` cannot supply them.
             PrivateKey::Ecdsa(pair) => pair
                 .sign(&SystemRandom::new(), message)
                 .map(|sig| sig.as_ref().to_vec())
@@ -558,15 +560,134 @@ pub struct Verified {
 
 /// Signs `payload` with `key` as a compact JWS whose header is `alg`, `typ` and `kid`.
 pub fn sign(key: &SigningKey, typ: &str, payload: &[u8]) -> Result<String, JoseError> {
-    let header = serde_json::json!({ "alg": key.algorithm().name(), "typ": typ, "kid": key.kid() }).to_string();
-    let mut token = String::with_capacity(MAX_TOKEN_BYTES / 4);
-    URL_SAFE_NO_PAD.encode_string(header, &mut token);
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+    let mut token = signing_input(key.kid(), key.algorithm(), typ, payload);
     let signature = key.sign(token.as_bytes())?;
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
+}
+
+/// The key a [`JwtSigner`] signs with next: its id and algorithm, which go into the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignerKey {
+    /// The key id (`kid`).
+    pub kid: String,
+    /// The algorithm (`alg`).
+    pub alg: Algorithm,
+}
+
+impl SignerKey {
+    /// The key `kid` of algorithm `alg`.
+    pub fn new(kid: impl Into<String>, alg: Algorithm) -> Self {
+        Self { kid: kid.into(), alg }
+    }
+}
+
+/// The future of one signature: boxed, so that a signer can wait on a KMS or an HSM.
+pub type SignFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, JoseError>> + Send + 'a>>;
+
+/// The seam that signs JWT access tokens: in memory ([`KeySet`], [`SharedKeySet`]) or remote (a
+/// KMS or an HSM, which is why signing is asynchronous). The server builds the header and the
+/// signing input; the signer only signs bytes.
+///
+/// A remote signer returns the JWS encoding of the signature: for ES256 the 64 bytes `r || s`
+/// (not DER), for RS256 the PKCS #1 v1.5 signature, for EdDSA the 64-byte Ed25519 signature.
+pub trait JwtSigner: Send + Sync {
+    /// The key that signs now, or `None` when there is none (the server then answers
+    /// `server_error` and issues nothing).
+    fn signing_key(&self) -> Option<SignerKey>;
+
+    /// Signs `message` (the JWS signing input) with `key`, as returned by
+    /// [`JwtSigner::signing_key`].
+    fn sign<'a>(&'a self, key: &'a SignerKey, message: &'a [u8]) -> SignFuture<'a>;
+}
+
+/// The public keys that verify JWTs, as they are now: a server's own (for introspection,
+/// revocation and its JWKS) or a resource server's copy of an issuer's JWKS. Needs no random
+/// source. Called once per verification: return a shared snapshot, not a copy.
+pub trait VerificationKeys: Send + Sync {
+    /// The key set, or `None` when there is none.
+    fn verification_keys(&self) -> Option<Arc<KeySet>>;
+}
+
+impl<T: JwtSigner + ?Sized> JwtSigner for Arc<T> {
+    fn signing_key(&self) -> Option<SignerKey> {
+        (**self).signing_key()
+    }
+    fn sign<'a>(&'a self, key: &'a SignerKey, message: &'a [u8]) -> SignFuture<'a> {
+        (**self).sign(key, message)
+    }
+}
+
+impl<T: VerificationKeys + ?Sized> VerificationKeys for Arc<T> {
+    fn verification_keys(&self) -> Option<Arc<KeySet>> {
+        (**self).verification_keys()
+    }
+}
+
+impl KeySet {
+    fn sign_with(&self, key: &SignerKey, message: &[u8]) -> Result<Vec<u8>, JoseError> {
+        let signer = self
+            .entries
+            .iter()
+            .filter_map(|e| e.private.as_deref())
+            .find(|k| k.kid() == key.kid && k.algorithm() == key.alg)
+            .ok_or(JoseError::UnknownKid)?;
+        signer.sign(message)
+    }
+}
+
+impl JwtSigner for KeySet {
+    fn signing_key(&self) -> Option<SignerKey> {
+        KeySet::signing_key(self).map(|k| SignerKey::new(k.kid(), k.algorithm()))
+    }
+    fn sign<'a>(&'a self, key: &'a SignerKey, message: &'a [u8]) -> SignFuture<'a> {
+        Box::pin(std::future::ready(self.sign_with(key, message)))
+    }
+}
+
+impl JwtSigner for SharedKeySet {
+    fn signing_key(&self) -> Option<SignerKey> {
+        JwtSigner::signing_key(&*self.snapshot())
+    }
+    fn sign<'a>(&'a self, key: &'a SignerKey, message: &'a [u8]) -> SignFuture<'a> {
+        // A rotation between `signing_key` and here keeps the key in the set (retired keys
+        // stay until their tokens expire), so the key named is still found.
+        Box::pin(std::future::ready(self.snapshot().sign_with(key, message)))
+    }
+}
+
+impl VerificationKeys for SharedKeySet {
+    fn verification_keys(&self) -> Option<Arc<KeySet>> {
+        Some(self.snapshot())
+    }
+}
+
+impl VerificationKeys for Arc<KeySet> {
+    fn verification_keys(&self) -> Option<Arc<KeySet>> {
+        Some(self.clone())
+    }
+}
+
+/// Signs `payload` as a compact JWS with header `{alg, typ, kid}` through `signer`.
+pub async fn sign_with(signer: &dyn JwtSigner, typ: &str, payload: &[u8]) -> Result<String, JoseError> {
+    let key = signer.signing_key().ok_or(JoseError::UnknownKid)?;
+    let mut token = signing_input(&key.kid, key.alg, typ, payload);
+    let signature = signer.sign(&key, token.as_bytes()).await?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    Ok(token)
+}
+
+/// `BASE64URL(header) "." BASE64URL(payload)`.
+fn signing_input(kid: &str, alg: Algorithm, typ: &str, payload: &[u8]) -> String {
+    let header = serde_json::json!({ "alg": alg.name(), "typ": typ, "kid": kid }).to_string();
+    let mut token = String::with_capacity(MAX_TOKEN_BYTES / 4);
+    URL_SAFE_NO_PAD.encode_string(header, &mut token);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+    token
 }
 
 /// Verifies a compact JWS against `keys` at `now` (strict; see the module docs). The `typ`

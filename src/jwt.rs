@@ -31,8 +31,8 @@
 //!         .scope("reports:read")
 //!         .build()?,
 //! );
-//! let clock = ManualClock::at_unix(1_700_000_000);
-//! let server = Server::with_providers(config, store, &clock, keys.clone());
+//! let clock = std::sync::Arc::new(ManualClock::at_unix(1_700_000_000));
+//! let server = Server::new(config, store).with_clock(clock.clone()).with_jwt_keys(keys.clone());
 //!
 //! let body = "grant_type=client_credentials&client_id=reporting\
 //!             &client_secret=a+long+random+secret%2C+generated&scope=reports%3Aread";
@@ -56,8 +56,8 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 pub use crate::config::AccessTokenFormat;
-use crate::jose::{self, JoseError, KeySet, SigningKey};
-use crate::provider::Keys;
+use crate::jose::VerificationKeys;
+use crate::jose::{self, JoseError, KeySet};
 use crate::types::{ClientId, Scope, Subject};
 
 /// The longest leeway a verifier accepts for clock skew: anything longer would quietly extend
@@ -76,12 +76,6 @@ pub(crate) struct IssuedClaims<'a> {
     pub(crate) jti: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) scope: Option<String>,
-}
-
-/// Signs `claims` as an RFC 9068 access token (JWT-01).
-pub(crate) fn sign(key: &SigningKey, claims: &IssuedClaims<'_>) -> Result<String, JoseError> {
-    let payload = serde_json::to_vec(claims).map_err(|_| JoseError::SigningFailed)?;
-    jose::sign(key, "at+jwt", &payload)
 }
 
 /// The verified claims of a JWT access token.
@@ -135,7 +129,7 @@ pub enum JwtError {
     /// A required claim is missing or malformed.
     #[error("claim {0} is missing or malformed")]
     InvalidClaim(&'static str),
-    /// The verifier has no keys (its [`Keys::jwt_keys`] is `None`).
+    /// The verifier has no keys (its [`VerificationKeys::verification_keys`] is `None`).
     #[error("no verification keys are configured")]
     NoKeys,
 }
@@ -145,7 +139,7 @@ pub enum JwtError {
 /// with a small leeway, and the required claims.
 #[derive(Clone)]
 pub struct JwtVerifier {
-    keys: Arc<dyn Keys>,
+    keys: Arc<dyn VerificationKeys>,
     issuer: String,
     audience: String,
     leeway: Duration,
@@ -163,9 +157,10 @@ impl std::fmt::Debug for JwtVerifier {
 
 impl JwtVerifier {
     /// A verifier of tokens from `issuer` for `audience`, with the keys of `keys`
-    /// ([`Keys::jwt_keys`], read at every verification so rotations apply at once) and a leeway
+    /// ([`VerificationKeys::verification_keys`], read at every verification so rotations apply
+    /// at once; no random source needed) and a leeway
     /// of 30 seconds.
-    pub fn new(keys: impl Keys + 'static, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+    pub fn new(keys: impl VerificationKeys + 'static, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self { keys: Arc::new(keys), issuer: issuer.into(), audience: audience.into(), leeway: Duration::seconds(30) }
     }
 
@@ -183,7 +178,7 @@ impl JwtVerifier {
 
     /// Verifies `token` at `now`.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessTokenClaims, JwtError> {
-        let keys = self.keys.jwt_keys().ok_or(JwtError::NoKeys)?;
+        let keys = self.keys.verification_keys().ok_or(JwtError::NoKeys)?;
         verify_with(&keys, token, now, &self.issuer, Some(&self.audience), self.leeway)
     }
 }

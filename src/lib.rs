@@ -3,7 +3,8 @@
 //! An embeddable, sans-IO OAuth 2.1 authorization-server core. It makes every protocol decision
 //! (what a request means, whether it is allowed, what to store, what to answer) and no I/O: your
 //! web framework hands it a [`Request`] and sends back the [`Response`] it returns. Time,
-//! randomness and storage are yours to supply, through [`Clock`], [`Keys`] and [`Store`].
+//! randomness, signing keys and storage are yours to supply, through [`Clock`], [`Random`],
+//! [`jose::JwtSigner`] and [`Store`].
 //!
 //! Secure by default: PKCE with S256 for every client, exact redirect URI matching (with the
 //! loopback-port exception of RFC 8252), single-use 60-second codes consumed atomically, `iss`
@@ -15,7 +16,7 @@
 //! ```
 //! use oauth21::{
 //!     Approval, AuthorizeOutcome, Client, GrantType, ManualClock, MemoryStore, Request, Server,
-//!     ServerConfig, Subject, SystemKeys,
+//!     ServerConfig, Subject, SystemRandom,
 //! };
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     let mut f = std::pin::pin!(f);
@@ -34,7 +35,7 @@
 //!         .build()?,
 //! );
 //! let clock = ManualClock::at_unix(1_700_000_000);
-//! let server = Server::with_providers(config, store, &clock, SystemKeys::new());
+//! let server = Server::with_providers(config, store, clock, SystemRandom::new());
 //!
 //! // 1. The browser arrives at the authorization endpoint (RFC 7636 App. B challenge).
 //! let query = "response_type=code&client_id=my-app&state=xyz&scope=read\
@@ -78,18 +79,19 @@
 //!
 //! - The **protocol layer** is pure functions and values, one module per endpoint and grant:
 //!   [`authorize`], [`token`], [`pkce`], [`client`]. It never touches a store.
-//! - The **server layer**, [`Server`], drives it over your [`Store`], [`Clock`] and [`Keys`]: one
+//! - The **server layer**, [`Server`], drives it over your [`Store`], [`Clock`] and [`Random`]: one
 //!   async call per endpoint. Its futures are `Send` when the store's are.
 //! - **Edges**: [`Request`] borrows the method, raw query, raw body and the `Authorization` and
 //!   `Content-Type` headers from your framework's request; [`Response`] is status, headers, body.
 //! - **Storage**: the [`Store`] trait and its contract (single-use codes, grant revocation) in
 //!   [`store`]; [`MemoryStore`] is the embedded implementation.
-//! - **Providers**: [`SystemClock`] and [`SystemKeys`] are the only readers of the system clock
+//! - **Providers**: [`SystemClock`] and [`SystemRandom`] are the only readers of the system clock
 //!   and random generator; [`ManualClock`] is for tests.
 //! - **JWT access tokens** (RFC 9068): [`jose`] signs and strictly verifies JWS with `ring`
 //!   (EdDSA, ES256, RS256) and keeps rotatable key sets and their JWKS; [`jwt`] has the claims
 //!   and [`jwt::JwtVerifier`] for resource servers. Choose the format with
-//!   [`ServerConfigBuilder::access_token_format`]; keys come from [`Keys::jwt_keys`].
+//!   [`ServerConfigBuilder::access_token_format`]; keys come from [`Server::with_jwt_keys`] (a
+//!   [`jose::JwtSigner`], which may be asynchronous, and [`jose::VerificationKeys`]).
 //!
 //! ## Guides
 //!
@@ -157,7 +159,7 @@ pub use http::{Method, Request, Response};
 pub use memory::MemoryStore;
 pub use metadata::Metadata;
 pub use pkce::{CodeChallenge, CodeVerifier};
-pub use provider::{Clock, Keys, ManualClock, SystemClock, SystemKeys};
+pub use provider::{Clock, ManualClock, Random, SystemClock, SystemRandom};
 pub use server::Server;
 pub use store::{Store, StoreError};
 pub use token::TokenError;

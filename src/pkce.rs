@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::provider::{Keys, RandomError, random_32};
+use crate::provider::{Random, RandomError, random_32};
 use crate::types::{constant_time_eq, encode_token};
 
 /// Why a PKCE parameter was refused. Every case is `invalid_request`.
@@ -121,8 +121,8 @@ impl CodeVerifier {
 
     /// A fresh verifier of 256 random bits (43 characters), as a client makes one. For tests,
     /// examples and clients built on this crate.
-    pub fn generate(keys: &impl Keys) -> Result<Self, RandomError> {
-        Ok(Self(encode_token(&random_32(keys)?)))
+    pub fn generate(random: &(impl Random + ?Sized)) -> Result<Self, RandomError> {
+        Ok(Self(encode_token(&random_32(random)?)))
     }
 
     /// The verifier text.
@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn generated_verifiers_are_valid_and_distinct() {
-        let keys = crate::provider::SystemKeys::new();
+        let keys = crate::provider::SystemRandom::new();
         let (a, b) = (CodeVerifier::generate(&keys).unwrap(), CodeVerifier::generate(&keys).unwrap());
         assert!(CodeVerifier::new(a.secret()).is_ok());
         assert_ne!(a.secret(), b.secret());

@@ -1,16 +1,17 @@
-//! The caller's time and randomness: the [`Clock`] and [`Keys`] traits and their system
-//! implementations.
+//! The caller's time and randomness: the [`Clock`] and [`Random`] traits and their system
+//! implementations, and [`RandCore`], which makes any `rand_core` generator a [`Random`].
 //!
 //! This is the only module that reads the system clock or the operating system's random
-//! generator; everything else gets `now` and random bytes as parameters.
+//! generator; everything else gets `now` and random bytes as parameters. The keys that sign and
+//! verify JWTs are a separate seam ([`JwtSigner`](crate::jose::JwtSigner) and
+//! [`VerificationKeys`](crate::jose::VerificationKeys)), so a resource server that only verifies
+//! needs no random source at all.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ring::rand::SecureRandom as _;
 use time::{Duration, OffsetDateTime};
-
-use crate::jose::{KeySet, SharedKeySet};
 
 /// The source of the current time.
 pub trait Clock: Send + Sync {
@@ -24,26 +25,66 @@ pub trait Clock: Send + Sync {
 #[error("the random generator failed")]
 pub struct RandomError;
 
-/// The source of randomness and of the keys that sign JWT access tokens.
-///
-/// Every code, token and grant id is made from bytes this trait returns, so it must be a
-/// cryptographically secure generator: [`SystemKeys`] is.
-///
-/// For JWT access tokens, [`Keys::jwt_keys`] hands out the [`KeySet`]: the active signing key
-/// and every key that still verifies. [`SharedKeySet`] implements this trait with the system
-/// generator and a rotatable key set.
+/// The source of randomness: every code, token, grant id and generated secret is made from the
+/// bytes it returns, so it must be a cryptographically secure generator. [`SystemRandom`] is
+/// the operating system's; [`RandCore`] adapts any `rand_core` `TryCryptoRng` (a seeded
+/// generator in a deterministic simulation, say).
 ///
 /// The one randomness this trait does not supply: `ring` draws ECDSA nonces and RSA blinding
 /// from its own system generator, because its random-source trait is sealed.
-pub trait Keys: Send + Sync {
+pub trait Random: Send + Sync {
     /// Fills `dest` with cryptographically secure random bytes.
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError>;
+}
 
-    /// The JWT keys as they are now, or `None` when this source has none (then JWT access
-    /// tokens cannot be issued or verified, and the server answers `server_error`). Called once
-    /// per issued or verified JWT; return a shared snapshot, not a copy.
-    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
-        None
+impl<T: Random + ?Sized> Random for Arc<T> {
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        (**self).fill_random(dest)
+    }
+}
+
+impl<T: Random + ?Sized> Random for &T {
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        (**self).fill_random(dest)
+    }
+}
+
+/// Any `rand_core` cryptographic generator as a [`Random`], behind a lock (generators take
+/// `&mut self`; the server shares one source across requests).
+///
+/// ```
+/// use oauth21::provider::{RandCore, Random};
+/// # #[derive(Debug)] struct Counter(u8);
+/// # impl rand_core::TryRngCore for Counter {
+/// #     type Error = core::convert::Infallible;
+/// #     fn try_next_u32(&mut self) -> Result<u32, Self::Error> { Ok(0) }
+/// #     fn try_next_u64(&mut self) -> Result<u64, Self::Error> { Ok(0) }
+/// #     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+/// #         for b in dst { self.0 = self.0.wrapping_add(1); *b = self.0; } Ok(())
+/// #     }
+/// # }
+/// # impl rand_core::TryCryptoRng for Counter {}
+/// // `Counter` stands for a real seeded CSPRNG such as a ChaCha generator.
+/// let random = RandCore::new(Counter(0));
+/// let mut bytes = [0u8; 3];
+/// random.fill_random(&mut bytes)?;
+/// assert_eq!(bytes, [1, 2, 3]);
+/// # Ok::<(), oauth21::provider::RandomError>(())
+/// ```
+#[derive(Debug)]
+pub struct RandCore<R>(Mutex<R>);
+
+impl<R: rand_core::TryCryptoRng + Send> RandCore<R> {
+    /// Wraps `generator`.
+    pub fn new(generator: R) -> Self {
+        Self(Mutex::new(generator))
+    }
+}
+
+impl<R: rand_core::TryCryptoRng + Send> Random for RandCore<R> {
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        let mut generator = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        generator.try_fill_bytes(dest).map_err(|_| RandomError)
     }
 }
 
@@ -59,26 +100,6 @@ impl<T: Clock + ?Sized> Clock for &T {
     }
 }
 
-impl<T: Keys + ?Sized> Keys for Arc<T> {
-    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
-        (**self).fill_random(dest)
-    }
-
-    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
-        (**self).jwt_keys()
-    }
-}
-
-impl<T: Keys + ?Sized> Keys for &T {
-    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
-        (**self).fill_random(dest)
-    }
-
-    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
-        (**self).jwt_keys()
-    }
-}
-
 /// The system's wall clock (UTC).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
@@ -90,41 +111,31 @@ impl Clock for SystemClock {
 }
 
 /// The operating system's secure random generator, through `ring`.
-#[derive(Debug)]
-pub struct SystemKeys {
+#[derive(Debug, Clone)]
+pub struct SystemRandom {
     rng: ring::rand::SystemRandom,
 }
 
-impl SystemKeys {
+impl SystemRandom {
     /// The system generator.
     pub fn new() -> Self {
         Self { rng: ring::rand::SystemRandom::new() }
     }
 }
 
-impl Default for SystemKeys {
+impl Default for SystemRandom {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Keys for SystemKeys {
+impl Random for SystemRandom {
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
         self.rng.fill(dest).map_err(|_| RandomError)
     }
 }
 
 /// The system generator for randomness, and the set's keys for JWTs.
-impl Keys for SharedKeySet {
-    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
-        ring::rand::SystemRandom::new().fill(dest).map_err(|_| RandomError)
-    }
-
-    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
-        Some(self.snapshot())
-    }
-}
-
 /// A clock that only moves when told to: for tests, simulations and fuzzing.
 ///
 /// Share it with the server through an `Arc` (or a reference) and move it with
@@ -170,9 +181,9 @@ impl Clock for ManualClock {
 }
 
 /// Fills a fresh 32-byte array from `keys`.
-pub(crate) fn random_32(keys: &impl Keys) -> Result<[u8; 32], RandomError> {
+pub(crate) fn random_32(random: &(impl Random + ?Sized)) -> Result<[u8; 32], RandomError> {
     let mut out = [0u8; 32];
-    keys.fill_random(&mut out)?;
+    random.fill_random(&mut out)?;
     Ok(out)
 }
 
@@ -189,8 +200,8 @@ mod tests {
     }
 
     #[test]
-    fn sec04_system_keys_give_distinct_256_bit_values() {
-        let k = SystemKeys::new();
+    fn sec04_system_random_gives_distinct_256_bit_values() {
+        let k = SystemRandom::new();
         assert_ne!(random_32(&k).unwrap(), random_32(&k).unwrap());
     }
 }

@@ -1,4 +1,5 @@
-//! [`Server`]: drives the protocol modules over the caller's [`Store`], [`Clock`] and [`Keys`].
+//! [`Server`]: drives the protocol modules over the caller's [`Store`], [`Clock`], [`Random`],
+//! JWT keys and [`Hooks`].
 //!
 //! One async method per endpoint, a [`Response`] out. It adds no protocol rule of its own: every
 //! decision is made by the pure functions in [`authorize`] and
@@ -18,51 +19,122 @@ use crate::config::ServerConfig;
 use crate::hooks::{Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
-use crate::jose::KeySet;
+use crate::jose::{self, JwtSigner, KeySet, VerificationKeys};
 use crate::jwt;
 use crate::metadata::Metadata;
-use crate::provider::{Clock, Keys, RandomError, SystemClock, SystemKeys};
+use crate::provider::{Clock, Random, RandomError, SystemClock, SystemRandom};
 use crate::revoke::{self, TokenKind, TokenReference};
 use crate::store::{AccessTokenRecord, CodeTake, InsertOutcome, RefreshTokenRecord, RotateOutcome, Store, StoreError};
-use crate::token::NewAccess;
 use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code, client_credentials};
-use crate::types::{AuthorizationCode, ClientId, GrantId, RefreshToken, Subject, TokenHash, encode_token};
+use crate::token::{NewAccess, Validity};
+use crate::types::{AuthorizationCode, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash, encode_token};
 
-/// The authorization server: configuration plus the caller's store, clock, randomness and
-/// hooks (security events, brute-force limits, external secret hashes).
+/// The authorization server: configuration plus the caller's store, clock, randomness, JWT
+/// keys and hooks (security events, brute-force limits, external secret hashes).
 ///
-/// Its futures are `Send` whenever the store's are, so it runs inside any multi-threaded
-/// runtime; it spawns nothing and never blocks. Share it behind an `Arc`.
-#[derive(Debug)]
-pub struct Server<S, C = SystemClock, K = SystemKeys, H = ()> {
-    config: ServerConfig,
+/// Generic over the store only: the other providers are shared trait objects, so the type is
+/// `Server<MyStore>` whatever clock, generator or hooks it was given, easy to name in a host's
+/// state. Its futures are `Send` whenever the store's are, so it runs inside any multi-threaded
+/// runtime; it spawns nothing and never blocks. Share it behind an `Arc`, or derive a server
+/// over a per-request store (a database transaction) with [`Server::with_store`].
+pub struct Server<S> {
+    config: Arc<ServerConfig>,
     store: S,
-    clock: C,
-    keys: K,
-    hooks: H,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    signer: Option<Arc<dyn JwtSigner>>,
+    verification: Option<Arc<dyn VerificationKeys>>,
+    hooks: Arc<dyn Hooks>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Server<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("issuer", &self.config.issuer())
+            .field("store", &self.store)
+            .field("jwt_keys", &self.signer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Store> Server<S> {
-    /// A server on the system clock and the system random generator.
+    /// A server on the system clock and the system random generator, with no JWT keys and no
+    /// hooks; the `with_*` methods change each.
     pub fn new(config: ServerConfig, store: S) -> Self {
-        Self::with_providers(config, store, SystemClock, SystemKeys::new())
+        Self {
+            config: Arc::new(config),
+            store,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(SystemRandom::new()),
+            signer: None,
+            verification: None,
+            hooks: Arc::new(()),
+        }
     }
-}
 
-impl<S: Store, C: Clock, K: Keys> Server<S, C, K> {
     /// A server on the given clock and randomness (a fixed clock for tests, say).
-    pub fn with_providers(config: ServerConfig, store: S, clock: C, keys: K) -> Self {
-        Self { config, store, clock, keys, hooks: () }
+    pub fn with_providers(
+        config: ServerConfig,
+        store: S,
+        clock: impl Clock + 'static,
+        random: impl Random + 'static,
+    ) -> Self {
+        Self::new(config, store).with_clock(clock).with_random(random)
     }
-}
 
-impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
+    /// The same server on `clock`.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The same server drawing randomness from `random`.
+    pub fn with_random(mut self, random: impl Random + 'static) -> Self {
+        self.random = Arc::new(random);
+        self
+    }
+
+    /// The same server signing JWT access tokens with `keys` and verifying its own with them
+    /// (introspection, revocation, the JWKS): a [`SharedKeySet`](crate::jose::SharedKeySet),
+    /// say.
+    pub fn with_jwt_keys(self, keys: impl JwtSigner + VerificationKeys + 'static) -> Self {
+        let keys = Arc::new(keys);
+        self.with_jwt_signer(keys.clone(), keys)
+    }
+
+    /// The same server signing JWTs through `signer` (a KMS or an HSM) and verifying its own
+    /// with `verification` (the public keys, which its JWKS publishes).
+    pub fn with_jwt_signer(
+        mut self,
+        signer: impl JwtSigner + 'static,
+        verification: impl VerificationKeys + 'static,
+    ) -> Self {
+        self.signer = Some(Arc::new(signer));
+        self.verification = Some(Arc::new(verification));
+        self
+    }
+
     /// The same server with `hooks`: a [`SecurityEvent`] sink (any closure), a brute-force
     /// limiter, or a verifier of external secret hashes; see [`Hooks`].
-    pub fn with_hooks<H2: Hooks>(self, hooks: H2) -> Server<S, C, K, H2> {
-        let Self { config, store, clock, keys, .. } = self;
-        Server { config, store, clock, keys, hooks }
+    pub fn with_hooks(mut self, hooks: impl Hooks + 'static) -> Self {
+        self.hooks = Arc::new(hooks);
+        self
+    }
+
+    /// A server like this one (configuration and providers shared, nothing copied but a few
+    /// reference counts) over `store`: for hosts that hold a database transaction across one
+    /// request, as `server.with_store(&transaction)`.
+    pub fn with_store<T: Store>(&self, store: T) -> Server<T> {
+        Server {
+            config: self.config.clone(),
+            store,
+            clock: self.clock.clone(),
+            random: self.random.clone(),
+            signer: self.signer.clone(),
+            verification: self.verification.clone(),
+            hooks: self.hooks.clone(),
+        }
     }
 
     /// The configuration.
@@ -252,7 +324,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     /// `jwks_uri` is listed whenever the server has JWT keys.
     pub fn metadata(&self) -> Response {
         let metadata = Metadata::new(&self.config);
-        let metadata = if self.keys.jwt_keys().is_some() { metadata.with_jwks_uri(&self.config) } else { metadata };
+        let metadata = if self.verification.is_some() { metadata.with_jwks_uri(&self.config) } else { metadata };
         metadata.response()
     }
 
@@ -285,12 +357,14 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         // One system call for all of this request's randomness: each call costs far more than
         // the bytes it returns.
         let mut random = [0u8; 48];
-        self.keys.fill_random(&mut random)?;
+        self.random.fill_random(&mut random)?;
         let (token, grant) = random.split_at(32);
-        let keys = self.signing_keys(client)?;
-        let access = NewAccess::new(encode_token(token), self.format(client), keys.as_deref())?;
+        let subject = client_credentials::subject(client)?;
+        let validity = Validity::access(&self.config, now, None);
+        let access = self.new_access(client, encode_token(token), &subject, &scope, validity).await?;
         let grant_id = grant_id_from(grant)?;
-        let (grant, response) = client_credentials::issue(client, scope, grant_id, &self.config, now, access)?;
+        let (grant, response) =
+            client_credentials::issue(client, subject, scope, grant_id, &self.config, validity, access);
         match self.store.insert_grant(grant).await? {
             InsertOutcome::Inserted => Ok(response),
             // Only a revocation of the client's own subject can get here.
@@ -336,10 +410,10 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         refresh::check_expiry(&record, now)?;
         let scope = refresh::access_scope(&request, &record)?;
         let (access, new_refresh) = self.fresh_tokens(refresh::rotates(client, &self.config))?;
-        let keys = self.signing_keys(client)?;
-        let access = NewAccess::new(access, self.format(client), keys.as_deref())?;
+        let validity = refresh::access_validity(&record, &self.config, now);
+        let access = self.new_access(client, access, &record.subject, &scope, validity).await?;
         let (rotation, response) =
-            refresh::issue(&record, presentation, scope, &self.config, now, access, new_refresh.as_ref())?;
+            refresh::issue(&record, presentation, scope, &self.config, validity, access, new_refresh.as_ref());
         match self.store.rotate_refresh(rotation).await? {
             RotateOutcome::Rotated => Ok(response),
             // A grace retry that the family no longer allows (already retried, or not the last
@@ -389,10 +463,10 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
                 authorization_code::check_bindings(&redemption, &record, client)?;
                 authorization_code::check_expiry(&record, now)?;
                 let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
-                let keys = self.signing_keys(client)?;
-                let access = NewAccess::new(access, self.format(client), keys.as_deref())?;
+                let validity = authorization_code::access_validity(&self.config, now, refresh.is_some());
+                let access = self.new_access(client, access, &record.subject, &record.scope, validity).await?;
                 let (tokens, response) =
-                    authorization_code::issue(&record, &self.config, now, access, refresh.as_ref())?;
+                    authorization_code::issue(&record, &self.config, validity, access, refresh.as_ref());
                 match self.store.insert_grant(tokens).await? {
                     InsertOutcome::Inserted => Ok(response),
                     // A replay revoked the grant while this redemption was running.
@@ -405,7 +479,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     /// A code (256 bits) and its grant id (128 bits), from one call for randomness.
     fn fresh_code(&self) -> Result<(AuthorizationCode, GrantId), RandomError> {
         let mut random = [0u8; 48];
-        self.keys.fill_random(&mut random)?;
+        self.random.fill_random(&mut random)?;
         let (code, grant) = random.split_at(32);
         Ok((AuthorizationCode::new(encode_token(code)), grant_id_from(grant)?))
     }
@@ -415,7 +489,7 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
     fn fresh_tokens(&self, with_refresh: bool) -> Result<(String, Option<RefreshToken>), RandomError> {
         let mut random = [0u8; 64];
         let needed = if with_refresh { 64 } else { 32 };
-        self.keys.fill_random(&mut random[..needed])?;
+        self.random.fill_random(&mut random[..needed])?;
         let (access, refresh) = random.split_at(32);
         Ok((encode_token(access), with_refresh.then(|| RefreshToken::new(encode_token(refresh)))))
     }
@@ -425,23 +499,36 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         client.access_token_format().unwrap_or(self.config.access_token_format())
     }
 
-    /// The key set to sign `client`'s access tokens with, when they are JWTs. A JWT server
-    /// whose [`Keys`] has no key set is misconfigured: `server_error`, nothing issued.
-    fn signing_keys(&self, client: &Client) -> Result<Option<Arc<KeySet>>, TokenError> {
+    /// The access token for `client`, of its format: the random value itself, or a JWT with it
+    /// as `jti`, signed through the server's signer. A JWT server without a signer (or whose
+    /// signer fails) is misconfigured or down: `server_error`, nothing issued.
+    async fn new_access(
+        &self,
+        client: &Client,
+        random: String,
+        subject: &Subject,
+        scope: &Scope,
+        validity: Validity,
+    ) -> Result<NewAccess, TokenError> {
         match self.format(client) {
-            AccessTokenFormat::Opaque => Ok(None),
-            AccessTokenFormat::Jwt => self.keys.jwt_keys().map(Some).ok_or(TokenError::ServerError),
+            AccessTokenFormat::Opaque => Ok(NewAccess::Opaque(random)),
+            AccessTokenFormat::Jwt => {
+                let signer = self.signer.as_deref().ok_or(TokenError::ServerError)?;
+                let payload = token::jwt_payload(&self.config, subject, client.id(), scope, validity, &random)?;
+                let jwt = jose::sign_with(signer, "at+jwt", &payload).await.map_err(|_| TokenError::ServerError)?;
+                Ok(NewAccess::Jwt { jwt, jti: random })
+            }
         }
     }
 
-    /// The key under which a presented access token's record is stored: a JWT that verifies
-    /// with this server's keys is found by its `jti`; anything else is treated as an opaque
-    /// token, whose characters are base64url only. A string that is neither finds nothing,
-    /// so a JWT's `jti` (or its `jti:` key text) cannot stand in for the token.
-    /// The store key of a presented access token, with its `jti` when it is one of our JWTs.
+    /// The key under which a presented access token's record is stored, with the `jti` when
+    /// it is one of our JWTs: a JWT that verifies with this server's keys is found by its
+    /// `jti`; anything else is treated as an opaque token, whose characters are base64url
+    /// only. A string that is neither finds nothing, so a JWT's `jti` (or its `jti:` key text)
+    /// cannot stand in for the token.
     fn access_token_key(&self, token: &str) -> Option<(TokenHash, Option<String>)> {
         if token.contains('.') {
-            let keys = self.keys.jwt_keys()?;
+            let keys = self.jwt_verification_keys()?;
             let issuer = self.config.issuer().as_str();
             // Expiry and audience are the record's to judge; only authenticity matters here.
             let claims = jwt::verify_with(&keys, token, self.clock.now(), issuer, None, jwt::MAX_LEEWAY).ok()?;
@@ -450,11 +537,15 @@ impl<S: Store, C: Clock, K: Keys, H: Hooks> Server<S, C, K, H> {
         is_opaque_token_text(token).then(|| (TokenHash::of(token), None))
     }
 
+    fn jwt_verification_keys(&self) -> Option<Arc<KeySet>> {
+        self.verification.as_ref()?.verification_keys()
+    }
+
     /// The JWKS document of the server's JWT keys (RFC 7517 §5; MD-03), to serve at
     /// [`EndpointPaths::jwks`](crate::EndpointPaths::jwks): 200 with the keys that verify now,
     /// cacheable for five minutes, or 404 when the server has no JWT keys.
     pub fn jwks(&self) -> Response {
-        match self.keys.jwt_keys() {
+        match self.jwt_verification_keys() {
             // Public keys, meant to be cached: not the no-store JSON of the token endpoints.
             Some(keys) => Response::new(200)
                 .with_header("Content-Type", "application/json")
@@ -498,13 +589,45 @@ mod tests {
     use crate::memory::MemoryStore;
 
     fn assert_send<T: Send>(_: &T) {}
+    fn assert_send_sync<T: Send + Sync>() {}
 
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    /// Every endpoint's future is `Send` over a `Send` store, also for a per-request server over
+    /// a borrowed store, so hosts can await them inside multi-threaded runtimes.
     #[test]
-    fn server_futures_are_send_over_a_send_store() {
+    fn every_endpoint_future_is_send_over_a_send_store() {
+        assert_send_sync::<Server<MemoryStore>>();
         let config = ServerConfig::builder("https://as.example").build().unwrap();
-        let server = Server::new(config, MemoryStore::new());
-        let req = Request::get("");
+        let store = MemoryStore::new();
+        store.insert_client(
+            crate::Client::public("app").redirect_uri("http://127.0.0.1/cb").scope("read").build().unwrap(),
+        );
+        let server = Server::new(config, store).with_hooks(|_: &SecurityEvent| {});
+        let query = "response_type=code&client_id=app&scope=read\
+            &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+        let req = Request::get(query);
         assert_send(&server.authorize(&req));
+        let AuthorizeOutcome::Consent(consent) = block_on(server.authorize(&req)) else { panic!("consent") };
+        let subject = Subject::new("alice").unwrap();
+        assert_send(&server.approve(&consent, Approval::new(subject.clone())));
         assert_send(&server.token(&req));
+        assert_send(&server.token_result(&req));
+        assert_send(&server.revoke(&req));
+        assert_send(&server.introspect(&req));
+        let grant = GrantId::new("g").unwrap();
+        assert_send(&server.revoke_grant(&grant));
+        assert_send(&server.revoke_subject(&subject));
+        let per_request = server.with_store(server.store());
+        assert_send(&per_request.token(&req));
+        assert_send(&per_request.authorize(&req));
     }
 }

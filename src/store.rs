@@ -371,3 +371,53 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
         (**self).refresh_token(hash)
     }
 }
+
+/// A borrowed store, for a server derived per request ([`Server::with_store`](crate::Server::with_store))
+/// over a store the host owns for that request (a database transaction, say).
+impl<T: Store + ?Sized> Store for &T {
+    fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
+        (**self).client(id)
+    }
+    fn insert_code(&self, code: CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).insert_code(code)
+    }
+    fn take_code(&self, hash: &TokenHash) -> impl Future<Output = Result<CodeTake, StoreError>> + Send {
+        (**self).take_code(hash)
+    }
+    fn insert_grant(&self, grant: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
+        (**self).insert_grant(grant)
+    }
+    fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {
+        (**self).rotate_refresh(rotation)
+    }
+    fn revoke_subject(
+        &self,
+        subject: &Subject,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).revoke_subject(subject, at, remember_until)
+    }
+    fn revoke_access_token(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).revoke_access_token(hash)
+    }
+    fn revoke_grant(
+        &self,
+        id: &GrantId,
+        remember_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).revoke_grant(id, remember_until)
+    }
+    fn access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        (**self).access_token(hash)
+    }
+    fn refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
+        (**self).refresh_token(hash)
+    }
+}

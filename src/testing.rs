@@ -35,7 +35,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::{Duration, OffsetDateTime};
 
 use crate::pkce::{CodeChallenge, CodeVerifier};
-use crate::provider::{Keys, SystemKeys, random_32};
+use crate::provider::{Random, SystemRandom, random_32};
 use crate::store::{
     AccessTokenRecord, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome,
     Rotation, Store, StoreError,
@@ -64,7 +64,7 @@ fn store_err(case: &'static str) -> impl Fn(StoreError) -> ContractViolation {
 
 /// Fresh random records for one case.
 struct Fixture {
-    keys: SystemKeys,
+    keys: SystemRandom,
     now: OffsetDateTime,
 }
 
@@ -199,7 +199,7 @@ fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> JoinAll<F> {
 pub async fn check_store<S: Store>(store: &S, contenders: usize) -> Result<usize, ContractViolation> {
     let contenders = contenders.max(2);
     let fx = Fixture {
-        keys: SystemKeys::new(),
+        keys: SystemRandom::new(),
         now: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH),
     };
     code_is_taken_once(store, &fx).await?;

@@ -466,8 +466,8 @@ impl ClientSecret {
     /// A new secret of 256 random bits, base64url (43 characters): the kind of secret a SHA-256
     /// digest protects fully (SEC-04). Hand it to the client once; store only
     /// [`ClientSecret::hash`].
-    pub fn generate(keys: &impl crate::provider::Keys) -> Result<Self, crate::provider::RandomError> {
-        Ok(Self(encode_token(&crate::provider::random_32(keys)?)))
+    pub fn generate(random: &(impl crate::provider::Random + ?Sized)) -> Result<Self, crate::provider::RandomError> {
+        Ok(Self(encode_token(&crate::provider::random_32(random)?)))
     }
 }
 

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{EventLog, ISSUER, app_query, app_redeem_body, block_on, fixture, json};
+use common::{ISSUER, app_query, app_redeem_body, block_on, fixture, json};
 use oauth21::bearer::BearerChecker;
 use oauth21::jose::{self, Algorithm, JoseError, KeySet, KeyState, PublicKey, SharedKeySet, SigningKey};
 use oauth21::jwt::{AccessTokenFormat, JwtError, JwtVerifier};
 use oauth21::{
     Approval, Client, ClientSecret, ConfigError, GrantType, ManualClock, MemoryStore, Request, Response, Scope, Server,
-    ServerConfig, Subject, SystemKeys,
+    ServerConfig, Subject, SystemRandom,
 };
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use serde_json::{Value, json};
@@ -26,7 +26,7 @@ const P256: &[u8] = include_bytes!("keys/p256.pk8.der");
 const RSA2048: &[u8] = include_bytes!("keys/rsa2048.pk8.der");
 const ALGORITHMS: [Algorithm; 3] = [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256];
 
-type JwtServer = Server<Arc<MemoryStore>, Arc<ManualClock>, SharedKeySet, EventLog>;
+type JwtServer = Server<Arc<MemoryStore>>;
 
 struct JwtFixture {
     server: JwtServer,
@@ -67,8 +67,9 @@ fn jwt_fixture(alg: Algorithm) -> JwtFixture {
             .unwrap(),
     );
     let keys = SharedKeySet::new(KeySet::with_active(key(alg, "k1")));
-    let server =
-        Server::with_providers(config(), base.store.clone(), base.clock.clone(), keys.clone()).with_hooks(base.events);
+    let server = Server::with_providers(config(), base.store.clone(), base.clock.clone(), SystemRandom::new())
+        .with_jwt_keys(keys.clone())
+        .with_hooks(base.events);
     JwtFixture { server, store: base.store, clock: base.clock, keys }
 }
 
@@ -591,13 +592,14 @@ fn jwt03_jwt_tokens_need_an_audience_and_a_signing_key() {
     let mut set = KeySet::new();
     set.publish(key(Algorithm::EdDSA, "k1")).unwrap();
     let keys = SharedKeySet::new(set);
-    let server = Server::with_providers(config(), base.store.clone(), base.clock.clone(), keys);
+    let server = Server::with_providers(config(), base.store.clone(), base.clock.clone(), SystemRandom::new())
+        .with_jwt_keys(keys);
     let body = "grant_type=client_credentials&client_id=svc&client_secret=svc-secret&scope=read";
     let response = block_on(server.token(&Request::form_post(body.as_bytes())));
     assert_eq!(response.status(), 500);
     assert_eq!(json(&response)["error"], "server_error");
     // And with keys that have no JWT set at all.
-    let server = Server::with_providers(config(), base.store.clone(), base.clock.clone(), SystemKeys::new());
+    let server = Server::with_providers(config(), base.store.clone(), base.clock.clone(), SystemRandom::new());
     let response = block_on(server.token(&Request::form_post(body.as_bytes())));
     assert_eq!(response.status(), 500);
 }
@@ -625,7 +627,7 @@ fn jwt01_a_client_registration_can_choose_jwts_on_an_opaque_server() {
     let config = ServerConfig::builder(ISSUER).access_token_audience(AUDIENCE).build().unwrap();
     let keys = SharedKeySet::new(KeySet::with_active(key(Algorithm::EdDSA, "k1")));
     let clock = Arc::new(ManualClock::at_unix(1_700_000_000));
-    let server = Server::with_providers(config, store, clock, keys);
+    let server = Server::with_providers(config, store, clock, SystemRandom::new()).with_jwt_keys(keys);
     let token = |client: &str| {
         let body = format!("grant_type=client_credentials&client_id={client}&client_secret=s&scope=read");
         json(&block_on(server.token(&Request::form_post(body.as_bytes()))))["access_token"].as_str().unwrap().to_owned()

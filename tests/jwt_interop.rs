@@ -71,7 +71,7 @@ fn jwt01_jsonwebtoken_verifies_our_tokens_with_keys_from_our_jwks() {
             .unwrap();
         // `jsonwebtoken` judges expiry by the system clock.
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-        let server = Server::with_providers(config, store, clock, keys);
+        let server = Server::new(config, store).with_clock(clock).with_jwt_keys(keys);
         let body = "grant_type=client_credentials&client_id=svc&client_secret=svc-secret&scope=read";
         let response = block_on(server.token(&Request::form_post(body.as_bytes())));
         let token = json(&response)["access_token"].as_str().unwrap().to_owned();

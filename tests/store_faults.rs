@@ -14,7 +14,7 @@ use oauth21::store::{
 };
 use oauth21::{
     Approval, AuthorizeError, AuthorizeOutcome, Client, ClientId, GrantId, ManualClock, MemoryStore, Request, Server,
-    ServerConfig, Subject, SystemKeys, TokenHash,
+    ServerConfig, Subject, SystemRandom, TokenHash,
 };
 use time::OffsetDateTime;
 
@@ -114,19 +114,23 @@ impl Store for FlakyStore {
     }
 }
 
-fn flaky() -> (Server<Arc<FlakyStore>, Arc<ManualClock>, SystemKeys>, Arc<FlakyStore>) {
+fn flaky() -> (Server<Arc<FlakyStore>>, Arc<FlakyStore>) {
     let inner = MemoryStore::new();
     inner.insert_client(
         Client::public("app").redirect_uri("http://127.0.0.1/cb").scope("read").default_scope("read").build().unwrap(),
     );
     let store = Arc::new(FlakyStore { inner, fault: AtomicU8::new(Fault::None as u8) });
     let config = ServerConfig::builder(ISSUER).build().unwrap();
-    let server =
-        Server::with_providers(config, store.clone(), Arc::new(ManualClock::at_unix(1_700_000_000)), SystemKeys::new());
+    let server = Server::with_providers(
+        config,
+        store.clone(),
+        Arc::new(ManualClock::at_unix(1_700_000_000)),
+        SystemRandom::new(),
+    );
     (server, store)
 }
 
-fn consent(server: &Server<Arc<FlakyStore>, Arc<ManualClock>, SystemKeys>) -> oauth21::ConsentRequest {
+fn consent(server: &Server<Arc<FlakyStore>>) -> oauth21::ConsentRequest {
     match block_on(server.authorize(&Request::get(&app_query("")))) {
         AuthorizeOutcome::Consent(c) => c,
         AuthorizeOutcome::Error { error, .. } => panic!("{error:?}"),

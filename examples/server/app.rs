@@ -16,10 +16,10 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
 use oauth21::jose::{Algorithm, KeySet, SharedKeySet, SigningKey};
 use oauth21::jwt::JwtVerifier;
-use oauth21::provider::Keys as _;
+use oauth21::provider::Random as _;
 use oauth21::{
     AccessTokenFormat, Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType,
-    Request, Response, Scope, Server, ServerConfig, Subject, SystemClock, SystemKeys,
+    Request, Response, Scope, Server, ServerConfig, Subject, SystemClock, SystemRandom,
 };
 use serde::Deserialize;
 
@@ -137,10 +137,10 @@ pub fn demo_clients() -> Result<Vec<Client>, Box<dyn std::error::Error>> {
 pub const USERS: [(&str, &str); 1] = [("alice", "alice-password")];
 
 struct Demo {
-    server: Server<DemoStore, SystemClock, DemoKeys>,
+    server: Server<DemoStore>,
     /// The protected resource's view: the same store, no authorization server needed.
     api: BearerChecker<DemoStore, SystemClock>,
-    keys: SystemKeys,
+    keys: SystemRandom,
     /// Signs the consent form's CSRF tokens, so a cookie the server did not issue is refused.
     form_key: ring::hmac::Key,
     /// Whether the issuer is https: the CSRF cookie is then `__Host-` and `Secure`.
@@ -207,20 +207,6 @@ fn split_origin(uri: &str) -> Option<(&str, &str, &str)> {
 
 type AppState = Arc<Demo>;
 
-/// The system generator, and a JWT signing key when access tokens are JWTs.
-#[derive(Clone)]
-struct DemoKeys(Option<SharedKeySet>);
-
-impl oauth21::Keys for DemoKeys {
-    fn fill_random(&self, dest: &mut [u8]) -> Result<(), oauth21::provider::RandomError> {
-        SystemKeys::new().fill_random(dest)
-    }
-
-    fn jwt_keys(&self) -> Option<Arc<KeySet>> {
-        self.0.as_ref().map(SharedKeySet::snapshot)
-    }
-}
-
 /// The router for an authorization server at `issuer` with `clients` registered in memory,
 /// issuing access tokens in `format`.
 #[allow(dead_code)] // main.rs goes through `router_on`; tests/example_server.rs calls this.
@@ -230,7 +216,7 @@ pub fn router(
     format: AccessTokenFormat,
 ) -> Result<Router, Box<dyn std::error::Error>> {
     let mut form_key = [0u8; 32];
-    SystemKeys::new().fill_random(&mut form_key)?;
+    SystemRandom::new().fill_random(&mut form_key)?;
     let cors = CorsOrigins::of(&clients);
     router_on(issuer, DemoStore::memory(clients), Options { access_tokens: format, form_key, cors })
 }
@@ -245,14 +231,14 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
     let mut config = ServerConfig::builder(issuer).access_token_format(format);
     let mut api = BearerChecker::new(store.clone(), SystemClock, "demo-api")?;
     let keys = match format {
-        AccessTokenFormat::Opaque => DemoKeys(None),
+        AccessTokenFormat::Opaque => None,
         AccessTokenFormat::Jwt => {
             let audience = format!("{issuer}/api");
             let kid = format!("demo-{}", time::OffsetDateTime::now_utc().unix_timestamp());
             let keys = SharedKeySet::new(KeySet::with_active(SigningKey::generate(Algorithm::ES256, kid)?));
             config = config.access_token_audience(&audience);
             api = api.require_audience(&audience).accept_jwt(JwtVerifier::new(keys.clone(), issuer, audience));
-            DemoKeys(Some(keys))
+            Some(keys)
         }
     };
     let config = config.build()?;
@@ -260,8 +246,11 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
     let jwks_path = config.endpoint_paths().jwks.clone();
     let state = Arc::new(Demo {
         api,
-        server: Server::with_providers(config, store, SystemClock, keys),
-        keys: SystemKeys::new(),
+        server: match keys {
+            Some(keys) => Server::new(config, store).with_jwt_keys(keys),
+            None => Server::new(config, store),
+        },
+        keys: SystemRandom::new(),
         form_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &options.form_key),
         https: issuer.starts_with("https://"),
         cors: options.cors,

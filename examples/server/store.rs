@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use oauth21::provider::Keys as _;
+use oauth21::provider::Random as _;
 use oauth21::store::{
     AccessTokenRecord, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation,
     Store, StoreError,
@@ -52,7 +52,7 @@ impl DemoStore {
     /// GET and the POST of one authorization may reach different instances.
     pub async fn form_key(&self) -> Result<[u8; 32], Box<dyn std::error::Error>> {
         let mut fresh = [0u8; 32];
-        oauth21::SystemKeys::new().fill_random(&mut fresh)?;
+        oauth21::SystemRandom::new().fill_random(&mut fresh)?;
         let Self::Redis(_, url) = self else { return Ok(fresh) };
         let mut connection = redis::Client::open(url.as_str())?.get_multiplexed_async_connection().await?;
         let name = "oauth21:example:form-key";

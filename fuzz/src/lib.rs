@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use oauth21::{
     Approval, AuthorizeOutcome, Client, ClientSecret, GrantType, ManualClock, MemoryStore, Request, Response, Server,
-    ServerConfig, Subject, SystemKeys,
+    ServerConfig, Subject, SystemRandom,
 };
 
 /// RFC 7636 Appendix B verifier and its S256 challenge.
@@ -99,7 +99,7 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     panic!("a server future over MemoryStore did not complete");
 }
 
-pub type FuzzServer = Server<Arc<MemoryStore>, Arc<ManualClock>, SystemKeys>;
+pub type FuzzServer = Server<Arc<MemoryStore>>;
 
 pub struct Fixture {
     pub server: FuzzServer,
@@ -159,7 +159,7 @@ pub fn fixture(config: ServerConfig) -> Fixture {
         store.insert_client(client);
     }
     let clock = Arc::new(ManualClock::at_unix(START));
-    let server = Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new());
+    let server = Server::with_providers(config, store.clone(), clock.clone(), SystemRandom::new());
     Fixture { server, store, clock }
 }
 

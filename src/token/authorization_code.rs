@@ -67,18 +67,24 @@ pub(crate) fn check_expiry(record: &CodeRecord, now: OffsetDateTime) -> Result<(
     if now >= record.expires_at { Err(TokenError::InvalidGrant(INVALID_CODE)) } else { Ok(()) }
 }
 
+/// When the redemption's access token is issued and ends: within the grant, which ends
+/// `refresh_token_lifetime` from now when a refresh token is issued.
+pub(crate) fn access_validity(config: &ServerConfig, now: OffsetDateTime, with_refresh: bool) -> Validity {
+    Validity::access(config, now, with_refresh.then(|| now + config.refresh_token_lifetime()))
+}
+
 /// The grant to create and the answer to send for a successful redemption. The grant's
 /// refresh tokens end `refresh_token_lifetime` after this first token response, whatever
 /// rotations follow (RT-09).
 pub(crate) fn issue(
     record: &CodeRecord,
     config: &ServerConfig,
-    now: OffsetDateTime,
-    access: NewAccess<'_>,
+    validity: Validity,
+    access: NewAccess,
     refresh: Option<&RefreshToken>,
-) -> Result<(NewGrant, Response), TokenError> {
+) -> (NewGrant, Response) {
+    let now = validity.issued_at;
     let grant_end = now + config.refresh_token_lifetime();
-    let validity = Validity::access(config, now, refresh.is_some().then_some(grant_end));
     let (access, access_record) = super::mint_access(
         access,
         &record.grant_id,
@@ -87,7 +93,7 @@ pub(crate) fn issue(
         &record.scope,
         config,
         validity,
-    )?;
+    );
     let refresh_record = refresh.map(|token| RefreshTokenRecord {
         hash: token.hash(),
         grant_id: record.grant_id.clone(),
@@ -108,5 +114,5 @@ pub(crate) fn issue(
         expires_at: if refresh.is_some() { grant_end } else { access_record.expires_at },
     };
     let response = super::success(&access, access_record.expires_at - now, refresh, &record.scope);
-    Ok((NewGrant { grant, access: access_record, refresh: refresh_record }, response))
+    (NewGrant { grant, access: access_record, refresh: refresh_record }, response)
 }

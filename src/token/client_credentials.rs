@@ -4,8 +4,6 @@
 //! client can always authenticate again. Each token gets its own grant, so it can be revoked on
 //! its own.
 
-use time::OffsetDateTime;
-
 use super::{NewAccess, TokenError, Validity};
 use crate::client::Client;
 use crate::config::ServerConfig;
@@ -34,20 +32,24 @@ pub(crate) fn check_client(client: &Client) -> Result<(), TokenError> {
     if client.is_public() { Err(TokenError::UnauthorizedClient) } else { Ok(()) }
 }
 
+/// The client acting for itself: it is the subject (RFC 9068 §2.2).
+pub(crate) fn subject(client: &Client) -> Result<Subject, TokenError> {
+    Subject::new(client.id().as_str()).map_err(|_| TokenError::ServerError)
+}
+
 /// The grant to create and the answer to send.
 pub(crate) fn issue(
     client: &Client,
+    subject: Subject,
     scope: Scope,
     grant_id: GrantId,
     config: &ServerConfig,
-    now: OffsetDateTime,
-    access: NewAccess<'_>,
-) -> Result<(NewGrant, Response), TokenError> {
-    // The client acts for itself: it is the subject (RFC 9068 §2.2).
-    let subject = Subject::new(client.id().as_str()).map_err(|_| TokenError::ServerError)?;
-    let validity = Validity::access(config, now, None);
+    validity: Validity,
+    access: NewAccess,
+) -> (NewGrant, Response) {
+    let now = validity.issued_at;
     let (access, access_record) =
-        super::mint_access(access, &grant_id, client.id(), &subject, &scope, config, validity)?;
+        super::mint_access(access, &grant_id, client.id(), &subject, &scope, config, validity);
     let expires_at = access_record.expires_at;
     let grant = GrantRecord {
         grant_id,
@@ -58,5 +60,5 @@ pub(crate) fn issue(
         expires_at,
     };
     let response = super::success(&access, expires_at - now, None, &scope);
-    Ok((NewGrant { grant, access: access_record, refresh: None }, response))
+    (NewGrant { grant, access: access_record, refresh: None }, response)
 }

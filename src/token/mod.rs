@@ -8,12 +8,10 @@ pub(crate) mod refresh;
 use serde::Serialize;
 
 use crate::client::{ClientAuthError, Credentials, GrantType, read_credentials};
-use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
 use crate::error::{ErrorCode, error_body};
 use crate::http::{Method, ParamError, Params, Request, Response};
-use crate::jose::{KeySet, SigningKey};
-use crate::jwt::{self, IssuedClaims};
+use crate::jwt::IssuedClaims;
 use crate::provider::RandomError;
 use crate::store::{AccessTokenRecord, StoreError};
 use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash};
@@ -175,26 +173,34 @@ pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<
     Ok(TokenRequest { params, grant, credentials })
 }
 
-/// How the access token of one response is made: an opaque random token, or a JWT whose `jti`
-/// is the same 256 random bits, signed with the active key.
-pub(crate) enum NewAccess<'k> {
+/// The access token of one response, made before its record: an opaque random token, or a JWT
+/// already signed, whose `jti` is the same kind of 256 random bits.
+pub(crate) enum NewAccess {
     Opaque(String),
-    Jwt { jti: String, key: &'k SigningKey },
+    Jwt { jwt: String, jti: String },
 }
 
-impl<'k> NewAccess<'k> {
-    /// `random` (encoded 256 random bits) made into the access token of `format`; a JWT needs
-    /// the active key of `keys`.
-    pub(crate) fn new(random: String, format: AccessTokenFormat, keys: Option<&'k KeySet>) -> Result<Self, TokenError> {
-        match format {
-            AccessTokenFormat::Opaque => Ok(Self::Opaque(random)),
-            // A JWT server without a signing key is misconfigured: nothing is issued.
-            AccessTokenFormat::Jwt => {
-                let key = keys.and_then(KeySet::signing_key).ok_or(TokenError::ServerError)?;
-                Ok(Self::Jwt { jti: random, key })
-            }
-        }
-    }
+/// The claims of a JWT access token (JWT-02), as the payload to sign. The audience is the
+/// configured one; the config builder refuses JWTs without it (JWT-03).
+pub(crate) fn jwt_payload(
+    config: &ServerConfig,
+    subject: &Subject,
+    client_id: &ClientId,
+    scope: &Scope,
+    validity: Validity,
+    jti: &str,
+) -> Result<Vec<u8>, TokenError> {
+    let claims = IssuedClaims {
+        iss: config.issuer().as_str(),
+        sub: subject.as_str(),
+        aud: config.access_token_audience().ok_or(TokenError::ServerError)?,
+        client_id: client_id.as_str(),
+        iat: validity.issued_at.unix_timestamp(),
+        exp: validity.expires_at.unix_timestamp(),
+        jti,
+        scope: (!scope.is_empty()).then(|| scope.to_string()),
+    };
+    serde_json::to_vec(&claims).map_err(|_| TokenError::ServerError)
 }
 
 /// When an access token is issued and when it ends.
@@ -218,40 +224,24 @@ impl Validity {
     }
 }
 
-/// Makes the access token and its record: one place for the audience and format policy every
-/// grant applies. A JWT's record is stored under the digest of its `jti`.
+/// The access token and its record: one place for the audience policy every grant applies. A
+/// JWT's record is stored under the digest of its `jti`.
 pub(crate) fn mint_access(
-    access: NewAccess<'_>,
+    access: NewAccess,
     grant_id: &GrantId,
     client_id: &ClientId,
     subject: &Subject,
     scope: &Scope,
     config: &ServerConfig,
     validity: Validity,
-) -> Result<(AccessToken, AccessTokenRecord), TokenError> {
-    let audience = config.access_token_audience();
-    let Validity { issued_at: now, expires_at } = validity;
+) -> (AccessToken, AccessTokenRecord) {
     let (token, hash) = match access {
         NewAccess::Opaque(random) => {
             let token = AccessToken::new(random);
             let hash = token.hash();
             (token, hash)
         }
-        NewAccess::Jwt { jti, key } => {
-            let claims = IssuedClaims {
-                iss: config.issuer().as_str(),
-                sub: subject.as_str(),
-                // The config builder refuses JWTs without an audience (JWT-03).
-                aud: audience.ok_or(TokenError::ServerError)?,
-                client_id: client_id.as_str(),
-                iat: now.unix_timestamp(),
-                exp: expires_at.unix_timestamp(),
-                jti: &jti,
-                scope: (!scope.is_empty()).then(|| scope.to_string()),
-            };
-            let jwt = jwt::sign(key, &claims).map_err(|_| TokenError::ServerError)?;
-            (AccessToken::new(jwt), TokenHash::of_jwt_id(&jti))
-        }
+        NewAccess::Jwt { jwt, jti } => (AccessToken::new(jwt), TokenHash::of_jwt_id(&jti)),
     };
     let record = AccessTokenRecord {
         hash,
@@ -259,11 +249,11 @@ pub(crate) fn mint_access(
         client_id: client_id.clone(),
         subject: subject.clone(),
         scope: scope.clone(),
-        audience: audience.map(str::to_owned),
-        issued_at: now,
-        expires_at,
+        audience: config.access_token_audience().map(str::to_owned),
+        issued_at: validity.issued_at,
+        expires_at: validity.expires_at,
     };
-    Ok((token, record))
+    (token, record)
 }
 
 /// The successful token answer (TK-09, TK-10): absent members are omitted, never null.

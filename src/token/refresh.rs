@@ -96,19 +96,24 @@ pub(crate) fn rotates(client: &Client, config: &ServerConfig) -> bool {
     client.is_public() || config.rotate_confidential_refresh_tokens()
 }
 
+/// When a refreshed access token is issued and ends: never after the grant (RT-09).
+pub(crate) fn access_validity(record: &RefreshTokenRecord, config: &ServerConfig, now: OffsetDateTime) -> Validity {
+    Validity::access(config, now, Some(record.grant_expires_at))
+}
+
 /// The rotation to store and the answer to send. `new_refresh` is `None` when the presented
 /// token is kept (a confidential client without rotation); the answer then omits
 /// `refresh_token` and the kept token's idle expiry slides forward.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn issue(
     record: &RefreshTokenRecord,
     presentation: Presentation,
     scope: Scope,
     config: &ServerConfig,
-    now: OffsetDateTime,
-    access: NewAccess<'_>,
+    validity: Validity,
+    access: NewAccess,
     new_refresh: Option<&RefreshToken>,
-) -> Result<(Rotation, Response), TokenError> {
+) -> (Rotation, Response) {
+    let now = validity.issued_at;
     let idle_end = config.refresh_token_idle_timeout().map_or(record.grant_expires_at, |idle| now + idle);
     let refresh_record = RefreshTokenRecord {
         hash: new_refresh.map_or(record.hash, RefreshToken::hash),
@@ -122,9 +127,8 @@ pub(crate) fn issue(
         grant_expires_at: record.grant_expires_at,
         rotated_at: None,
     };
-    let validity = Validity::access(config, now, Some(record.grant_expires_at));
     let (access, access_record) =
-        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, validity)?;
+        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, validity);
     let expires_in = access_record.expires_at - now;
     let rotation = Rotation {
         from: record.hash,
@@ -133,5 +137,5 @@ pub(crate) fn issue(
         refresh: refresh_record,
         at: now,
     };
-    Ok((rotation, super::success(&access, expires_in, new_refresh, &scope)))
+    (rotation, super::success(&access, expires_in, new_refresh, &scope))
 }

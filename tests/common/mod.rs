@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use oauth21::hooks::{Hooks, SecurityEvent};
 use oauth21::{
     Approval, AuthorizeOutcome, Client, ClientSecret, ConsentRequest, GrantType, ManualClock, MemoryStore, Request,
-    Response, Server, ServerConfig, Subject, SystemKeys,
+    Response, Server, ServerConfig, Subject, SystemRandom,
 };
 
 /// RFC 7636 App. B verifier and challenge.
@@ -17,7 +17,7 @@ pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const ISSUER: &str = "https://as.example";
 pub const WEB_SECRET: &str = "web-secret";
 
-pub type TestServer = Server<Arc<MemoryStore>, Arc<ManualClock>, SystemKeys, EventLog>;
+pub type TestServer = Server<Arc<MemoryStore>>;
 
 /// Collects the server's security events.
 #[derive(Clone, Default)]
@@ -93,7 +93,7 @@ pub fn fixture() -> Fixture {
     let config = ServerConfig::builder(ISSUER).build().unwrap();
     let events = EventLog::default();
     let server =
-        Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new()).with_hooks(events.clone());
+        Server::with_providers(config, store.clone(), clock.clone(), SystemRandom::new()).with_hooks(events.clone());
     Fixture { server, store, clock, events }
 }
 
@@ -191,6 +191,6 @@ impl Fixture {
 pub fn fixture_with(config: ServerConfig) -> Fixture {
     let Fixture { store, clock, events, .. } = fixture();
     let server =
-        Server::with_providers(config, store.clone(), clock.clone(), SystemKeys::new()).with_hooks(events.clone());
+        Server::with_providers(config, store.clone(), clock.clone(), SystemRandom::new()).with_hooks(events.clone());
     Fixture { server, store, clock, events }
 }

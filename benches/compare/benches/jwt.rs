@@ -10,7 +10,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use oauth21::jose::{self, Algorithm, KeySet, SharedKeySet, SigningKey};
 use oauth21::jwt::{AccessTokenFormat, JwtVerifier};
-use oauth21::{Client, ClientSecret, GrantType, MemoryStore, Request, Server, ServerConfig, SystemClock};
+use oauth21::{Client, ClientSecret, GrantType, MemoryStore, Request, Server, ServerConfig};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
 use time::OffsetDateTime;
@@ -128,7 +128,7 @@ fn token_endpoint(c: &mut Criterion) {
         let config =
             ServerConfig::builder(ISSUER).access_token_format(format).access_token_audience(AUDIENCE).build().unwrap();
         let keys = SharedKeySet::new(KeySet::with_active(SigningKey::generate(Algorithm::EdDSA, "k1").unwrap()));
-        let server = Server::with_providers(config, store.clone(), SystemClock, keys);
+        let server = Server::new(config, store.clone()).with_jwt_keys(keys);
         let body = b"grant_type=client_credentials&client_id=svc&client_secret=svc-secret&scope=read";
         group.bench_function(name, |b| {
             b.iter(|| {

@@ -1,5 +1,5 @@
 //! Shared fixtures for the comparison benchmarks: the same five operations done by oauth21
-//! (through the public `Server` over `MemoryStore`, real randomness from `SystemKeys`), by
+//! (through the public `Server` over `MemoryStore`, real randomness from `SystemRandom`), by
 //! oxide-auth 0.6 (through its `endpoint` flows over `ClientMap` / `AuthMap` / `TokenMap`), and
 //! by the "floor": only the primitives each operation cannot avoid.
 //!

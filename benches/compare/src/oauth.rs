@@ -1,5 +1,5 @@
 //! oauth21 through its public API: `Server` over `MemoryStore` (shared through an `Arc` with a
-//! `BearerChecker`), `SystemClock` and `SystemKeys`.
+//! `BearerChecker`), `SystemClock` and `SystemRandom`.
 
 use std::sync::Arc;
 

@@ -16,8 +16,8 @@ use oauth21::store::{
     StoreError,
 };
 use oauth21::{
-    Approval, AuthorizeOutcome, Client, ClientId, Clock, GrantId, GrantType, Keys, MemoryStore, Request, Server,
-    ServerConfig, Store, Subject, SystemClock, SystemKeys, TokenHash,
+    Approval, AuthorizeOutcome, Client, ClientId, Clock, GrantId, GrantType, MemoryStore, Random, Request, Server,
+    ServerConfig, Store, Subject, SystemClock, SystemRandom, TokenHash,
 };
 use time::OffsetDateTime;
 
@@ -239,7 +239,7 @@ pub fn run(n: u64) {
     println!("  store total {locked:.0} ns = {:.0}% of the refresh", 100.0 * locked / refresh);
 
     // The primitives on their own.
-    let keys = SystemKeys::new();
+    let keys = SystemRandom::new();
     let mut buf = [0u8; 32];
     let start = Instant::now();
     for _ in 0..n {
@@ -265,6 +265,6 @@ pub fn run(n: u64) {
     }
     let digest = ns_per(start, n);
     println!(
-        "primitives: SystemKeys 32 bytes {random32:.0} ns, 112 bytes in one call {random112:.0} ns; SystemClock::now {clock:.0} ns; SHA-256 of 43 bytes {digest:.0} ns"
+        "primitives: SystemRandom 32 bytes {random32:.0} ns, 112 bytes in one call {random112:.0} ns; SystemClock::now {clock:.0} ns; SHA-256 of 43 bytes {digest:.0} ns"
     );
 }
