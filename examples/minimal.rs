@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The host signs the user in and shows a consent page; the user grants only `read`.
     println!("\n2. alice signs in and approves scope \"read\"");
     let approval = Approval::new(Subject::new("alice")?).with_scope("read".parse()?);
-    let redirect = block_on(server.approve(&consent, approval))?;
+    let redirect = block_on(server.approve(&consent, approval))?.into_response();
     let location = redirect.location().ok_or("no redirect")?;
     println!("   {} Location: {location}", redirect.status());
 

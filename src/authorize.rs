@@ -292,6 +292,49 @@ pub(crate) fn validate(
     Ok(ConsentRequest { client, scope, code_challenge, target, form })
 }
 
+/// The answer to [`Server::approve`](crate::Server::approve): the redirect to send, and the grant
+/// the issued code belongs to.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Approved {
+    response: Response,
+    grant_id: Option<GrantId>,
+}
+
+impl Approved {
+    pub(crate) fn issued(response: Response, grant_id: GrantId) -> Self {
+        Self { response, grant_id: Some(grant_id) }
+    }
+
+    pub(crate) fn failed(response: Response) -> Self {
+        Self { response, grant_id: None }
+    }
+
+    /// The redirect to send: the code with `state` and `iss`, or an error redirect.
+    pub fn response(&self) -> &Response {
+        &self.response
+    }
+
+    /// The redirect to send.
+    pub fn into_response(self) -> Response {
+        self.response
+    }
+
+    /// The grant of the issued code: the tokens it is redeemed for belong to it, so
+    /// [`Server::revoke_grant`](crate::Server::revoke_grant) ends them all. `None` when no code
+    /// was issued (the response is then a `server_error` or `temporarily_unavailable`
+    /// redirect).
+    pub fn grant_id(&self) -> Option<&GrantId> {
+        self.grant_id.as_ref()
+    }
+}
+
+impl From<Approved> for Response {
+    fn from(approved: Approved) -> Self {
+        approved.response
+    }
+}
+
 /// A valid authorization request waiting for the resource owner's decision.
 ///
 /// The host shows the user who asks ([`ConsentRequest::client`]) for what

@@ -27,7 +27,7 @@ use crate::http::{Method, Request, Response, decode_component};
 use crate::jose::MAX_TOKEN_BYTES;
 use crate::jwt::{AccessTokenClaims, JwtError, JwtVerifier};
 use crate::provider::Clock;
-use crate::store::{AccessTokenRecord, Store, StoreError};
+use crate::store::{AccessTokenRecord, Store};
 use crate::types::{Scope, TokenHash};
 use time::OffsetDateTime;
 
@@ -147,7 +147,7 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
         let record = match self.store.access_token(&key).await {
             Ok(Some(record)) => record,
             Ok(None) => return Err(BearerError::InvalidToken("the access token is invalid")),
-            Err(StoreError::Unavailable(_) | StoreError::Backend(_)) => return Err(BearerError::Unavailable),
+            Err(_) => return Err(BearerError::Unavailable),
         };
         if self.clock.now() >= record.expires_at {
             return Err(BearerError::InvalidToken("the access token expired"));

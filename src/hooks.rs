@@ -8,6 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::client::AuthFailure;
+use crate::jose::JoseError;
+use crate::store::StoreError;
 use crate::types::{ClientId, ClientSecret, GrantId, Subject};
 
 /// Something security-relevant happened. Carries identifiers only, never a code, token or
@@ -42,6 +44,32 @@ pub enum SecurityEvent {
         /// What failed.
         reason: AuthFailure,
     },
+}
+
+/// A failure inside the server that the client only sees as `server_error` (500) or
+/// `temporarily_unavailable` (503), reported to [`Hooks::failure`] with its cause so an operator
+/// can learn why. Carries no secret.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Failure<'a> {
+    /// A store operation failed; `error` keeps the store's cause
+    /// ([`std::error::Error::source`]).
+    Store {
+        /// The [`Store`](crate::Store) method, e.g. `"insert_grant"`.
+        operation: &'static str,
+        /// What the store returned.
+        error: &'a StoreError,
+    },
+    /// The random source failed; nothing was issued.
+    Random,
+    /// Signing a JWT access token failed (a remote signer's error, a key that vanished).
+    Signing {
+        /// What the signer returned.
+        error: &'a JoseError,
+    },
+    /// Access tokens are JWTs for this client, but the server has no signer
+    /// ([`Server::with_jwt_keys`](crate::Server::with_jwt_keys) was not called).
+    NoSigner,
 }
 
 /// What the host plugs into the server. Every method has a default, so implement only what you
@@ -88,6 +116,12 @@ pub trait Hooks: Send + Sync {
     /// needs I/O). Default: ignore.
     fn report(&self, event: &SecurityEvent) {
         let _ = event;
+    }
+
+    /// Reports an internal failure (store, randomness, signing) with its cause. Called inline,
+    /// like [`Hooks::report`]. Default: ignore.
+    fn failure(&self, failure: &Failure<'_>) {
+        let _ = failure;
     }
 
     /// Asked before a client secret is checked (SEC-06). `false` refuses the attempt as
@@ -162,6 +196,9 @@ impl Hooks for () {}
 impl<T: Hooks + ?Sized> Hooks for std::sync::Arc<T> {
     fn report(&self, event: &SecurityEvent) {
         (**self).report(event)
+    }
+    fn failure(&self, failure: &Failure<'_>) {
+        (**self).failure(failure)
     }
     fn allow_secret_check(&self, client_id: &ClientId) -> HookFuture<'_, bool> {
         (**self).allow_secret_check(client_id)

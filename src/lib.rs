@@ -47,7 +47,9 @@
 //! assert_eq!(consent.scope().to_string(), "read");
 //!
 //! // 2. The host signs the user in and asks for consent; the user approves.
-//! let redirect = server.approve(&consent, Approval::new(Subject::new("alice")?)).await?;
+//! let approved = server.approve(&consent, Approval::new(Subject::new("alice")?)).await?;
+//! assert!(approved.grant_id().is_some());
+//! let redirect = approved.into_response();
 //! assert_eq!(redirect.status(), 302);
 //! let location = redirect.location().unwrap();
 //! assert!(location.starts_with("http://127.0.0.1:51004/callback?code="));
@@ -146,7 +148,7 @@ pub mod guide {
 /// The `time` crate, whose `OffsetDateTime` and `Duration` appear in this crate's API.
 pub use time;
 
-pub use authorize::{Approval, ApprovalError, AuthorizeError, AuthorizeOutcome, ConsentRequest};
+pub use authorize::{Approval, ApprovalError, Approved, AuthorizeError, AuthorizeOutcome, ConsentRequest};
 pub use bearer::{BearerChecker, BearerError};
 pub use client::{
     AuthMethod, Client, ClientAuthError, ClientBuilder, ClientKind, GrantType, RedirectUri, RegistrationError,
@@ -161,7 +163,7 @@ pub use metadata::Metadata;
 pub use pkce::{CodeChallenge, CodeVerifier};
 pub use provider::{Clock, ManualClock, Random, SystemClock, SystemRandom};
 pub use server::Server;
-pub use store::{Store, StoreError};
+pub use store::{Store, StoreError, StoreErrorKind};
 pub use token::TokenError;
 pub use types::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, GrantId, Issuer, RefreshToken, Scope, Subject, TokenHash,

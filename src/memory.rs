@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 
 use crate::client::Client;
 use crate::store::{
-    AccessTokenRecord, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome,
-    Rotation, Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant,
+    RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
 };
 use crate::types::{ClientId, GrantId, Subject, TokenHash};
 
@@ -116,6 +116,8 @@ pub struct MemoryStore {
     clients: RwLock<HashMap<ClientId, Client>>,
     codes: Mutex<DigestMap<CodeEntry>>,
     grants: Mutex<Grants>,
+    /// Single-use claims and when each ends.
+    claims: Mutex<DigestMap<OffsetDateTime>>,
 }
 
 /// A poisoned lock only means another thread panicked mid-operation; every operation here
@@ -148,6 +150,7 @@ impl MemoryStore {
 
     /// Drops every code, token and revocation memory whose time has passed at `now`.
     pub fn purge_expired(&self, now: OffsetDateTime) {
+        lock(&self.claims).retain(|_, until| *until > now);
         lock(&self.codes).retain(|_, e| e.record.expires_at > now);
         let mut g = lock(&self.grants);
         g.access.retain(|_, t| t.expires_at > now);
@@ -179,6 +182,27 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::SINGLE_USE_CLAIMS
+    }
+
+    fn claim_once(
+        &self,
+        key: &TokenHash,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
+        let mut claims = lock(&self.claims);
+        let outcome = match claims.get(key) {
+            Some(held) if *held > at => ClaimOutcome::AlreadyClaimed,
+            _ => {
+                claims.insert(*key, until);
+                ClaimOutcome::Claimed
+            }
+        };
+        ready(Ok(outcome))
+    }
+
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
         let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
         ready(Ok(clients.get(id).cloned()))
@@ -187,7 +211,7 @@ impl Store for MemoryStore {
     fn insert_code(&self, code: CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
         let mut codes = lock(&self.codes);
         if codes.contains_key(&code.hash) {
-            return ready(Err(StoreError::Backend("authorization code collision".into())));
+            return ready(Err(StoreError::backend("authorization code collision")));
         }
         codes.insert(code.hash, CodeEntry { record: code, used: false });
         ready(Ok(()))
@@ -218,7 +242,7 @@ impl Store for MemoryStore {
             || g.access.contains_key(&new.access.hash)
             || new.refresh.as_ref().is_some_and(|r| g.refresh.contains_key(&r.hash));
         if collision {
-            return ready(Err(StoreError::Backend("grant or token collision".into())));
+            return ready(Err(StoreError::backend("grant or token collision")));
         }
         let active = new.refresh.as_ref().map(|r| r.hash);
         g.families.insert(id.clone(), Family { grant: new.grant, active, previous: None, members: Vec::new() });
@@ -251,6 +275,7 @@ impl Store for MemoryStore {
     fn revoke_grant(
         &self,
         id: &GrantId,
+        _at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         lock(&self.grants).revoke(id, remember_until);

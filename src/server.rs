@@ -11,12 +11,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::authorize::{
-    self, Approval, ApprovalError, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
+    self, Approval, ApprovalError, Approved, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
 };
 use crate::client::{AuthFailure, Client, ClientAuthError, Credentials, GrantType, precheck};
 use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
-use crate::hooks::{Hooks, SecurityEvent};
+use crate::hooks::{Failure, Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
 use crate::jose::{self, JwtSigner, KeySet, VerificationKeys};
@@ -24,7 +24,9 @@ use crate::jwt;
 use crate::metadata::Metadata;
 use crate::provider::{Clock, Random, RandomError, SystemClock, SystemRandom};
 use crate::revoke::{self, TokenKind, TokenReference};
-use crate::store::{AccessTokenRecord, CodeTake, InsertOutcome, RefreshTokenRecord, RotateOutcome, Store, StoreError};
+use crate::store::{
+    AccessTokenRecord, CodeTake, InsertOutcome, RefreshTokenRecord, RotateOutcome, Store, StoreError, StoreErrorKind,
+};
 use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code, client_credentials};
 use crate::token::{NewAccess, Validity};
@@ -137,6 +139,20 @@ impl<S: Store> Server<S> {
         }
     }
 
+    /// Reports a store failure, with its cause, to the hooks ([`Hooks::failure`]); the client
+    /// only ever learns `server_error` or `temporarily_unavailable`.
+    fn seen<T>(&self, operation: &'static str, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(error) = &result {
+            self.hooks.failure(&Failure::Store { operation, error });
+        }
+        result
+    }
+
+    /// Fills `dest` from the server's random source, reporting a failure to the hooks.
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        self.random.fill_random(dest).inspect_err(|_| self.hooks.failure(&Failure::Random))
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.config
@@ -168,36 +184,40 @@ impl<S: Store> Server<S> {
     async fn consent_request(&self, params: &Params<'_>, post: bool) -> Result<ConsentRequest, AuthorizeFailure> {
         let id = authorize::client_id(params)?;
         // The redirect URI is not validated yet, so a store failure is an error page.
-        let client = self.store.client(&id).await.map_err(|e| AuthorizeFailure::page(store_fault(&e)))?;
+        let client =
+            self.seen("client", self.store.client(&id).await).map_err(|e| AuthorizeFailure::page(store_fault(&e)))?;
         authorize::validate(params, client, &self.config, post)
     }
 
     /// The resource owner approved: issues a code and redirects to the client with `code`,
     /// `state` and `iss` (AZ-11..AZ-15).
     ///
-    /// A store or randomness failure becomes a `server_error` / `temporarily_unavailable`
-    /// redirect. The only errors are host bugs: an approval wider than the request, or a
+    /// The answer says which grant the code belongs to ([`Approved::grant_id`]: every token the
+    /// code is redeemed for joins it, so the host can list or revoke it later). A store or
+    /// randomness failure becomes a `server_error` / `temporarily_unavailable` redirect, with
+    /// no grant. The only errors are host bugs: an approval wider than the request, or a
     /// subject that is also a registered client id (JWT-04).
-    pub async fn approve(&self, consent: &ConsentRequest, approval: Approval) -> Result<Response, ApprovalError> {
+    pub async fn approve(&self, consent: &ConsentRequest, approval: Approval) -> Result<Approved, ApprovalError> {
         consent.check(&approval)?;
         let issuer = self.config.issuer();
+        let failed = |error| Ok(Approved::failed(consent.error_response(error, issuer)));
         // JWT-04: a user must never share a `sub` with a client acting for itself.
         if let Ok(as_client) = ClientId::new(approval.subject().as_str()) {
-            match self.store.client(&as_client).await {
+            match self.seen("client", self.store.client(&as_client).await) {
                 Ok(None) => {}
                 Ok(Some(_)) => return Err(ApprovalError::SubjectIsAClientId),
-                Err(e) => return Ok(consent.error_response(store_fault(&e), issuer)),
+                Err(e) => return failed(store_fault(&e)),
             }
         }
         let now = self.clock.now();
         let (code, grant_id) = match self.fresh_code() {
             Ok(fresh) => fresh,
-            Err(_) => return Ok(consent.error_response(AuthorizeError::ServerError, issuer)),
+            Err(_) => return failed(AuthorizeError::ServerError),
         };
-        let (record, response) = consent.issue_code(&approval, &code, grant_id, now, &self.config);
-        match self.store.insert_code(record).await {
-            Ok(()) => Ok(response),
-            Err(e) => Ok(consent.error_response(store_fault(&e), issuer)),
+        let (record, response) = consent.issue_code(&approval, &code, grant_id.clone(), now, &self.config);
+        match self.seen("insert_code", self.store.insert_code(record).await) {
+            Ok(()) => Ok(Approved::issued(response, grant_id)),
+            Err(e) => failed(store_fault(&e)),
         }
     }
 
@@ -230,7 +250,7 @@ impl<S: Store> Server<S> {
 
     /// Looks the client up and authenticates it, reporting failures to the hooks.
     async fn authenticated_client(&self, credentials: &Credentials) -> Result<Client, TokenError> {
-        let client = self.store.client(&credentials.client_id).await?;
+        let client = self.seen("client", self.store.client(&credentials.client_id).await)?;
         self.authenticate(client, credentials).await.map_err(|e| {
             let e = TokenError::from(e);
             self.report_auth_failure(&e, Some(&credentials.client_id));
@@ -254,7 +274,7 @@ impl<S: Store> Server<S> {
         let client = self.authenticated_client(&reference.credentials).await?;
         match self.find_token(&reference).await? {
             Some(Found::Access(record, _)) if record.client_id == *client.id() => {
-                self.store.revoke_access_token(&record.hash).await?;
+                self.seen("revoke_access_token", self.store.revoke_access_token(&record.hash).await)?;
             }
             // RV-04: a refresh token takes its whole grant with it.
             Some(Found::Refresh(record)) if record.client_id == *client.id() => {
@@ -307,10 +327,14 @@ impl<S: Store> Server<S> {
         for kind in reference.search {
             let found = match kind {
                 TokenKind::Access => match self.access_token_key(reference.token.secret()) {
-                    Some((key, jti)) => self.store.access_token(&key).await?.map(|record| Found::Access(record, jti)),
+                    Some((key, jti)) => self
+                        .seen("access_token", self.store.access_token(&key).await)?
+                        .map(|record| Found::Access(record, jti)),
                     None => None,
                 },
-                TokenKind::Refresh => self.store.refresh_token(&reference.token.hash()).await?.map(Found::Refresh),
+                TokenKind::Refresh => self
+                    .seen("refresh_token", self.store.refresh_token(&reference.token.hash()).await)?
+                    .map(Found::Refresh),
             };
             if found.is_some() {
                 return Ok(found);
@@ -357,7 +381,7 @@ impl<S: Store> Server<S> {
         // One system call for all of this request's randomness: each call costs far more than
         // the bytes it returns.
         let mut random = [0u8; 48];
-        self.random.fill_random(&mut random)?;
+        self.fill_random(&mut random)?;
         let (token, grant) = random.split_at(32);
         let subject = client_credentials::subject(client)?;
         let validity = Validity::access(&self.config, now, None);
@@ -365,7 +389,7 @@ impl<S: Store> Server<S> {
         let grant_id = grant_id_from(grant)?;
         let (grant, response) =
             client_credentials::issue(client, subject, scope, grant_id, &self.config, validity, access);
-        match self.store.insert_grant(grant).await? {
+        match self.seen("insert_grant", self.store.insert_grant(grant).await)? {
             InsertOutcome::Inserted => Ok(response),
             // Only a revocation of the client's own subject can get here.
             InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant("the client's grants are revoked")),
@@ -382,21 +406,23 @@ impl<S: Store> Server<S> {
     /// Revokes grant `id`: its refresh and access tokens stop working, and a code of the grant
     /// not yet redeemed can no longer be (RT-09).
     pub async fn revoke_grant(&self, id: &GrantId) -> Result<(), StoreError> {
-        self.store.revoke_grant(id, self.clock.now() + self.config.grant_memory()).await
+        let now = self.clock.now();
+        self.seen("revoke_grant", self.store.revoke_grant(id, now, now + self.config.grant_memory()).await)
     }
 
     /// Revokes every grant of `subject`, including codes issued but not yet redeemed: for
     /// logout everywhere or a password change (RT-09).
     pub async fn revoke_subject(&self, subject: &Subject) -> Result<(), StoreError> {
         let now = self.clock.now();
-        self.store.revoke_subject(subject, now, now + self.config.grant_memory()).await
+        self.seen("revoke_subject", self.store.revoke_subject(subject, now, now + self.config.grant_memory()).await)
     }
 
     async fn refresh(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
         let request = refresh::parse(params)?;
         let now = self.clock.now();
         let invalid = TokenError::InvalidGrant(refresh::INVALID_REFRESH_TOKEN);
-        let record = self.store.refresh_token(&request.token.hash()).await?.ok_or(invalid)?;
+        let record =
+            self.seen("refresh_token", self.store.refresh_token(&request.token.hash()).await)?.ok_or(invalid)?;
         refresh::check_client(&record, client)?;
         let presentation = refresh::classify(&record, now, &self.config);
         match presentation {
@@ -414,7 +440,7 @@ impl<S: Store> Server<S> {
         let access = self.new_access(client, access, &record.subject, &scope, validity).await?;
         let (rotation, response) =
             refresh::issue(&record, presentation, scope, &self.config, validity, access, new_refresh.as_ref());
-        match self.store.rotate_refresh(rotation).await? {
+        match self.seen("rotate_refresh", self.store.rotate_refresh(rotation).await)? {
             RotateOutcome::Rotated => Ok(response),
             // A grace retry that the family no longer allows (already retried, or not the last
             // token rotated out) is a replay.
@@ -434,7 +460,7 @@ impl<S: Store> Server<S> {
         subject: &Subject,
         now: time::OffsetDateTime,
     ) -> Result<(), TokenError> {
-        self.store.revoke_grant(grant_id, now + self.config.grant_memory()).await?;
+        self.seen("revoke_grant", self.store.revoke_grant(grant_id, now, now + self.config.grant_memory()).await)?;
         self.hooks.report(&SecurityEvent::RefreshTokenReplay {
             client_id: client_id.clone(),
             grant_id: grant_id.clone(),
@@ -446,12 +472,15 @@ impl<S: Store> Server<S> {
     async fn redeem_code(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
         let redemption = authorization_code::parse(params)?;
         let now = self.clock.now();
-        match self.store.take_code(&redemption.code.hash()).await? {
+        match self.seen("take_code", self.store.take_code(&redemption.code.hash()).await)? {
             CodeTake::NotFound => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
             CodeTake::AlreadyTaken(record) => {
                 // AC-04: only a replay that passes every binding revokes the grant.
                 authorization_code::check_bindings(&redemption, &record, client)?;
-                self.store.revoke_grant(&record.grant_id, now + self.config.grant_memory()).await?;
+                self.seen(
+                    "revoke_grant",
+                    self.store.revoke_grant(&record.grant_id, now, now + self.config.grant_memory()).await,
+                )?;
                 self.hooks.report(&SecurityEvent::CodeReplay {
                     client_id: record.client_id.clone(),
                     grant_id: record.grant_id.clone(),
@@ -467,7 +496,7 @@ impl<S: Store> Server<S> {
                 let access = self.new_access(client, access, &record.subject, &record.scope, validity).await?;
                 let (tokens, response) =
                     authorization_code::issue(&record, &self.config, validity, access, refresh.as_ref());
-                match self.store.insert_grant(tokens).await? {
+                match self.seen("insert_grant", self.store.insert_grant(tokens).await)? {
                     InsertOutcome::Inserted => Ok(response),
                     // A replay revoked the grant while this redemption was running.
                     InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
@@ -479,7 +508,7 @@ impl<S: Store> Server<S> {
     /// A code (256 bits) and its grant id (128 bits), from one call for randomness.
     fn fresh_code(&self) -> Result<(AuthorizationCode, GrantId), RandomError> {
         let mut random = [0u8; 48];
-        self.random.fill_random(&mut random)?;
+        self.fill_random(&mut random)?;
         let (code, grant) = random.split_at(32);
         Ok((AuthorizationCode::new(encode_token(code)), grant_id_from(grant)?))
     }
@@ -489,7 +518,7 @@ impl<S: Store> Server<S> {
     fn fresh_tokens(&self, with_refresh: bool) -> Result<(String, Option<RefreshToken>), RandomError> {
         let mut random = [0u8; 64];
         let needed = if with_refresh { 64 } else { 32 };
-        self.random.fill_random(&mut random[..needed])?;
+        self.fill_random(&mut random[..needed])?;
         let (access, refresh) = random.split_at(32);
         Ok((encode_token(access), with_refresh.then(|| RefreshToken::new(encode_token(refresh)))))
     }
@@ -513,9 +542,15 @@ impl<S: Store> Server<S> {
         match self.format(client) {
             AccessTokenFormat::Opaque => Ok(NewAccess::Opaque(random)),
             AccessTokenFormat::Jwt => {
-                let signer = self.signer.as_deref().ok_or(TokenError::ServerError)?;
+                let Some(signer) = self.signer.as_deref() else {
+                    self.hooks.failure(&Failure::NoSigner);
+                    return Err(TokenError::ServerError);
+                };
                 let payload = token::jwt_payload(&self.config, subject, client.id(), scope, validity, &random)?;
-                let jwt = jose::sign_with(signer, "at+jwt", &payload).await.map_err(|_| TokenError::ServerError)?;
+                let jwt = jose::sign_with(signer, "at+jwt", &payload).await.map_err(|error| {
+                    self.hooks.failure(&Failure::Signing { error: &error });
+                    TokenError::ServerError
+                })?;
                 Ok(NewAccess::Jwt { jwt, jti: random })
             }
         }
@@ -578,7 +613,7 @@ fn grant_id_from(random: &[u8]) -> Result<GrantId, RandomError> {
 /// The authorization-endpoint error for a store failure (AZ-11).
 fn store_fault(error: &StoreError) -> AuthorizeError {
     match error {
-        StoreError::Unavailable(_) => AuthorizeError::TemporarilyUnavailable,
+        e if e.kind() == StoreErrorKind::Unavailable => AuthorizeError::TemporarilyUnavailable,
         _ => AuthorizeError::ServerError,
     }
 }

@@ -32,6 +32,29 @@
 //! A store must never report success for a write it did not make: on any doubt it returns
 //! [`StoreError`], and the server answers `server_error` without issuing anything.
 //!
+//! # The persisted form
+//!
+//! Records ([`CodeRecord`], [`AccessTokenRecord`], [`RefreshTokenRecord`], [`GrantRecord`]) and
+//! [`Client`] are stored by every real store, so their serde (JSON) shape is a wire format,
+//! pinned by golden fixtures in the crate's tests; members are only ever added, with defaults,
+//! and [`Client`] carries a `version` and is validated on every read like a registration. A
+//! SQL store keeps each record as its JSON in one column, beside the index columns it needs
+//! (the digest, grant id, subject, client id, `expires_at`), read from the record's public
+//! fields; it reads the record back from that JSON. Records have no column-by-column
+//! constructors: that keeps them free to grow (`#[non_exhaustive]`) without breaking stores.
+//!
+//! # Optional operations
+//!
+//! Operations added after a store was written are provided methods that fail closed
+//! ([`StoreErrorKind::Unsupported`]) until the store overrides them and declares them in
+//! [`Store::capabilities`]. [`Store::claim_once`] is the first.
+//!
+//! # Time
+//!
+//! Every write carries the server's `now`, so no store needs a clock of its own (and a store's
+//! key lifetimes follow the server's clock, never the database host's): a code's `issued_at`,
+//! a new grant's access token `issued_at`, a rotation's `at`, a revocation's `at`.
+//!
 //! # Mapping onto Redis and SQL
 //!
 //! Each operation is one Redis command or Lua script (except `revoke_subject`, a bounded series
@@ -55,6 +78,7 @@
 //! | `rotate_refresh` | Lua: `HMGET family:{grant} active previous retried`: `active` must equal `from` (grace: `previous` equals `from` and `retried` unset), else return not-active; `HSET rt:{active} rotated_at {at}`, `HSET family:{grant} active {new} previous {from} retried {grace}`, the new `rt:` and `at:` records, `SADD members:{grant}`, and the grant's score in `subject:{subject}` raised to the family's new end | `UPDATE grants SET active = $new, previous = $from WHERE grant_id = $g AND active = $from AND NOT revoked RETURNING 1` (the compare-and-swap, holding the grant row's lock; zero rows = not active), then in the same transaction `UPDATE tokens SET rotated_at = $at WHERE hash = $from` and `INSERT INTO tokens` the new pair. READ COMMITTED suffices: a revocation waits on the row lock |
 //! | `revoke_grant` | Lua: `SET revoked:{grant} 1 PX {until remember_until}` (never shortening), then `DEL` every member of `members:{grant}`, `ZREM subject:{subject} {grant}`, `DEL family:{grant} members:{grant}` | transaction: `pg_advisory_xact_lock(hashtext('grant:' \|\| $1))`; `INSERT INTO revoked_grants ... ON CONFLICT DO UPDATE SET until = greatest(...)`; `UPDATE grants SET revoked = true WHERE grant_id = $1` (first, so a rotation in flight finishes before) then `DELETE FROM tokens WHERE grant_id = $1`, which at READ COMMITTED sees what that rotation committed |
 //! | `revoke_subject` | Lua, in bounded steps: one script `SET revoked-sub:{subject} {latest at} PX {until remember_until}` and moves `subject:{subject}` into `subject-revoking:{subject}` (merged with what an interrupted call left); then scripts each revoking at most 256 of its grants as above until it is empty; a failed step is an error, and the next call finishes the rest | transaction: `pg_advisory_xact_lock(hashtext('subject:' \|\| $1))`; `INSERT INTO revoked_subjects ... ON CONFLICT DO UPDATE SET revoked_at = greatest(...)`; then `UPDATE grants SET revoked = true WHERE subject = $1` and `DELETE FROM tokens WHERE subject = $1` |
+//! | `claim_once` | `SET claim:{hash} 1 NX PX {until - at}`: `OK` to exactly one caller while the key lives | `INSERT INTO claims (hash, until) VALUES ($1, $2) ON CONFLICT (hash) DO UPDATE SET until = EXCLUDED.until WHERE claims.until <= $3 RETURNING 1` (a row: claimed; the conflicting row is locked, so one session only inserts or takes over an ended claim) |
 //! | `revoke_access_token` | `DEL at:{hash}` | `DELETE FROM tokens WHERE hash = $1 AND kind = 'access'` |
 //! | `access_token`, `refresh_token` | `GET at:{hash}` / `HMGET rt:{hash} record rotated_at` | `SELECT data FROM tokens WHERE hash = $1 AND kind = $2` |
 //!
@@ -75,16 +99,86 @@ use crate::client::Client;
 use crate::pkce::CodeChallenge;
 use crate::types::{ClientId, GrantId, Scope, Subject, TokenHash};
 
-/// A store operation failed. The server answers `server_error` (or 503) and stores nothing more.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A store operation failed. The server answers `server_error` (or 503 for
+/// [`StoreErrorKind::Unavailable`]) and stores nothing more; the error, with its cause, reaches
+/// the host through [`Hooks::failure`](crate::hooks::Hooks::failure) so an operator can learn why.
+///
+/// ```
+/// use oauth21::store::{StoreError, StoreErrorKind};
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+/// let error = StoreError::unavailable("redis").with_source(io);
+/// assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+/// assert_eq!(error.to_string(), "store unavailable: redis");
+/// assert!(std::error::Error::source(&error).unwrap().to_string().contains("refused"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: std::borrow::Cow<'static, str>,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+/// What kind of failure a [`StoreError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum StoreError {
-    /// The store cannot be reached now; the request may be retried.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+pub enum StoreErrorKind {
+    /// The store cannot be reached now; the request may be retried (503).
+    Unavailable,
+    /// The store failed, or returned data it could not decode.
+    Backend,
+    /// The store does not implement the operation (see [`Capabilities`]).
+    Unsupported,
+}
+
+impl StoreError {
+    /// The store cannot be reached now; `message` says which or how (no secrets).
+    pub fn unavailable(message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self { kind: StoreErrorKind::Unavailable, message: message.into(), source: None }
+    }
+
     /// The store failed or returned data it could not decode.
-    #[error("store failure: {0}")]
-    Backend(String),
+    pub fn backend(message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self { kind: StoreErrorKind::Backend, message: message.into(), source: None }
+    }
+
+    /// The store does not implement `operation`: what a provided [`Store`] method answers until
+    /// the store overrides it, so that nothing is ever silently skipped.
+    pub fn unsupported(operation: &'static str) -> Self {
+        Self { kind: StoreErrorKind::Unsupported, message: operation.into(), source: None }
+    }
+
+    /// The same error, caused by `source` (the driver's error), which
+    /// [`std::error::Error::source`] returns.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(std::sync::Arc::new(source));
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// The store's description of what failed.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            StoreErrorKind::Unavailable => write!(f, "store unavailable: {}", self.message),
+            StoreErrorKind::Backend => write!(f, "store failure: {}", self.message),
+            StoreErrorKind::Unsupported => write!(f, "store does not support {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 /// An issued authorization code, as stored: bound to its client, redirect URI and PKCE
@@ -255,8 +349,98 @@ pub enum RotateOutcome {
     NotActive,
 }
 
+/// What [`Store::claim_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimOutcome {
+    /// The key was free (never claimed, or its claim ended): this caller, only, holds it now.
+    Claimed,
+    /// The key is claimed until a later time: a replay.
+    AlreadyClaimed,
+}
+
+/// The optional operations a store implements: a set of flags. The required operations every
+/// store has; operations added later are provided methods that fail closed (they answer
+/// [`StoreErrorKind::Unsupported`], never a silent success) until a store overrides them and
+/// declares them here. A feature that needs one checks the store's declaration when the server
+/// is built, so the server refuses to start rather than fail on the first request; the
+/// conformance suite runs the cases of every declared capability.
+///
+/// ```
+/// use oauth21::store::Capabilities;
+/// let store_has = Capabilities::SINGLE_USE_CLAIMS;
+/// assert!(store_has.contains(Capabilities::SINGLE_USE_CLAIMS));
+/// assert_eq!(store_has.missing(Capabilities::NONE), Capabilities::NONE);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Capabilities(u32);
+
+impl Capabilities {
+    /// No optional operation.
+    pub const NONE: Self = Self(0);
+    /// [`Store::claim_once`]: single-use claims (DPoP proof `jti`s, client assertion `jti`s).
+    pub const SINGLE_USE_CLAIMS: Self = Self(1);
+
+    const NAMES: [(Self, &'static str); 1] = [(Self::SINGLE_USE_CLAIMS, "single-use claims")];
+
+    /// Both sets.
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether every capability of `other` is in this set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The capabilities of `required` this set lacks.
+    pub const fn missing(self, required: Self) -> Self {
+        Self(required.0 & !self.0)
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl std::fmt::Debug for Capabilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(Self::NAMES.iter().filter(|(c, _)| self.contains(*c)).map(|(_, name)| name)).finish()
+    }
+}
+
+impl std::fmt::Display for Capabilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = Self::NAMES.iter().filter(|(c, _)| self.contains(*c)).map(|(_, name)| *name).collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
 /// Storage for clients, codes and grants. See the [module docs](self) for the contract.
 pub trait Store: Send + Sync {
+    /// The optional operations this store implements (default: none). Declare only what the
+    /// store overrides; the conformance suite checks each declared one.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::NONE
+    }
+
+    /// Claims `key` once until `until`, atomically (optional: [`Capabilities::SINGLE_USE_CLAIMS`]).
+    ///
+    /// Must return [`ClaimOutcome::Claimed`] **at most once** for a key while its claim lasts,
+    /// however many callers race, also across processes; a key whose claim ended (`until` at or
+    /// before `at`, the server's now) may be claimed again. The key is a digest the server
+    /// makes (of a DPoP proof's key and `jti`, say), never a secret. Default: unsupported.
+    fn claim_once(
+        &self,
+        key: &TokenHash,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
+        let _ = (key, at, until);
+        std::future::ready(Err(StoreError::unsupported("claim_once")))
+    }
+
     /// The registration of client `id`, if any.
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
 
@@ -287,12 +471,14 @@ pub trait Store: Send + Sync {
     /// when `from` is kept (`rotation.refresh.hash == from`).
     fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send;
 
-    /// Revokes grant `id`: every access and refresh token of the grant stops being returned by
-    /// the lookups, and [`Store::insert_grant`] and [`Store::rotate_refresh`] refuse the grant
-    /// until at least `remember_until`. Revoking an unknown or already revoked grant succeeds.
+    /// Revokes grant `id` at `at` (the server's now): every access and refresh token of the
+    /// grant stops being returned by the lookups, and [`Store::insert_grant`] and
+    /// [`Store::rotate_refresh`] refuse the grant until at least `remember_until`. Revoking an
+    /// unknown or already revoked grant succeeds.
     fn revoke_grant(
         &self,
         id: &GrantId,
+        at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -325,6 +511,17 @@ pub trait Store: Send + Sync {
 }
 
 impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    fn claim_once(
+        &self,
+        key: &TokenHash,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
+        (**self).claim_once(key, at, until)
+    }
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
         (**self).client(id)
     }
@@ -354,9 +551,10 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     fn revoke_grant(
         &self,
         id: &GrantId,
+        at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).revoke_grant(id, remember_until)
+        (**self).revoke_grant(id, at, remember_until)
     }
     fn access_token(
         &self,
@@ -375,6 +573,17 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
 /// A borrowed store, for a server derived per request ([`Server::with_store`](crate::Server::with_store))
 /// over a store the host owns for that request (a database transaction, say).
 impl<T: Store + ?Sized> Store for &T {
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    fn claim_once(
+        &self,
+        key: &TokenHash,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
+        (**self).claim_once(key, at, until)
+    }
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
         (**self).client(id)
     }
@@ -404,9 +613,10 @@ impl<T: Store + ?Sized> Store for &T {
     fn revoke_grant(
         &self,
         id: &GrantId,
+        at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).revoke_grant(id, remember_until)
+        (**self).revoke_grant(id, at, remember_until)
     }
     fn access_token(
         &self,

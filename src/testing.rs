@@ -37,8 +37,8 @@ use time::{Duration, OffsetDateTime};
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::provider::{Random, SystemRandom, random_32};
 use crate::store::{
-    AccessTokenRecord, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome,
-    Rotation, Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant,
+    RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
 };
 use crate::types::{ClientId, GrantId, Scope, Subject, TokenHash};
 
@@ -215,7 +215,14 @@ pub async fn check_store<S: Store>(store: &S, contenders: usize) -> Result<usize
     concurrent_rotations_of_one_token(store, &fx, contenders).await?;
     concurrent_insert_and_revoke_grant(store, &fx, contenders).await?;
     concurrent_insert_and_revoke_subject(store, &fx, contenders).await?;
-    Ok(13)
+    let mut cases = 13;
+    if store.capabilities().contains(Capabilities::SINGLE_USE_CLAIMS) {
+        claims_are_single_use(store, &fx, contenders).await?;
+        cases += 1;
+    } else {
+        undeclared_claims_fail_closed(store, &fx).await?;
+    }
+    Ok(cases)
 }
 
 async fn code_is_taken_once<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
@@ -269,8 +276,8 @@ async fn grant_lookups_and_revocation<S: Store>(store: &S, fx: &Fixture) -> Case
     if store.refresh_token(&refresh.hash).await.map_err(&e)?.as_ref() != Some(&refresh) {
         return Err(fail(CASE, "the refresh token was not found as stored"));
     }
-    store.revoke_grant(&new.grant.grant_id, fx.now + Duration::days(31)).await.map_err(&e)?;
-    store.revoke_grant(&new.grant.grant_id, fx.now + Duration::days(31)).await.map_err(&e)?;
+    store.revoke_grant(&new.grant.grant_id, fx.now, fx.now + Duration::days(31)).await.map_err(&e)?;
+    store.revoke_grant(&new.grant.grant_id, fx.now, fx.now + Duration::days(31)).await.map_err(&e)?;
     if store.access_token(&new.access.hash).await.map_err(&e)?.is_some()
         || store.refresh_token(&refresh.hash).await.map_err(&e)?.is_some()
     {
@@ -356,13 +363,13 @@ async fn revoked_grant_refuses_inserts_and_rotations<S: Store>(store: &S, fx: &F
     let new = fx.new_grant();
     let token = new.refresh.clone().unwrap_or_else(|| fx.refresh(&new.grant));
     store.insert_grant(new.clone()).await.map_err(&e)?;
-    store.revoke_grant(&new.grant.grant_id, fx.now + Duration::days(31)).await.map_err(&e)?;
+    store.revoke_grant(&new.grant.grant_id, fx.now, fx.now + Duration::days(31)).await.map_err(&e)?;
     if store.rotate_refresh(fx.rotation(&token, false)).await.map_err(&e)? != RotateOutcome::NotActive {
         return Err(fail(CASE, "a revoked family rotated"));
     }
     // A grant revoked before it was ever inserted (a replay detected mid-redemption).
     let late = fx.new_grant();
-    store.revoke_grant(&late.grant.grant_id, fx.now + Duration::days(31)).await.map_err(&e)?;
+    store.revoke_grant(&late.grant.grant_id, fx.now, fx.now + Duration::days(31)).await.map_err(&e)?;
     let access = late.access.hash;
     if store.insert_grant(late).await.map_err(&e)? != InsertOutcome::GrantRevoked {
         return Err(fail(CASE, "a grant revoked beforehand was inserted"));
@@ -471,7 +478,7 @@ async fn concurrent_insert_and_revoke_grant<S: Store>(store: &S, fx: &Fixture, c
     let mut ops: Vec<Op<'_>> = Vec::new();
     for (i, new) in grants.iter().enumerate() {
         let insert: Op<'_> = Box::pin(async move { store.insert_grant(new.clone()).await.map(|_| ()) });
-        let revoke: Op<'_> = Box::pin(store.revoke_grant(&new.grant.grant_id, fx.now + Duration::days(31)));
+        let revoke: Op<'_> = Box::pin(store.revoke_grant(&new.grant.grant_id, fx.now, fx.now + Duration::days(31)));
         // Alternate which one starts first.
         if i % 2 == 0 {
             ops.extend([insert, revoke]);
@@ -531,4 +538,40 @@ async fn concurrent_insert_and_revoke_subject<S: Store>(store: &S, fx: &Fixture,
         }
     }
     Ok(())
+}
+
+/// A declared [`Store::claim_once`]: one claim per key while it lasts, however many race; an
+/// ended claim can be taken again; different keys are independent.
+async fn claims_are_single_use<S: Store>(store: &S, fx: &Fixture, contenders: usize) -> CaseResult {
+    const CASE: &str = "claim_once: one claim per key while it lasts";
+    let e = store_err(CASE);
+    let key = fx.hash();
+    let until = fx.now + Duration::seconds(60);
+    let outcomes = join_all((0..contenders).map(|_| store.claim_once(&key, fx.now, until))).await;
+    let mut claimed = 0;
+    for outcome in outcomes {
+        if outcome.map_err(&e)? == ClaimOutcome::Claimed {
+            claimed += 1;
+        }
+    }
+    if claimed != 1 {
+        return Err(fail(CASE, format!("{claimed} contenders claimed one key")));
+    }
+    if store.claim_once(&key, fx.now + Duration::seconds(59), until).await.map_err(&e)? != ClaimOutcome::AlreadyClaimed
+    {
+        return Err(fail(CASE, "a key was claimed twice while its claim lasted"));
+    }
+    if store.claim_once(&fx.hash(), fx.now, until).await.map_err(&e)? != ClaimOutcome::Claimed {
+        return Err(fail(CASE, "another key was refused"));
+    }
+    Ok(())
+}
+
+/// A store that does not declare claims must refuse them, never report a claim it did not make.
+async fn undeclared_claims_fail_closed<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "an undeclared claim_once fails closed";
+    match store.claim_once(&fx.hash(), fx.now, fx.now + Duration::seconds(60)).await {
+        Err(e) if e.kind() == crate::store::StoreErrorKind::Unsupported => Ok(()),
+        other => Err(fail(CASE, format!("gave {other:?} without declaring SINGLE_USE_CLAIMS"))),
+    }
 }

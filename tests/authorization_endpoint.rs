@@ -118,7 +118,7 @@ fn alice() -> Subject {
 
 /// Approves everything `consent` asks for, as alice.
 fn approve(fx: &Fixture, consent: &ConsentRequest) -> Response {
-    block_on(fx.server.approve(consent, Approval::new(alice()))).expect("approval within the request")
+    block_on(fx.server.approve(consent, Approval::new(alice()))).expect("approval within the request").into_response()
 }
 
 /// Every decoded query parameter of `url`, in order.
@@ -905,7 +905,7 @@ fn az11_approval_with_narrower_scope_is_what_the_token_carries() {
     let consent = fx.consent(&Query::app().set("scope", "read write").encode());
     assert_eq!(consent.scope().to_string(), "read write");
     let approval = Approval::new(alice()).with_scope(Scope::parse("read").unwrap());
-    let response = block_on(fx.server.approve(&consent, approval)).unwrap();
+    let response = block_on(fx.server.approve(&consent, approval)).unwrap().into_response();
     let code = query_param(response.location().unwrap(), "code").unwrap();
 
     let token = fx.token(&app_redeem_body(&code), None);

@@ -214,7 +214,7 @@ impl Run {
             Some(_) => Approval::new(alice()).with_scope(granted.clone()),
             None => Approval::new(alice()),
         };
-        let response = block_on(self.fx.server.approve(&consent, approval)).unwrap();
+        let response = block_on(self.fx.server.approve(&consent, approval)).unwrap().into_response();
         prop_assert_eq!(response.status(), 302);
         let location = response.location().unwrap_or_default().to_owned();
         let target = format!("http://127.0.0.1:{port}/cb?");

@@ -104,7 +104,9 @@ impl JwtFixture {
         let oauth21::AuthorizeOutcome::Consent(consent) = block_on(self.server.authorize(&Request::get(&query))) else {
             panic!("consent expected")
         };
-        let redirect = block_on(self.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+        let redirect = block_on(self.server.approve(&consent, Approval::new(Subject::new("alice").unwrap())))
+            .unwrap()
+            .into_response();
         let code = common::query_param(redirect.location().unwrap(), "code").unwrap();
         let response = self.token(&app_redeem_body(&code), None);
         assert_eq!(response.status(), 200);
@@ -706,6 +708,7 @@ fn jwt04_a_user_subject_equal_to_a_client_id_is_never_approved() {
     let refused = block_on(f.server.approve(&consent, Approval::new(Subject::new("svc").unwrap())));
     assert_eq!(refused.unwrap_err(), oauth21::ApprovalError::SubjectIsAClientId);
     assert_eq!(f.store.counts().0, 0, "no code was issued");
-    let approved = block_on(f.server.approve(&consent, Approval::new(Subject::new("user:svc").unwrap()))).unwrap();
+    let approved =
+        block_on(f.server.approve(&consent, Approval::new(Subject::new("user:svc").unwrap()))).unwrap().into_response();
     assert_eq!(approved.status(), 302);
 }

@@ -28,7 +28,8 @@ fn tenant_fixture() -> Fixture {
 /// The `iss` of an authorization response approved as alice.
 fn iss_of_authorization_response(fx: &Fixture) -> String {
     let consent = fx.consent(&app_query(""));
-    let response = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+    let response =
+        block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
     query_param(response.location().unwrap(), "iss").expect("iss in the authorization response")
 }
 
@@ -408,7 +409,8 @@ fn md03_listed_response_type_and_mode_are_the_ones_served() {
     assert_eq!(strings(&doc["response_types_supported"]), ["code"]);
     // `code` works, and the answer comes in the query (the one listed response mode).
     let consent = fx.consent(&app_query(""));
-    let response = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+    let response =
+        block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
     let location = response.location().unwrap();
     assert!(!location.contains('#'), "{location}");
     assert!(query_param(location, "code").is_some(), "{location}");
@@ -442,7 +444,8 @@ fn md05_every_authorization_response_carries_iss() {
     assert_eq!(document(&fx)["authorization_response_iss_parameter_supported"], true);
     // Success, denial and a redirected error all carry iss.
     let consent = fx.consent(&app_query(""));
-    let success = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+    let success =
+        block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
     let denied = fx.server.deny(&fx.consent(&app_query("")));
     let (_, error) = fx.authorize_error(&app_query("").replace("response_type=code", "response_type=token"));
     for response in [success, denied, error] {

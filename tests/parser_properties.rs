@@ -448,7 +448,7 @@ proptest! {
         let query = encode(&authorize_pairs("app", &state));
         let consent = fx.consent(&query);
         prop_assert_eq!(consent.state(), Some(state.as_str()));
-        let approved = block_on(fx.server.approve(&consent, Approval::new(alice()))).unwrap();
+        let approved = block_on(fx.server.approve(&consent, Approval::new(alice()))).unwrap().into_response();
         let location = approved.location().expect("a redirect");
         prop_assert_eq!(strict_query_values(location, "state")?, vec![state.clone()]);
         prop_assert_eq!(strict_query_values(location, "iss")?, vec![ISSUER.to_owned()]);

@@ -14,7 +14,7 @@ use oauth21::testing::check_store;
 fn ac03_rt06_memory_store_passes_the_conformance_suite() {
     let store = MemoryStore::new();
     let cases = block_on(check_store(&store, 32)).unwrap();
-    assert_eq!(cases, 13);
+    assert_eq!(cases, 14);
 }
 
 #[test]
@@ -33,7 +33,7 @@ fn ac03_rt06_memory_store_passes_the_suite_from_many_threads_at_once() {
         })
         .collect();
     for handle in handles {
-        assert_eq!(handle.join().expect("no panic").unwrap(), 13);
+        assert_eq!(handle.join().expect("no panic").unwrap(), 14);
     }
 }
 
@@ -68,4 +68,71 @@ fn rt09_purge_drops_expired_records_but_keeps_rotated_out_tokens_until_the_grant
     fx.clock.advance(Duration::days(11));
     fx.store.purge_expired(oauth21::Clock::now(&*fx.clock));
     assert_eq!(fx.store.counts(), (0, 0, 0));
+}
+
+/// A store written before `claim_once` existed: it forwards the required operations only and
+/// declares nothing. It still passes the suite, and the suite checks that its `claim_once`
+/// fails closed (unsupported), never reporting a claim it did not make.
+#[test]
+fn a_store_without_an_optional_operation_fails_it_closed() {
+    use oauth21::store::{
+        AccessTokenRecord, Capabilities, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord,
+        RotateOutcome, Rotation, Store, StoreError, StoreErrorKind,
+    };
+    use oauth21::{Client, ClientId, GrantId, Subject, TokenHash};
+    use time::OffsetDateTime;
+
+    struct Older(MemoryStore);
+    impl Store for Older {
+        async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+            self.0.client(id).await
+        }
+        async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
+            self.0.insert_code(code).await
+        }
+        async fn take_code(&self, hash: &TokenHash) -> Result<CodeTake, StoreError> {
+            self.0.take_code(hash).await
+        }
+        async fn insert_grant(&self, grant: NewGrant) -> Result<InsertOutcome, StoreError> {
+            self.0.insert_grant(grant).await
+        }
+        async fn rotate_refresh(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
+            self.0.rotate_refresh(rotation).await
+        }
+        async fn revoke_grant(
+            &self,
+            id: &GrantId,
+            at: OffsetDateTime,
+            until: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            self.0.revoke_grant(id, at, until).await
+        }
+        async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
+            self.0.revoke_access_token(hash).await
+        }
+        async fn revoke_subject(
+            &self,
+            s: &Subject,
+            at: OffsetDateTime,
+            until: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            self.0.revoke_subject(s, at, until).await
+        }
+        async fn access_token(&self, hash: &TokenHash) -> Result<Option<AccessTokenRecord>, StoreError> {
+            self.0.access_token(hash).await
+        }
+        async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
+            self.0.refresh_token(hash).await
+        }
+    }
+
+    let store = Older(MemoryStore::new());
+    assert_eq!(store.capabilities(), Capabilities::NONE);
+    assert_eq!(block_on(check_store(&store, 8)).unwrap(), 13);
+    let now = OffsetDateTime::UNIX_EPOCH;
+    let refused = block_on(store.claim_once(&TokenHash::of("k"), now, now + time::Duration::minutes(1)));
+    assert_eq!(refused.unwrap_err().kind(), StoreErrorKind::Unsupported);
+    // What a server needing claims learns from the declaration: exactly what is missing.
+    assert_eq!(store.capabilities().missing(Capabilities::SINGLE_USE_CLAIMS), Capabilities::SINGLE_USE_CLAIMS);
+    assert_eq!(MemoryStore::new().capabilities().missing(Capabilities::SINGLE_USE_CLAIMS), Capabilities::NONE);
 }

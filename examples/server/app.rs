@@ -423,7 +423,7 @@ async fn authorize(State(demo): State<AppState>, request: HttpRequest) -> HttpRe
                 return page(Some("Wrong username or password."));
             };
             match demo.server.approve(&consent, Approval::new(subject)).await {
-                Ok(response) => http_response(response),
+                Ok(approved) => http_response(approved.into_response()),
                 Err(e) => error_page(500, &e.to_string()),
             }
         }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use oauth21::provider::Random as _;
 use oauth21::store::{
-    AccessTokenRecord, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation,
-    Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord,
+    RotateOutcome, Rotation, Store, StoreError,
 };
 use oauth21::{Client, ClientId, GrantId, MemoryStore, Subject, TokenHash};
 use oauth21_redis::RedisStore;
@@ -82,6 +82,20 @@ macro_rules! dispatch {
 }
 
 impl Store for DemoStore {
+    fn capabilities(&self) -> Capabilities {
+        match self {
+            DemoStore::Memory(s) => s.capabilities(),
+            DemoStore::Redis(s, _) => s.capabilities(),
+        }
+    }
+    async fn claim_once(
+        &self,
+        key: &TokenHash,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        dispatch!(self, s => s.claim_once(key, at, until))
+    }
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         dispatch!(self, s => s.client(id))
     }
@@ -97,8 +111,13 @@ impl Store for DemoStore {
     async fn rotate_refresh(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
         dispatch!(self, s => s.rotate_refresh(rotation))
     }
-    async fn revoke_grant(&self, id: &GrantId, remember_until: OffsetDateTime) -> Result<(), StoreError> {
-        dispatch!(self, s => s.revoke_grant(id, remember_until))
+    async fn revoke_grant(
+        &self,
+        id: &GrantId,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.revoke_grant(id, at, remember_until))
     }
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
         dispatch!(self, s => s.revoke_access_token(hash))

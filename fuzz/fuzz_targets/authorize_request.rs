@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     // A valid request: approve it and deny it; both answers must go to the same place.
     let expected_status = if method == Method::Post { 303 } else { 302 };
     let client = consent.client().id().as_str().to_owned();
-    let approved = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+    let approved = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
     trace_response("approve", &approved);
     assert_eq!(approved.status(), expected_status);
     let params = check_authorize_redirect(&approved, &client, any);

@@ -330,7 +330,7 @@ impl Model {
                 approval = approval.with_scope(granted.clone());
             }
         }
-        let response = block_on(fx.server.approve(&p.consent, approval)).expect("approval within the request");
+        let response = block_on(fx.server.approve(&p.consent, approval)).expect("approval within the request").into_response();
         assert_eq!(response.status(), if p.post { 303 } else { 302 });
         let params = check_authorize_redirect(&response, p.client.id(), self.localhost_any);
         assert_eq!(single(&params, "state"), p.state.as_deref(), "state not echoed");

@@ -489,7 +489,7 @@ pub fn issue_code(fx: &Fixture, client_id: &str, redirect_uri: &str, scope: &str
     let AuthorizeOutcome::Consent(consent) = block_on(fx.server.authorize(&Request::get(&query))) else {
         panic!("fixture authorization request refused")
     };
-    let response = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+    let response = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
     let params = check_authorize_redirect(&response, client_id, false);
     single(&params, "code").unwrap().to_owned()
 }

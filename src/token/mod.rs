@@ -13,7 +13,7 @@ use crate::error::{ErrorCode, error_body};
 use crate::http::{Method, ParamError, Params, Request, Response};
 use crate::jwt::IssuedClaims;
 use crate::provider::RandomError;
-use crate::store::{AccessTokenRecord, StoreError};
+use crate::store::{AccessTokenRecord, StoreError, StoreErrorKind};
 use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash};
 
 /// Every parameter the token endpoint defines for the grants it knows; each may appear at most
@@ -108,8 +108,8 @@ impl From<ClientAuthError> for TokenError {
 impl From<StoreError> for TokenError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => Self::TemporarilyUnavailable,
-            StoreError::Backend(_) => Self::ServerError,
+            e if e.kind() == StoreErrorKind::Unavailable => Self::TemporarilyUnavailable,
+            _ => Self::ServerError,
         }
     }
 }

@@ -137,7 +137,9 @@ impl Fixture {
     /// Approves `query` as alice and returns the code.
     pub fn code(&self, query: &str) -> String {
         let consent = self.consent(query);
-        let response = block_on(self.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+        let response = block_on(self.server.approve(&consent, Approval::new(Subject::new("alice").unwrap())))
+            .unwrap()
+            .into_response();
         query_param(response.location().unwrap(), "code").unwrap()
     }
 

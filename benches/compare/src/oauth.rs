@@ -79,7 +79,7 @@ impl Oauth21 {
             AuthorizeOutcome::Consent(consent) => consent,
             AuthorizeOutcome::Error { error, .. } => panic!("authorize: {error:?}"),
         };
-        let redirect = block_on(self.server.approve(&consent, Approval::new(self.subject.clone()))).expect("approve");
+        let redirect = block_on(self.server.approve(&consent, Approval::new(self.subject.clone()))).expect("approve").into_response();
         let location = redirect.location().expect("Location");
         let code = location.split(['?', '&']).find_map(|p| p.strip_prefix("code=")).expect("code");
         let body = format!(

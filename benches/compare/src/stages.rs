@@ -84,9 +84,10 @@ impl Store for TimedStore {
     fn revoke_grant(
         &self,
         id: &GrantId,
+        at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.timed(7, || self.inner.revoke_grant(id, remember_until))
+        self.timed(7, || self.inner.revoke_grant(id, at, remember_until))
     }
     fn revoke_access_token(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.timed(7, || self.inner.revoke_access_token(hash))
@@ -139,7 +140,7 @@ fn code_flows(
             AuthorizeOutcome::Error { error, .. } => panic!("{error:?}"),
         };
         let t1 = Instant::now();
-        let redirect = block_on(server.approve(&consent, Approval::new(subject.clone()))).expect("approve");
+        let redirect = block_on(server.approve(&consent, Approval::new(subject.clone()))).expect("approve").into_response();
         let t2 = Instant::now();
         let code = redirect.location().expect("Location").split(['?', '&']).find_map(|p| p.strip_prefix("code="));
         let body = format!(
@@ -208,7 +209,7 @@ pub fn run(n: u64) {
             AuthorizeOutcome::Consent(c) => c,
             AuthorizeOutcome::Error { error, .. } => panic!("{error:?}"),
         };
-        warm.push(block_on(server.approve(&consent, Approval::new(subject.clone()))).expect("approve"));
+        warm.push(block_on(server.approve(&consent, Approval::new(subject.clone()))).expect("approve").into_response());
     }
     drop(warm);
     code_flows(&server, &store, &subject, &query, n, "into an empty store");

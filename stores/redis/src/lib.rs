@@ -27,7 +27,8 @@
 //!
 //! A connection that drops is re-established by the next request (the client's connection
 //! manager reconnects in the background); until Redis answers again every operation returns
-//! [`StoreError::Unavailable`], which the server turns into `503 temporarily_unavailable`.
+//! an [`Unavailable`](oauth21::store::StoreErrorKind::Unavailable) [`StoreError`], which the server turns into
+//! `503 temporarily_unavailable`.
 //! Each request waits at most about the configured response timeout plus a short reconnect
 //! back-off, never indefinitely. A write whose reply is lost is reported as an error, never as
 //! a success: the server then issues nothing (the write may still have happened, which only
@@ -35,9 +36,10 @@
 //!
 //! # Time
 //!
-//! Key lifetimes are computed from the store's [`Clock`] (by default [`SystemClock`], the
-//! server's clock) as "milliseconds from now until the record's `expires_at`", not from the
-//! Redis host's clock, so Redis drops a record when the server would consider it expired.
+//! The store has no clock: every write carries the server's now (a code's `issued_at`, a new
+//! grant's access token `issued_at`, a rotation's `at`, a revocation's `at`), and key lifetimes
+//! are "milliseconds from that now until the record's `expires_at`", never read from the Redis
+//! host's clock, so Redis drops a record when the server would consider it expired.
 //!
 //! # Revoking a subject
 //!
@@ -80,10 +82,10 @@ use std::future::Future;
 use std::sync::{Arc, LazyLock};
 
 use oauth21::store::{
-    AccessTokenRecord, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation,
-    Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord,
+    RotateOutcome, Rotation, Store, StoreError,
 };
-use oauth21::{Client, ClientId, Clock, GrantId, Subject, SystemClock, TokenHash};
+use oauth21::{Client, ClientId, GrantId, Subject, TokenHash};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 use serde::Serialize;
@@ -120,8 +122,8 @@ script!(REVOKE_SUBJECT_BATCH, common, "lua/revoke_subject_batch.lua");
 const REVOKE_SUBJECT_BATCH_SIZE: usize = 256;
 
 /// Maps a client error onto the store contract: anything that says "Redis cannot be reached
-/// or cannot serve now" is [`StoreError::Unavailable`] (answered with 503, worth a retry),
-/// everything else [`StoreError::Backend`].
+/// or cannot serve now" is [`StoreErrorKind::Unavailable`](oauth21::store::StoreErrorKind::Unavailable) (answered with 503, worth a retry),
+/// everything else [`StoreErrorKind::Backend`](oauth21::store::StoreErrorKind::Backend); the driver's error is kept as the source.
 fn store_error(error: RedisError) -> StoreError {
     let transient = error.is_io_error()
         || error.is_connection_dropped()
@@ -139,27 +141,35 @@ fn store_error(error: RedisError) -> StoreError {
         )
         || error.code() == Some("BUSY");
     if transient {
-        StoreError::Unavailable(format!("redis: {error}"))
+        StoreError::unavailable("redis").with_source(error)
     } else {
-        StoreError::Backend(format!("redis: {error}"))
+        StoreError::backend("redis").with_source(error)
     }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("cannot encode a record: {e}")))
+    serde_json::to_string(value).map_err(|e| StoreError::backend("cannot encode a record").with_source(e))
 }
 
 fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("cannot decode a stored record: {e}")))
+    serde_json::from_str(text).map_err(|e| StoreError::backend("cannot decode a stored record").with_source(e))
 }
 
-/// Milliseconds from `now` until `until`, clamped to `1..=MAX_TTL_MS`.
+/// Milliseconds from `now` (the write's, the server's clock) until `until`, at least 1 (Redis
+/// refuses 0) and at most [`MAX_TTL_MS`]. A record already past its end lives 1 ms, which the
+/// contract allows: a store may drop expired records.
 fn lifetime_ms(now: OffsetDateTime, until: OffsetDateTime) -> i64 {
     let left = (until - now).whole_milliseconds();
     i64::try_from(left.clamp(1, i128::from(MAX_TTL_MS))).unwrap_or(MAX_TTL_MS)
 }
 
 /// Milliseconds since the epoch, the unit of the subject index's scores (exact in a Lua number).
+/// A refresh token's record is kept until the grant ends, also once rotated out, so that a
+/// late replay is still recognised (RT-07).
+fn refresh_ttl_ms(now: OffsetDateTime, refresh: &RefreshTokenRecord) -> i64 {
+    lifetime_ms(now, refresh.expires_at.max(refresh.grant_expires_at))
+}
+
 fn unix_ms(at: OffsetDateTime) -> i64 {
     let ms = at.unix_timestamp_nanos().div_euclid(1_000_000);
     i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
@@ -216,6 +226,10 @@ impl Keys {
     fn subject_grants(&self, subject: &Subject) -> String {
         self.key("subject", subject.as_str())
     }
+    fn claim(&self, hash: &TokenHash) -> String {
+        self.key("claim", hash)
+    }
+
     fn subject_revoking(&self, subject: &Subject) -> String {
         self.key("subject-revoking", subject.as_str())
     }
@@ -226,7 +240,6 @@ impl Keys {
 pub struct RedisStoreBuilder {
     url: String,
     namespace: String,
-    clock: Arc<dyn Clock>,
     response_timeout: std::time::Duration,
     connection_timeout: std::time::Duration,
     reconnect_attempts: usize,
@@ -252,15 +265,8 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The clock key lifetimes are computed from (default [`SystemClock`]). Give the store the
-    /// server's clock when it is not the system's.
-    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
     /// How long one command may wait for its reply before it fails with
-    /// [`StoreError::Unavailable`] (default 2 s).
+    /// [`StoreErrorKind::Unavailable`](oauth21::store::StoreErrorKind::Unavailable) (default 2 s).
     pub fn response_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.response_timeout = timeout;
         self
@@ -279,11 +285,11 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Connects (must run inside a Tokio runtime). Fails with [`StoreError::Backend`] for an
-    /// unusable URL and with [`StoreError::Unavailable`] when Redis does not answer.
+    /// Connects (must run inside a Tokio runtime). Fails with [`StoreErrorKind::Backend`](oauth21::store::StoreErrorKind::Backend) for an
+    /// unusable URL and with [`StoreErrorKind::Unavailable`](oauth21::store::StoreErrorKind::Unavailable) when Redis does not answer.
     pub async fn connect(self) -> Result<RedisStore, StoreError> {
         let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| StoreError::Backend(format!("invalid redis URL: {e}")))?;
+            .map_err(|e| StoreError::backend("invalid redis URL").with_source(e))?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(self.response_timeout))
             .set_connection_timeout(Some(self.connection_timeout))
@@ -291,7 +297,7 @@ impl RedisStoreBuilder {
             .set_min_delay(std::time::Duration::from_millis(20))
             .set_max_delay(std::time::Duration::from_millis(400));
         let connection = ConnectionManager::new_with_config(client, config).await.map_err(store_error)?;
-        let store = RedisStore { connection, keys: Keys { prefix: self.namespace.into() }, clock: self.clock };
+        let store = RedisStore { connection, keys: Keys { prefix: self.namespace.into() } };
         store.ping().await?;
         Ok(store)
     }
@@ -305,7 +311,6 @@ impl RedisStoreBuilder {
 pub struct RedisStore {
     connection: ConnectionManager,
     keys: Keys,
-    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -321,7 +326,6 @@ impl RedisStore {
         RedisStoreBuilder {
             url: url.into(),
             namespace: "oauth21:".into(),
-            clock: Arc::new(SystemClock),
             response_timeout: std::time::Duration::from_secs(2),
             connection_timeout: std::time::Duration::from_secs(1),
             reconnect_attempts: 2,
@@ -341,7 +345,7 @@ impl RedisStore {
     /// Checks that Redis answers (for health checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let reply: String = redis::cmd("PING").query_async(&mut self.connection.clone()).await.map_err(store_error)?;
-        if reply == "PONG" { Ok(()) } else { Err(StoreError::Backend(format!("unexpected PING reply {reply:?}"))) }
+        if reply == "PONG" { Ok(()) } else { Err(StoreError::backend(format!("unexpected PING reply {reply:?}"))) }
     }
 
     /// Registers `client` for every instance sharing this Redis, replacing any registration
@@ -365,13 +369,6 @@ impl RedisStore {
         Ok(removed == 1)
     }
 
-    /// Milliseconds from the store clock's now until `until`, at least 1 (Redis refuses 0) and
-    /// at most [`MAX_TTL_MS`]. A record already past its end lives 1 ms, which the contract
-    /// allows: a store may drop expired records.
-    fn ttl_ms(&self, until: OffsetDateTime) -> i64 {
-        lifetime_ms(self.clock.now(), until)
-    }
-
     async fn get_json<T: DeserializeOwned>(&self, key: String) -> Result<Option<T>, StoreError> {
         let text: Option<String> =
             redis::cmd("GET").arg(key).query_async(&mut self.connection.clone()).await.map_err(store_error)?;
@@ -382,13 +379,13 @@ impl RedisStore {
         let stored: i64 = INSERT_CODE
             .key(self.keys.code(&code.hash))
             .arg(to_json(&code)?)
-            .arg(self.ttl_ms(code.expires_at))
+            .arg(lifetime_ms(code.issued_at, code.expires_at))
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(store_error)?;
         match stored {
             1 => Ok(()),
-            _ => Err(StoreError::Backend("authorization code collision".into())),
+            _ => Err(StoreError::backend("authorization code collision")),
         }
     }
 
@@ -407,10 +404,10 @@ impl RedisStore {
 
     async fn insert_grant_inner(&self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
         let grant = &new.grant;
-        let keep_grant = self.ttl_ms(grant.expires_at);
-        // The access token's issued_at is the server's now at issue time: the subject index
-        // drops grants that ended before it.
+        // The access token's issued_at is the server's now at issue time: key lifetimes run
+        // from it, and the subject index drops grants that ended before it.
         let now = new.access.issued_at;
+        let keep_grant = lifetime_ms(now, grant.expires_at);
         let end = new
             .refresh
             .iter()
@@ -430,7 +427,7 @@ impl RedisStore {
             .arg(keep_grant)
             .arg(grant.subject.as_str())
             .arg(to_json(&new.access)?)
-            .arg(self.ttl_ms(new.access.expires_at))
+            .arg(lifetime_ms(now, new.access.expires_at))
             .arg(format!("at:{}", new.access.hash))
             .arg(unix_ms(now))
             .arg(family_end_ms(now, end));
@@ -439,21 +436,15 @@ impl RedisStore {
                 .key(self.keys.refresh(&refresh.hash))
                 .arg(refresh.hash.to_string())
                 .arg(to_json(refresh)?)
-                .arg(self.refresh_ttl_ms(refresh))
+                .arg(refresh_ttl_ms(now, refresh))
                 .arg(format!("rt:{}", refresh.hash));
         }
         let outcome: i64 = invocation.invoke_async(&mut self.connection.clone()).await.map_err(store_error)?;
         match outcome {
             1 => Ok(InsertOutcome::Inserted),
             0 => Ok(InsertOutcome::GrantRevoked),
-            _ => Err(StoreError::Backend("grant or token collision".into())),
+            _ => Err(StoreError::backend("grant or token collision")),
         }
-    }
-
-    /// A refresh token's record is kept until the grant ends, also once rotated out, so that a
-    /// late replay is still recognised (RT-07).
-    fn refresh_ttl_ms(&self, refresh: &RefreshTokenRecord) -> i64 {
-        self.ttl_ms(refresh.expires_at.max(refresh.grant_expires_at))
     }
 
     async fn rotate_refresh_inner(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
@@ -471,10 +462,10 @@ impl RedisStore {
             .arg(if rotation.grace_retry { "1" } else { "0" })
             .arg(rotation.refresh.hash.to_string())
             .arg(to_json(&rotation.refresh)?)
-            .arg(self.refresh_ttl_ms(&rotation.refresh))
+            .arg(refresh_ttl_ms(rotation.at, &rotation.refresh))
             .arg(rotation.access.hash.to_string())
             .arg(to_json(&rotation.access)?)
-            .arg(self.ttl_ms(rotation.access.expires_at))
+            .arg(lifetime_ms(rotation.at, rotation.access.expires_at))
             .arg(rotation.at.unix_timestamp_nanos().to_string())
             .arg(unix_ms(rotation.at))
             .arg(family_end_ms(rotation.at, end))
@@ -485,11 +476,16 @@ impl RedisStore {
         Ok(if rotated == 1 { RotateOutcome::Rotated } else { RotateOutcome::NotActive })
     }
 
-    async fn revoke_grant_inner(&self, id: &GrantId, remember_until: OffsetDateTime) -> Result<(), StoreError> {
+    async fn revoke_grant_inner(
+        &self,
+        id: &GrantId,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         REVOKE_GRANT
             .arg(&*self.keys.prefix)
             .arg(id.as_str())
-            .arg(self.ttl_ms(remember_until))
+            .arg(lifetime_ms(at, remember_until))
             .invoke_async::<i64>(&mut self.connection.clone())
             .await
             .map(drop)
@@ -508,7 +504,7 @@ impl RedisStore {
             .key(self.keys.subject_grants(subject))
             .key(&revoking)
             .arg(unix_micros(at))
-            .arg(self.ttl_ms(remember_until))
+            .arg(lifetime_ms(at, remember_until))
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(store_error)?;
@@ -518,13 +514,32 @@ impl RedisStore {
             left = REVOKE_SUBJECT_BATCH
                 .key(&revoking)
                 .arg(&*self.keys.prefix)
-                .arg(self.ttl_ms(remember_until))
+                .arg(lifetime_ms(at, remember_until))
                 .arg(REVOKE_SUBJECT_BATCH_SIZE)
                 .invoke_async(&mut self.connection.clone())
                 .await
                 .map_err(store_error)?;
         }
         Ok(())
+    }
+
+    async fn claim_once_inner(
+        &self,
+        key: &TokenHash,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        // SET NX answers OK to exactly one caller while the key lives; it expires with its claim.
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.keys.claim(key))
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(lifetime_ms(at, until))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        Ok(if set.is_some() { ClaimOutcome::Claimed } else { ClaimOutcome::AlreadyClaimed })
     }
 
     async fn revoke_access_token_inner(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -551,7 +566,7 @@ impl RedisStore {
                 .parse::<i128>()
                 .ok()
                 .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-                .ok_or_else(|| StoreError::Backend(format!("cannot decode rotated_at {nanos:?}")))?;
+                .ok_or_else(|| StoreError::backend(format!("cannot decode rotated_at {nanos:?}")))?;
             record.rotated_at = Some(at);
         }
         Ok(Some(record))
@@ -559,6 +574,19 @@ impl RedisStore {
 }
 
 impl Store for RedisStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::SINGLE_USE_CLAIMS
+    }
+
+    fn claim_once(
+        &self,
+        key: &TokenHash,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
+        self.claim_once_inner(key, at, until)
+    }
+
     /// `GET client:{id}` (JSON).
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
         self.get_json(self.keys.client(id))
@@ -592,9 +620,10 @@ impl Store for RedisStore {
     fn revoke_grant(
         &self,
         id: &GrantId,
+        at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.revoke_grant_inner(id, remember_until)
+        self.revoke_grant_inner(id, at, remember_until)
     }
 
     /// `DEL at:{hash}`.
@@ -634,9 +663,10 @@ impl Store for RedisStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oauth21::store::StoreErrorKind;
 
     #[test]
-    fn lifetimes_are_milliseconds_from_the_store_clock_and_never_zero_or_unbounded() {
+    fn lifetimes_are_milliseconds_from_the_writes_now_and_never_zero_or_unbounded() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         assert_eq!(lifetime_ms(now, now + time::Duration::seconds(60)), 60_000);
         assert_eq!(lifetime_ms(now, now + time::Duration::milliseconds(1500)), 1500);
@@ -651,11 +681,12 @@ mod tests {
         use std::io;
         for kind in [io::ErrorKind::ConnectionRefused, io::ErrorKind::ConnectionReset, io::ErrorKind::TimedOut] {
             let error = store_error(RedisError::from(io::Error::from(kind)));
-            assert!(matches!(error, StoreError::Unavailable(_)), "{kind:?}: {error:?}");
+            assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{kind:?}: {error:?}");
+            assert!(std::error::Error::source(&error).is_some(), "the driver's error is kept");
         }
         let error = store_error(RedisError::from((ErrorKind::UnexpectedReturnType, "a reply of the wrong type")));
-        assert!(matches!(error, StoreError::Backend(_)), "{error:?}");
-        assert!(matches!(from_json::<AccessTokenRecord>("{"), Err(StoreError::Backend(_))));
+        assert_eq!(error.kind(), StoreErrorKind::Backend, "{error:?}");
+        assert!(matches!(from_json::<AccessTokenRecord>("{"), Err(e) if e.kind() == StoreErrorKind::Backend));
     }
 
     #[test]
