@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use oauth21::http::basic_auth_header;
+use oauth21::client::basic_auth_header;
 use oauth21::{
     Approval, AuthorizeOutcome, Client, ClientSecret, CodeChallenge, CodeVerifier, GrantType, MemoryStore, Request,
     Server, ServerConfig, Subject, SystemRandom,
@@ -53,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("   refused: {error} ({})", response.status());
             return Ok(());
         }
+        _ => return Err("an authorization outcome this example does not handle".into()),
     };
     println!("   valid: {} asks for scope {:?}", consent.client().id(), consent.scope().to_string());
 

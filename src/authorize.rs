@@ -486,6 +486,7 @@ pub enum ApprovalError {
 #[must_use]
 // Consent is the common outcome; boxing it would add an allocation to every valid request.
 #[allow(clippy::large_enum_variant)]
+#[non_exhaustive]
 pub enum AuthorizeOutcome {
     /// The request is valid: ask the resource owner.
     Consent(ConsentRequest),

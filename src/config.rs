@@ -10,6 +10,7 @@ use crate::types::{InvalidValue, Issuer};
 /// How access tokens are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum AccessTokenFormat {
     /// 256 random bits, meaningful only to the store: revocable at once, checked by a store
     /// lookup or introspection. The default.
@@ -66,8 +67,17 @@ pub struct ServerConfig {
 }
 
 /// The paths of the endpoints under the issuer, for the metadata document (MD-03, MD-06). Each
-/// starts with `/`; the endpoint's URL is the issuer followed by the path.
+/// starts with `/`; the endpoint's URL is the issuer followed by the path. Endpoints added later
+/// get fields with defaults, so build one from the default with the `with_*` methods:
+///
+/// ```
+/// use oauth21::EndpointPaths;
+/// let paths = EndpointPaths::default().with_token("/oauth2/token").with_revocation("/oauth2/revoke");
+/// assert_eq!(paths.token, "/oauth2/token");
+/// assert_eq!(paths.authorization, "/authorize");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EndpointPaths {
     /// The authorization endpoint (default `/authorize`).
     pub authorization: String,
@@ -80,6 +90,38 @@ pub struct EndpointPaths {
     /// The JWKS document with the public keys of JWT access tokens (default `/jwks.json`),
     /// listed as `jwks_uri` when the server issues JWTs (MD-03).
     pub jwks: String,
+}
+
+impl EndpointPaths {
+    /// With the authorization endpoint at `path`.
+    pub fn with_authorization(mut self, path: impl Into<String>) -> Self {
+        self.authorization = path.into();
+        self
+    }
+
+    /// With the token endpoint at `path`.
+    pub fn with_token(mut self, path: impl Into<String>) -> Self {
+        self.token = path.into();
+        self
+    }
+
+    /// With the revocation endpoint at `path`.
+    pub fn with_revocation(mut self, path: impl Into<String>) -> Self {
+        self.revocation = path.into();
+        self
+    }
+
+    /// With the introspection endpoint at `path`.
+    pub fn with_introspection(mut self, path: impl Into<String>) -> Self {
+        self.introspection = path.into();
+        self
+    }
+
+    /// With the JWKS document at `path`.
+    pub fn with_jwks(mut self, path: impl Into<String>) -> Self {
+        self.jwks = path.into();
+        self
+    }
 }
 
 impl Default for EndpointPaths {

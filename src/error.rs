@@ -51,8 +51,9 @@ impl ErrorCode {
         }
     }
 
-    /// Every code, for tests and for callers that map codes to their own types.
-    pub const ALL: [ErrorCode; 10] = [
+    /// Every code, for tests and for callers that map codes to their own types. A slice, so
+    /// that a new code is not a breaking change.
+    pub const ALL: &'static [ErrorCode] = &[
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,

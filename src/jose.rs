@@ -53,6 +53,7 @@ const MAX_KID_BYTES: usize = 128;
 
 /// A JWS signature algorithm this crate signs and verifies with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// Ed25519 (RFC 8037).
     EdDSA,
@@ -373,6 +374,7 @@ impl PublicKey {
 
 /// Where a key stands in its rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyState {
     /// Published in the JWKS and accepted by verifiers, not signing yet: the first step of a
     /// rotation, so caches of the JWKS learn the key before tokens signed with it appear.
@@ -547,6 +549,7 @@ impl SharedKeySet {
 
 /// A verified compact JWS.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Verified {
     /// The id of the key that verified it.
     pub kid: String,

@@ -8,6 +8,11 @@ use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
 use crate::http::Response;
 
+/// Members the configuration owns even when this document omits them (an absent `jwks_uri`
+/// must not be filled in by hand).
+const RESERVED: [&str; 5] =
+    ["issuer", "jwks_uri", "scopes_supported", "pushed_authorization_request_endpoint", "registration_endpoint"];
+
 /// The metadata document. Serialise it, or use [`Server::metadata`](crate::Server::metadata)
 /// for the ready HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,7 +47,19 @@ pub struct Metadata {
     /// The JWKS URL, present when the server issues JWT access tokens (MD-03).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// The scopes the host chooses to advertise (RFC 8414 RECOMMENDED); omitted when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    /// Further members the host publishes (a `service_documentation` URL, say), after the
+    /// standard ones; set through [`Metadata::with_member`], which refuses the names above.
+    #[serde(flatten)]
+    extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
+
+/// A member name [`Metadata::with_member`] refuses: the crate sets it from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("metadata member {0:?} is set by the server's configuration")]
+pub struct ReservedMember(pub String);
 
 impl Metadata {
     /// The document for `config`; `jwks_uri` is listed when the server's access-token format
@@ -67,7 +84,43 @@ impl Metadata {
             introspection_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
             jwks_uri: (config.access_token_format() == AccessTokenFormat::Jwt)
                 .then(|| config.endpoint_url(&paths.jwks)),
+            scopes_supported: Vec::new(),
+            extra: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Advertises `scopes` as `scopes_supported`.
+    pub fn with_scopes_supported<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds the member `name` with `value` (RFC 8414 §2 lets a server publish more): a name the
+    /// crate sets itself is refused, so the document never carries two values for one name.
+    ///
+    /// ```
+    /// # use oauth21::{Metadata, ServerConfig};
+    /// let config = ServerConfig::builder("https://as.example").build()?;
+    /// let metadata = Metadata::new(&config)
+    ///     .with_scopes_supported(["read", "write"])
+    ///     .with_member("service_documentation", "https://as.example/docs".into())?;
+    /// let json: serde_json::Value = serde_json::from_slice(metadata.response().body())?;
+    /// assert_eq!(json["scopes_supported"][1], "write");
+    /// assert_eq!(json["service_documentation"], "https://as.example/docs");
+    /// assert!(Metadata::new(&config).with_member("issuer", "https://evil.example".into()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_member(mut self, name: impl Into<String>, value: serde_json::Value) -> Result<Self, ReservedMember> {
+        let name = name.into();
+        let standard = serde_json::to_value(Metadata { extra: Default::default(), ..self.clone() })
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.contains_key(&name)))
+            .unwrap_or(true);
+        if standard || RESERVED.contains(&name.as_str()) {
+            return Err(ReservedMember(name));
+        }
+        self.extra.insert(name, value);
+        Ok(self)
     }
 
     /// Lists `jwks_uri` at the configured JWKS path.

@@ -347,9 +347,15 @@ impl<S: Store> Server<S> {
     /// [`ServerConfig::metadata_path`].
     /// `jwks_uri` is listed whenever the server has JWT keys.
     pub fn metadata(&self) -> Response {
+        self.metadata_document().response()
+    }
+
+    /// The metadata document itself, for a host that publishes more than the configuration
+    /// says (`scopes_supported`, its own members): extend it, then serve
+    /// [`Metadata::response`].
+    pub fn metadata_document(&self) -> Metadata {
         let metadata = Metadata::new(&self.config);
-        let metadata = if self.verification.is_some() { metadata.with_jwks_uri(&self.config) } else { metadata };
-        metadata.response()
+        if self.verification.is_some() { metadata.with_jwks_uri(&self.config) } else { metadata }
     }
 
     /// Client authentication (TK-06): the registration's rules, then the secret, after asking

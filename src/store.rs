@@ -321,6 +321,7 @@ pub struct Rotation {
 
 /// What [`Store::take_code`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CodeTake {
     /// The code was unused and is now used: this caller, and only this caller, may redeem it.
     Taken(CodeRecord),
@@ -332,6 +333,7 @@ pub enum CodeTake {
 
 /// What [`Store::insert_grant`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InsertOutcome {
     /// Every record was stored.
     Inserted,
@@ -341,6 +343,7 @@ pub enum InsertOutcome {
 
 /// What [`Store::rotate_refresh`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RotateOutcome {
     /// The family now has the new tokens.
     Rotated,

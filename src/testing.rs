@@ -45,6 +45,7 @@ use crate::types::{ClientId, GrantId, Scope, Subject, TokenHash};
 /// A contract violation (or a store error) found by the suite.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("store contract case {case:?} failed: {reason}")]
+#[non_exhaustive]
 pub struct ContractViolation {
     /// The case that failed.
     pub case: &'static str,

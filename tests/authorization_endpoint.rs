@@ -15,8 +15,8 @@
 mod common;
 use common::*;
 
+use oauth21::ParamError;
 use oauth21::error::is_valid_description;
-use oauth21::http::ParamError;
 use oauth21::pkce::PkceError;
 use oauth21::{
     Approval, ApprovalError, AuthorizeError, AuthorizeOutcome, Client, ClientSecret, ConsentRequest, GrantType, Method,
@@ -102,6 +102,7 @@ fn consent_of(outcome: AuthorizeOutcome) -> ConsentRequest {
     match outcome {
         AuthorizeOutcome::Consent(c) => c,
         AuthorizeOutcome::Error { error, .. } => panic!("expected consent, got {error:?}"),
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 
@@ -109,6 +110,7 @@ fn error_of(outcome: AuthorizeOutcome) -> (AuthorizeError, Response) {
     match outcome {
         AuthorizeOutcome::Error { error, response } => (error, response),
         AuthorizeOutcome::Consent(c) => panic!("expected an error, got consent for {}", c.redirect_uri()),
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 
@@ -1370,6 +1372,7 @@ fn sec08_garbage_inputs_never_panic() {
                 AuthorizeOutcome::Error { error, response } => {
                     assert_page(error, &response, 400);
                 }
+                _ => unreachable!("a variant this code does not know"),
             }
         }
     }
@@ -1397,6 +1400,7 @@ proptest! {
                     }
                     None => prop_assert!(!error.is_redirectable()),
                 },
+                _ => unreachable!("a variant this code does not know"),
             }
         }
     }
@@ -1435,6 +1439,7 @@ proptest! {
                     prop_assert_eq!(error, AuthorizeError::UnregisteredRedirectUri);
                 }
             },
+            _ => unreachable!("a variant this code does not know"),
         }
     }
 }

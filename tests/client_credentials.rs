@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
+use oauth21::client::basic_auth_header;
 use oauth21::client::{AuthFailure, RedirectUriError};
 use oauth21::hooks::{HookFuture, Hooks, SecurityEvent};
-use oauth21::http::basic_auth_header;
 use oauth21::store::Store;
 use oauth21::{
     AccessToken, Client, ClientId, ClientSecret, GrantType, ManualClock, MemoryStore, RegistrationError, Request,

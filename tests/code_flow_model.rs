@@ -28,7 +28,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
-use oauth21::http::basic_auth_header;
+use oauth21::client::basic_auth_header;
 use oauth21::store::Store;
 use oauth21::{
     AccessToken, Approval, CodeChallenge, CodeVerifier, GrantId, RefreshToken, Response, Scope, SecurityEvent, Subject,

@@ -40,6 +40,7 @@ fn pkcs8(alg: Algorithm) -> &'static [u8] {
         Algorithm::EdDSA => ED25519,
         Algorithm::ES256 => P256,
         Algorithm::RS256 => RSA2048,
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 
@@ -147,6 +148,7 @@ fn forge(alg: Algorithm, header: &str, payload: &str) -> String {
             pair.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig).unwrap();
             sig
         }
+        _ => unreachable!("a variant this code does not know"),
     };
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }

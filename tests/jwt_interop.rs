@@ -43,6 +43,7 @@ fn their_alg(alg: Algorithm) -> jsonwebtoken::Algorithm {
         Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
         Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
         Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 

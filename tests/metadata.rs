@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use oauth21::http::basic_auth_header;
+use oauth21::client::basic_auth_header;
 use oauth21::{Approval, ConfigError, EndpointPaths, Metadata, Request, Response, ServerConfig, Subject};
 use serde_json::{Value, json};
 
@@ -237,13 +237,12 @@ fn md06_arrays_hold_no_duplicates() {
 
 #[test]
 fn md06_custom_endpoint_paths_are_reflected() {
-    let paths = EndpointPaths {
-        authorization: "/oauth2/v1/authz".into(),
-        token: "/oauth2/v1/token".into(),
-        revocation: "/oauth2/v1/token/revoke".into(),
-        introspection: "/oauth2/v1/token/introspect".into(),
-        jwks: "/oauth2/v1/keys".into(),
-    };
+    let paths = EndpointPaths::default()
+        .with_authorization("/oauth2/v1/authz")
+        .with_token("/oauth2/v1/token")
+        .with_revocation("/oauth2/v1/token/revoke")
+        .with_introspection("/oauth2/v1/token/introspect")
+        .with_jwks("/oauth2/v1/keys");
     let fx = fixture_with(ServerConfig::builder(TENANT).endpoint_paths(paths.clone()).build().unwrap());
     assert_eq!(fx.server.config().endpoint_paths(), &paths);
     let doc = document(&fx);
@@ -259,7 +258,7 @@ fn md06_custom_endpoint_paths_are_reflected() {
 #[test]
 fn md06_endpoint_paths_that_are_not_plain_paths_are_refused() {
     for bad in ["token", "", "/token?x=1", "/token#f", "/to ken", "https://evil.example/token"] {
-        let paths = EndpointPaths { token: bad.into(), ..EndpointPaths::default() };
+        let paths = EndpointPaths::default().with_token(bad);
         let result = ServerConfig::builder(ISSUER).endpoint_paths(paths).build();
         assert_eq!(result.unwrap_err(), ConfigError::EndpointPath, "{bad:?}");
     }

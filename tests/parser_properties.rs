@@ -14,7 +14,7 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::*;
-use oauth21::http::{basic_auth_header, parse_basic_auth};
+use oauth21::client::{basic_auth_header, parse_basic_auth};
 use oauth21::store::Store;
 use oauth21::{
     AccessToken, Approval, AuthorizeError, AuthorizeOutcome, Client, CodeChallenge, CodeVerifier, GrantType, Method,
@@ -434,6 +434,7 @@ fn authorize_summary(outcome: AuthorizeOutcome) -> (String, Option<AuthorizeErro
             (format!("{} {} {:?} {}", c.client().id(), c.scope(), c.state(), c.redirect_uri()), None, None)
         }
         AuthorizeOutcome::Error { error, response } => (String::new(), Some(error), Some(response)),
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 
@@ -549,6 +550,7 @@ proptest! {
         let (error, response) = match fx.authorize(&encode(&repeated)) {
             AuthorizeOutcome::Error { error, response } => (error, response),
             AuthorizeOutcome::Consent(_) => return Err(TestCaseError::fail("a repeated parameter was accepted")),
+            _ => unreachable!("a variant this code does not know"),
         };
         match name {
             "client_id" | "redirect_uri" => {
@@ -1027,6 +1029,7 @@ proptest! {
                 prop_assert_eq!(error, AuthorizeError::UnregisteredRedirectUri);
                 prop_assert!(response.location().is_none(), "an unregistered redirect_uri was redirected to");
             }
+            _ => unreachable!("a variant this code does not know"),
         }
     }
 

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
+use oauth21::client::basic_auth_header;
 use oauth21::hooks::SecurityEvent;
-use oauth21::http::basic_auth_header;
 use oauth21::store::Store;
 use oauth21::{
     AccessToken, Client, ClientSecret, Clock, GrantId, GrantType, RefreshToken, Response, ServerConfig, Subject,

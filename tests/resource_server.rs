@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::*;
 use oauth21::bearer::InvalidRealm;
-use oauth21::http::basic_auth_header;
+use oauth21::client::basic_auth_header;
 use oauth21::store::AccessTokenRecord;
 use oauth21::{BearerChecker, BearerError, ManualClock, MemoryStore, Request, Scope, ServerConfig};
 use proptest::prelude::*;

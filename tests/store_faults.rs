@@ -139,6 +139,7 @@ fn consent(server: &Server<Arc<FlakyStore>>) -> oauth21::ConsentRequest {
     match block_on(server.authorize(&Request::get(&app_query("")))) {
         AuthorizeOutcome::Consent(c) => c,
         AuthorizeOutcome::Error { error, .. } => panic!("{error:?}"),
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use oauth21::http::basic_auth_header;
+use oauth21::client::basic_auth_header;
 use oauth21::store::Store;
 use oauth21::{AccessToken, Client, ClientSecret, GrantType, Method, RefreshToken, Request, Response};
 use time::Duration;

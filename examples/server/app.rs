@@ -240,6 +240,7 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
             api = api.require_audience(&audience).accept_jwt(JwtVerifier::new(keys.clone(), issuer, audience));
             Some(keys)
         }
+        other => return Err(format!("access token format {other:?} is not supported by this server").into()),
     };
     let config = config.build()?;
     let metadata_path = config.metadata_path();
@@ -394,6 +395,8 @@ async fn authorize(State(demo): State<AppState>, request: HttpRequest) -> HttpRe
             return error_page(response.status(), &error.to_string());
         }
         AuthorizeOutcome::Error { response, .. } => return http_response(response),
+        // An outcome a later version of the crate adds and this server does not handle yet.
+        _ => return error_page(500, "This authorization request cannot be handled by this server."),
     };
     let post = request.method() == axum::http::Method::POST;
     // The host's own fields (the OAuth parameters come back through `consent.form_fields()`).

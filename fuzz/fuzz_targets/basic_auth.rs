@@ -9,7 +9,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use oauth21::http::{BasicAuthError, basic_auth_header, parse_basic_auth};
+use oauth21::client::{BasicAuthError, basic_auth_header, parse_basic_auth};
 
 const LIMIT: usize = 4096;
 

@@ -97,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
 /// Whether the request's client (from Basic or the body's `client_id`) differs from `owner`.
 fn owner_differs_from_caller(request: &Request<'_>, owner: &str) -> bool {
     if let Some(a) = request.authorization() {
-        return oauth21::http::parse_basic_auth(a).map(|(id, _)| id != owner).unwrap_or(true);
+        return oauth21::client::parse_basic_auth(a).map(|(id, _)| id != owner).unwrap_or(true);
     }
     let pairs = oauth21_fuzz::form_pairs(std::str::from_utf8(request.body()).unwrap_or(""));
     pairs.iter().filter(|(k, _)| k == "client_id").all(|(_, v)| v != owner)

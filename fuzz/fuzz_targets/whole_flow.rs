@@ -175,7 +175,7 @@ fn token_request(
         (s, false) => s,
     };
     let header = match secret {
-        Some(secret) if use_basic => Some(oauth21::http::basic_auth_header(client.id(), secret)),
+        Some(secret) if use_basic => Some(oauth21::client::basic_auth_header(client.id(), secret)),
         Some(secret) => {
             pairs.push(("client_id", client.id()));
             pairs.push(("client_secret", secret));
@@ -304,6 +304,7 @@ impl Model {
             oauth21::AuthorizeOutcome::Consent(_) => {
                 assert!(redirect_ok && expected_error.is_none(), "consent for an invalid request");
             }
+            _ => unreachable!("a variant this code does not know"),
         }
         if let Some(consent) = check_authorize_outcome(outcome, self.localhost_any) {
             assert_eq!(Some(consent.scope()), scope_expected.as_ref());
@@ -573,7 +574,7 @@ impl Model {
         }
         let secret = if bad { Some("wrong-secret") } else { client.secret() };
         let header = match secret {
-            Some(s) if basic => Some(oauth21::http::basic_auth_header(client.id(), s)),
+            Some(s) if basic => Some(oauth21::client::basic_auth_header(client.id(), s)),
             Some(s) => {
                 pairs.push(("client_id", client.id()));
                 pairs.push(("client_secret", s));

@@ -408,6 +408,7 @@ pub fn check_authorize_outcome(
             }
             None
         }
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 
@@ -466,7 +467,7 @@ pub fn check_error_json(json: &serde_json::Value) {
 
 /// The `Authorization: Basic` value for a client, built as RFC 6749 §2.3.1 says.
 pub fn basic(id: &str, secret: &str) -> String {
-    oauth21::http::basic_auth_header(id, secret)
+    oauth21::client::basic_auth_header(id, secret)
 }
 
 /// The authorization query for `client_id` with the RFC 7636 challenge.

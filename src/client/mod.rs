@@ -15,6 +15,7 @@ use crate::types::{ClientId, ClientSecret, InvalidValue, Scope, TokenHash};
 mod auth;
 mod redirect;
 
+pub use crate::http::{BasicAuthError, basic_auth_header, parse_basic_auth};
 pub use auth::{AuthFailure, ClientAuthError};
 pub(crate) use auth::{Credentials, precheck, read_credentials};
 pub use redirect::{RedirectUri, RedirectUriError};

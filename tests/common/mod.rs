@@ -123,6 +123,7 @@ impl Fixture {
         match self.authorize(query) {
             AuthorizeOutcome::Consent(c) => c,
             AuthorizeOutcome::Error { error, .. } => panic!("expected consent, got {error:?}"),
+            _ => unreachable!("a variant this code does not know"),
         }
     }
 
@@ -131,6 +132,7 @@ impl Fixture {
         match self.authorize(query) {
             AuthorizeOutcome::Error { error, response } => (error, response),
             AuthorizeOutcome::Consent(_) => panic!("expected an error for {query}"),
+            _ => unreachable!("a variant this code does not know"),
         }
     }
 

@@ -65,6 +65,7 @@ fn floor(alg: Algorithm, pkcs8: &[u8]) -> Floor {
                 verify_alg: &signature::RSA_PKCS1_2048_8192_SHA256,
             }
         }
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 
@@ -76,6 +77,7 @@ fn pkcs8(alg: Algorithm) -> Vec<u8> {
             EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap().as_ref().to_vec()
         }
         Algorithm::RS256 => RSA2048.to_vec(),
+        _ => unreachable!("a variant this code does not know"),
     }
 }
 

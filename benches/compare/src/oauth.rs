@@ -78,6 +78,7 @@ impl Oauth21 {
         let consent = match block_on(self.server.authorize(&Request::get(&self.query))) {
             AuthorizeOutcome::Consent(consent) => consent,
             AuthorizeOutcome::Error { error, .. } => panic!("authorize: {error:?}"),
+            _ => unreachable!("a variant this code does not know"),
         };
         let redirect = block_on(self.server.approve(&consent, Approval::new(self.subject.clone()))).expect("approve").into_response();
         let location = redirect.location().expect("Location");

@@ -138,6 +138,7 @@ fn code_flows(
         let consent = match block_on(server.authorize(&Request::get(query))) {
             AuthorizeOutcome::Consent(c) => c,
             AuthorizeOutcome::Error { error, .. } => panic!("{error:?}"),
+            _ => unreachable!("a variant this code does not know"),
         };
         let t1 = Instant::now();
         let redirect = block_on(server.approve(&consent, Approval::new(subject.clone()))).expect("approve").into_response();
@@ -208,6 +209,7 @@ pub fn run(n: u64) {
         let consent = match block_on(server.authorize(&Request::get(&query))) {
             AuthorizeOutcome::Consent(c) => c,
             AuthorizeOutcome::Error { error, .. } => panic!("{error:?}"),
+            _ => unreachable!("a variant this code does not know"),
         };
         warm.push(block_on(server.approve(&consent, Approval::new(subject.clone()))).expect("approve").into_response());
     }

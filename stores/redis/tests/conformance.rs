@@ -85,6 +85,7 @@ async fn ac03_one_code_taken_from_many_connections_is_taken_once() {
                 }
                 CodeTake::AlreadyTaken(record) => assert_eq!(record, code),
                 CodeTake::NotFound => panic!("a contender did not find the code"),
+                _ => unreachable!("a variant this code does not know"),
             }
         }
         assert_eq!(taken, 1, "round {round}: {taken} contenders took the code");
