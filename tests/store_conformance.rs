@@ -136,3 +136,107 @@ fn a_store_without_an_optional_operation_fails_it_closed() {
     assert_eq!(store.capabilities().missing(Capabilities::SINGLE_USE_CLAIMS), Capabilities::SINGLE_USE_CLAIMS);
     assert_eq!(MemoryStore::new().capabilities().missing(Capabilities::SINGLE_USE_CLAIMS), Capabilities::NONE);
 }
+
+/// A store written from the racy SQL mapping this crate used to document: `insert_grant`
+/// checks for a revocation, then writes, without serializing with `revoke_grant`, which cannot
+/// see the uncommitted insert (write skew). Interleaved the way two database sessions can be,
+/// it leaves a revoked grant's tokens live, and the suite must catch it.
+#[test]
+fn a_store_with_write_skew_between_insert_and_revoke_fails_the_suite() {
+    use std::collections::HashSet;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+    use std::task::{Context, Poll};
+
+    use oauth21::store::{
+        AccessTokenRecord, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation,
+        Store, StoreError,
+    };
+    use oauth21::{Client, ClientId, GrantId, Subject, TokenHash};
+    use time::OffsetDateTime;
+
+    /// Pending once: the other session runs in between.
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                self.0 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct Skewed {
+        data: MemoryStore,
+        /// Committed revocations, as the inserting session's snapshot sees them.
+        revoked: Mutex<HashSet<GrantId>>,
+        /// Grants whose insert has committed, which is all a revoking session can see.
+        committed: Mutex<HashSet<GrantId>>,
+    }
+
+    impl Store for Skewed {
+        async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+            self.data.client(id).await
+        }
+        async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
+            self.data.insert_code(code).await
+        }
+        async fn take_code(&self, hash: &TokenHash) -> Result<CodeTake, StoreError> {
+            self.data.take_code(hash).await
+        }
+        async fn insert_grant(&self, grant: NewGrant) -> Result<InsertOutcome, StoreError> {
+            // SELECT ... FROM revoked_grants (nothing uncommitted is visible) ...
+            let id = grant.grant.grant_id.clone();
+            if self.revoked.lock().unwrap().contains(&id) {
+                return Ok(InsertOutcome::GrantRevoked);
+            }
+            YieldOnce(false).await;
+            // ... then INSERT, blind to a revocation that committed meanwhile.
+            let outcome = self.data.insert_grant(grant).await?;
+            self.committed.lock().unwrap().insert(id);
+            Ok(outcome)
+        }
+        async fn rotate_refresh(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
+            self.data.rotate_refresh(rotation).await
+        }
+        async fn revoke_grant(
+            &self,
+            id: &GrantId,
+            at: OffsetDateTime,
+            until: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            self.revoked.lock().unwrap().insert(id.clone());
+            // DELETE FROM tokens WHERE grant_id = $1 reaches committed rows only.
+            if self.committed.lock().unwrap().contains(id) {
+                self.data.revoke_grant(id, at, until).await?;
+            }
+            Ok(())
+        }
+        async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
+            self.data.revoke_access_token(hash).await
+        }
+        async fn revoke_subject(
+            &self,
+            s: &Subject,
+            at: OffsetDateTime,
+            until: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            self.data.revoke_subject(s, at, until).await
+        }
+        async fn access_token(&self, hash: &TokenHash) -> Result<Option<AccessTokenRecord>, StoreError> {
+            self.data.access_token(hash).await
+        }
+        async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
+            self.data.refresh_token(hash).await
+        }
+    }
+
+    let violation = block_on(check_store(&Skewed::default(), 8)).unwrap_err();
+    assert!(violation.case.contains("insert_grant racing revoke_grant"), "{violation}");
+}
