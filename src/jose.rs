@@ -42,6 +42,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use sha2::Digest as _;
 use time::OffsetDateTime;
 
 /// The longest compact JWS the verifier reads: a JWT access token with an RSA-8192 signature
@@ -284,6 +285,22 @@ impl PublicKey {
             ),
         }
         .is_ok()
+    }
+
+    /// The JWK SHA-256 thumbprint (RFC 7638), base64url: the hash of the key's required
+    /// members in canonical form, independent of `kid` and `alg`. The same key gives the same
+    /// thumbprint wherever it is loaded, so it makes a stable `kid`, and it names a DPoP key.
+    pub fn thumbprint(&self) -> String {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        // Members in lexicographic order, no whitespace (RFC 7638 §3.2).
+        let canonical = match &self.material {
+            PublicMaterial::Ed25519(x) => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b64(x)),
+            PublicMaterial::P256(point) => {
+                format!(r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#, b64(&point[1..33]), b64(&point[33..65]))
+            }
+            PublicMaterial::Rsa { n, e } => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b64(e), b64(n)),
+        };
+        b64(&sha2::Sha256::digest(canonical.as_bytes()))
     }
 
     /// The key as a JWK (RFC 7517) with `kid`, `alg` and `use: sig`, public members only.
@@ -874,5 +891,16 @@ mod tests {
         let pem = "junk\n-----BEGIN PRIVATE KEY-----\nAAEC\nAw==\n-----END PRIVATE KEY-----\n";
         assert_eq!(pem_body(pem, "PRIVATE KEY"), Some(vec![0, 1, 2, 3]));
         assert_eq!(pem_body(pem, "PUBLIC KEY"), None);
+    }
+
+    /// RFC 7638 §3.1: the example RSA key's thumbprint; `kid`, `alg` and `use` do not enter it.
+    #[test]
+    fn jwk_thumbprint_matches_the_rfc_7638_example() {
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let jwk = serde_json::json!({ "kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29" });
+        let key = PublicKey::from_jwk(&jwk).unwrap();
+        assert_eq!(key.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        let other_kid = serde_json::json!({ "kty": "RSA", "n": n, "e": "AQAB", "kid": "another" });
+        assert_eq!(PublicKey::from_jwk(&other_kid).unwrap().thumbprint(), key.thumbprint());
     }
 }

@@ -519,3 +519,43 @@ async fn cors_preflights_are_answered_for_registered_origins_only() {
     let answer = preflight("/authorize", "http://127.0.0.1:8765").await;
     assert!(answer.headers().get("access-control-allow-origin").is_none());
 }
+
+/// Log lines: one per event, identifiers only, in either format; a value cannot forge another
+/// field of a text line.
+#[test]
+fn log_lines_carry_identifiers_only_and_cannot_be_forged() {
+    use app::log::{Log, LogFormat, event_fields};
+    use oauth21::hooks::SecurityEvent;
+    let event = SecurityEvent::RefreshTokenReplay {
+        client_id: oauth21::ClientId::new("demo app\" kind=fake").unwrap(),
+        grant_id: oauth21::GrantId::new("g-1").unwrap(),
+        subject: oauth21::Subject::new("alice").unwrap(),
+    };
+    let (kind, fields) = event_fields(&event);
+    let json: serde_json::Value = serde_json::from_str(&Log::new(LogFormat::Json).line(kind, fields.clone())).unwrap();
+    assert_eq!(json["kind"], "refresh_token_replay");
+    assert_eq!(json["client_id"], "demo app\" kind=fake");
+    assert_eq!(json["grant_id"], "g-1");
+    let text = Log::new(LogFormat::Text).line(kind, fields);
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.contains(r#"client_id="demo app\" kind=fake""#), "{text}");
+    // Read as logfmt (quoted values may hold spaces and escaped quotes): the keys are exactly these.
+    let mut keys = Vec::new();
+    let (mut in_quotes, mut escaped, mut at_key) = (false, false, true);
+    let mut key = String::new();
+    for c in text.chars() {
+        match (in_quotes, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (_, false, '"') => in_quotes = !in_quotes,
+            (false, _, ' ') => at_key = true,
+            (false, _, '=') if at_key => {
+                keys.push(std::mem::take(&mut key));
+                at_key = false;
+            }
+            (false, _, c) if at_key => key.push(c),
+            _ => {}
+        }
+    }
+    assert_eq!(keys, ["ts", "kind", "client_id", "grant_id", "subject"], "{text}");
+}

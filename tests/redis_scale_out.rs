@@ -9,11 +9,13 @@
 //! (under CI a missing redis-server fails instead).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::example_binary;
 use oauth21_redis::testing::RedisServer;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -32,25 +34,32 @@ struct Instance {
 
 impl Instance {
     fn start(redis: &RedisServer) -> Self {
+        Self::start_with(redis, &[])
+    }
+
+    /// An instance with `extra` flags; its base URL is where it listens, whatever its issuer.
+    fn start_with(redis: &RedisServer, extra: &[&str]) -> Self {
         let binary = example_binary();
         let mut child = Command::new(&binary)
             .args(["--addr", "127.0.0.1:0", "--store", &redis.url()])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // Its log lines (one per request) would drown the test output.
+            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
-            // Keep reading so the server never blocks on a full pipe; report the issuer line.
+            // Keep reading so the server never blocks on a full pipe; report where it listens.
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(issuer) = line.strip_prefix("issuer: ") {
-                    let _ = sender.send(issuer.to_owned());
+                if let Some(address) = line.strip_prefix("listening: ") {
+                    let _ = sender.send(address.to_owned());
                 }
             }
         });
-        let base = receiver.recv_timeout(Duration::from_secs(20)).expect("the example server printed its issuer");
+        let base = receiver.recv_timeout(Duration::from_secs(20)).expect("the example server printed its address");
         Self { child, base }
     }
 
@@ -64,19 +73,6 @@ impl Drop for Instance {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `target/debug/examples/server`, next to this test's own directory (`target/debug/deps`).
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
-    let binary = profile_dir.join("examples").join(format!("server{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.is_file(),
-        "{} is missing: plain `cargo test` builds it, or run `cargo build --example server`",
-        binary.display()
-    );
-    binary
 }
 
 /// Redis's MONITOR feed (every command Redis runs, with the commands scripts run inside), read
@@ -375,4 +371,59 @@ async fn a_consent_page_from_one_instance_is_accepted_by_the_other() {
     assert_eq!(answer.status(), StatusCode::OK);
     let code = authorize_across(&b, &a).await;
     assert!(!code.is_empty());
+}
+
+/// The reference deployment's contract: two instances started with the same `--issuer`,
+/// `--signing-key` and `--store` on different addresses behave as one server. A JWT access token
+/// issued by one is accepted at the other's `/api/me`, both publish the same JWKS and the same
+/// issuer, and `/healthz` follows the store: 503 while Redis is down, 200 once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_behind_one_issuer_behave_as_one_server() {
+    let name = "two_instances_behind_one_issuer_behave_as_one_server";
+    let Some(mut redis) = RedisServer::start_or_skip(name) else { return };
+    let key = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/rsa2048.pem");
+    // The public URL of the balancer in front: nothing listens there in this test.
+    let issuer = "http://127.0.0.1:9";
+    let flags = ["--issuer", issuer, "--access-tokens", "jwt", "--signing-key", key];
+    let (a, b) = (Instance::start_with(&redis, &flags), Instance::start_with(&redis, &flags));
+    assert_ne!(a.base, b.base);
+
+    for instance in [&a, &b] {
+        let metadata: Value = http()
+            .get(format!("{}/.well-known/oauth-authorization-server", instance.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(metadata["issuer"], issuer);
+        assert_eq!(metadata["token_endpoint"], format!("{issuer}/token"));
+    }
+    let jwks = |base: String| async move {
+        http().get(format!("{base}/jwks.json")).send().await.unwrap().text().await.unwrap()
+    };
+    assert_eq!(jwks(a.base.clone()).await, jwks(b.base.clone()).await, "one key set");
+
+    let (status, tokens) = client_credentials(&a).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(token.split('.').count(), 3, "a JWT");
+    assert_eq!(api_me(&b, &token).await, StatusCode::OK, "B accepts A's JWT");
+    assert_eq!(api_me(&a, &token).await, StatusCode::OK);
+
+    let health = |base: String| async move { http().get(format!("{base}/healthz")).send().await.unwrap().status() };
+    assert_eq!(health(a.base.clone()).await, StatusCode::OK);
+    assert_eq!(health(b.base.clone()).await, StatusCode::OK);
+    redis.stop();
+    assert_eq!(health(a.base.clone()).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health(b.base.clone()).await, StatusCode::SERVICE_UNAVAILABLE);
+    redis.restart().unwrap();
+    for base in [a.base.clone(), b.base.clone()] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while health(base.clone()).await != StatusCode::OK {
+            assert!(Instant::now() < deadline, "{base} stayed unhealthy after Redis came back");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -18,13 +18,17 @@ use oauth21::jose::{Algorithm, KeySet, SharedKeySet, SigningKey};
 use oauth21::jwt::JwtVerifier;
 use oauth21::provider::Random as _;
 use oauth21::{
-    AccessTokenFormat, Approval, AuthorizeOutcome, BearerChecker, Client, ClientSecret, ConsentRequest, GrantType,
-    Request, Response, Scope, Server, ServerConfig, Subject, SystemClock, SystemRandom,
+    AccessTokenFormat, Approval, AuthorizeOutcome, BearerChecker, Client, ConsentRequest, Request, Response, Scope,
+    Server, ServerConfig, Subject, SystemClock, SystemRandom,
 };
-use serde::Deserialize;
 
+#[path = "clients.rs"]
+pub mod clients;
+#[path = "log.rs"]
+pub mod log;
 #[path = "store.rs"]
 pub mod store;
+pub use clients::{ClientSpec, CorsOrigins, demo_clients};
 pub use store::DemoStore;
 
 /// The demo clients' redirect URI (a loopback URI: any port matches).
@@ -35,103 +39,6 @@ const MAX_BODY: usize = 64 * 1024;
 /// `__Host-` prefix makes the browser refuse it from a sibling subdomain or without `Secure`.
 const CSRF_COOKIE: &str = "oauth21_csrf";
 const CSRF_COOKIE_HTTPS: &str = "__Host-oauth21_csrf";
-
-/// One client registration as written in a `--clients` JSON file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientSpec {
-    /// The client id.
-    pub client_id: String,
-    /// `"public"` or `"confidential"`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The secret of a confidential client.
-    #[serde(default)]
-    pub secret: Option<String>,
-    /// Registered redirect URIs.
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    /// Grant type names.
-    #[serde(default)]
-    pub grant_types: Vec<String>,
-    /// Allowed scope, space-separated.
-    #[serde(default)]
-    pub scope: String,
-    /// Default scope, space-separated.
-    #[serde(default)]
-    pub default_scope: Option<String>,
-    /// Whether it may introspect every token (a resource server).
-    #[serde(default)]
-    pub introspection: bool,
-}
-
-impl ClientSpec {
-    /// Builds the registration, with the crate's validation.
-    pub fn build(&self) -> Result<Client, Box<dyn std::error::Error>> {
-        let mut builder = match (self.kind.as_str(), &self.secret) {
-            ("public", None) => Client::public(&self.client_id),
-            ("confidential", Some(secret)) => {
-                // A file of demo clients may carry short secrets; the core refuses them unless
-                // told, and an empty one always (it would authenticate anyone).
-                if !secret.is_empty() && secret.len() < oauth21::client::MIN_SECRET_BYTES {
-                    eprintln!(
-                        "warning: {}: secret shorter than {} bytes, accepted for this demo server only",
-                        self.client_id,
-                        oauth21::client::MIN_SECRET_BYTES
-                    );
-                }
-                Client::confidential(&self.client_id, &ClientSecret::new(secret)).allow_short_secrets()
-            }
-            ("public", Some(_)) => return Err(format!("{}: a public client has no secret", self.client_id).into()),
-            ("confidential", None) => {
-                return Err(format!("{}: a confidential client needs a secret", self.client_id).into());
-            }
-            (other, _) => {
-                return Err(format!("{}: type must be public or confidential, not {other:?}", self.client_id).into());
-            }
-        };
-        for uri in &self.redirect_uris {
-            builder = builder.redirect_uri(uri);
-        }
-        if !self.grant_types.is_empty() {
-            builder = builder.grant_type_names(self.grant_types.iter().map(String::as_str));
-        }
-        builder = builder.scope(&self.scope);
-        if let Some(default) = &self.default_scope {
-            builder = builder.default_scope(default);
-        }
-        if self.introspection {
-            builder = builder.may_introspect_any_token();
-        }
-        builder.build().map_err(|e| format!("{}: {e}", self.client_id).into())
-    }
-}
-
-/// The demo registrations: `demo-app` (public), `demo-web` and `demo-service` (confidential).
-pub fn demo_clients() -> Result<Vec<Client>, Box<dyn std::error::Error>> {
-    let code_grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
-    Ok(vec![
-        Client::public("demo-app")
-            .redirect_uri(APP_REDIRECT)
-            .grant_types(code_grants)
-            .scope("read write")
-            .default_scope("read")
-            .build()?,
-        Client::confidential("demo-web", &ClientSecret::new("demo-web-secret"))
-            .allow_short_secrets()
-            .redirect_uri(APP_REDIRECT)
-            .grant_types(code_grants)
-            .scope("read write")
-            .default_scope("read")
-            .build()?,
-        Client::confidential("demo-service", &ClientSecret::new("demo-service-secret"))
-            .grant_types([GrantType::ClientCredentials])
-            .scope("read write")
-            .default_scope("read write")
-            .may_introspect_any_token()
-            .build()?,
-    ])
-}
 
 /// The demo user accounts: name and password.
 pub const USERS: [(&str, &str); 1] = [("alice", "alice-password")];
@@ -152,57 +59,15 @@ struct Demo {
 pub struct Options {
     /// The access-token format.
     pub access_tokens: AccessTokenFormat,
+    /// The key that signs JWT access tokens (`--signing-key`); `None` generates one for this
+    /// process, whose tokens no other instance accepts.
+    pub jwt_key: Option<SigningKey>,
     /// The key that signs the consent form's CSRF tokens (the same on every instance).
     pub form_key: [u8; 32],
     /// The browser origins allowed to call `/token` and `/revoke`.
     pub cors: CorsOrigins,
-}
-
-/// The browser origins that may call `/token` and `/revoke` (CORS): those of the registered
-/// clients' http(s) redirect URIs, loopback ones on any port (as RFC 8252 matches them). Never
-/// `*`, and never for `/authorize`, which browsers reach by navigation only.
-#[derive(Clone, Debug, Default)]
-pub struct CorsOrigins(Vec<(String, Option<String>)>);
-
-impl CorsOrigins {
-    /// The origins of `clients`' redirect URIs.
-    pub fn of(clients: &[Client]) -> Self {
-        let mut origins = Vec::new();
-        for uri in clients.iter().flat_map(|c| c.redirect_uris()) {
-            let Some((scheme, host, port)) = split_origin(uri.as_str()) else { continue };
-            let loopback = scheme == "http" && matches!(host, "127.0.0.1" | "[::1]");
-            let origin = (format!("{scheme}://{host}"), if loopback { None } else { Some(port.to_owned()) });
-            if !origins.contains(&origin) {
-                origins.push(origin);
-            }
-        }
-        Self(origins)
-    }
-
-    /// Whether a request's `Origin` header names an allowed origin.
-    fn allows(&self, origin: &str) -> bool {
-        let Some((scheme, host, port)) = split_origin(origin) else { return false };
-        // An Origin is exactly scheme://host[:port]: nothing may follow.
-        if origin.len() != scheme.len() + 3 + host.len() + if port.is_empty() { 0 } else { port.len() + 1 } {
-            return false;
-        }
-        let base = format!("{scheme}://{host}");
-        self.0.iter().any(|(b, p)| *b == base && p.as_deref().is_none_or(|p| p == port))
-    }
-}
-
-/// `scheme`, `host` and `port` ("" when absent) of an http(s) URI.
-fn split_origin(uri: &str) -> Option<(&str, &str, &str)> {
-    let (scheme, rest) = uri.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let (host, port) = match authority.rfind(':') {
-        Some(i) if !authority[i..].contains(']') => (&authority[..i], &authority[i + 1..]),
-        _ => (authority, ""),
-    };
-    (!host.is_empty()).then_some((scheme, host, port))
+    /// Where security events, failures and requests are logged; `None`: nowhere.
+    pub log: Option<Arc<log::Log>>,
 }
 
 type AppState = Arc<Demo>;
@@ -218,7 +83,8 @@ pub fn router(
     let mut form_key = [0u8; 32];
     SystemRandom::new().fill_random(&mut form_key)?;
     let cors = CorsOrigins::of(&clients);
-    router_on(issuer, DemoStore::memory(clients), Options { access_tokens: format, form_key, cors })
+    let options = Options { access_tokens: format, jwt_key: None, form_key, cors, log: None };
+    router_on(issuer, DemoStore::memory(clients), options)
 }
 
 /// The router for an authorization server at `issuer` over `store`, issuing access tokens in
@@ -234,8 +100,14 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
         AccessTokenFormat::Opaque => None,
         AccessTokenFormat::Jwt => {
             let audience = format!("{issuer}/api");
-            let kid = format!("demo-{}", time::OffsetDateTime::now_utc().unix_timestamp());
-            let keys = SharedKeySet::new(KeySet::with_active(SigningKey::generate(Algorithm::ES256, kid)?));
+            let key = match options.jwt_key {
+                Some(key) => key,
+                None => {
+                    let kid = format!("demo-{}", time::OffsetDateTime::now_utc().unix_timestamp());
+                    SigningKey::generate(Algorithm::ES256, kid)?
+                }
+            };
+            let keys = SharedKeySet::new(KeySet::with_active(key));
             config = config.access_token_audience(&audience);
             api = api.require_audience(&audience).accept_jwt(JwtVerifier::new(keys.clone(), issuer, audience));
             Some(keys)
@@ -245,18 +117,23 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
     let config = config.build()?;
     let metadata_path = config.metadata_path();
     let jwks_path = config.endpoint_paths().jwks.clone();
+    let server = match keys {
+        Some(keys) => Server::new(config, store).with_jwt_keys(keys),
+        None => Server::new(config, store),
+    };
+    let server = match &options.log {
+        Some(log) => server.with_hooks(log.clone()),
+        None => server,
+    };
     let state = Arc::new(Demo {
         api,
-        server: match keys {
-            Some(keys) => Server::new(config, store).with_jwt_keys(keys),
-            None => Server::new(config, store),
-        },
+        server,
         keys: SystemRandom::new(),
         form_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &options.form_key),
         https: issuer.starts_with("https://"),
         cors: options.cors,
     });
-    Ok(Router::new()
+    let router = Router::new()
         .route("/authorize", get(authorize).post(authorize))
         .route("/token", any(token))
         .route("/revoke", any(revoke))
@@ -264,7 +141,21 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
         .route(&metadata_path, get(metadata))
         .route(&jwks_path, get(jwks))
         .route("/api/me", any(api_me))
-        .with_state(state))
+        .route("/healthz", get(healthz))
+        .with_state(state);
+    Ok(match options.log {
+        Some(log) => router.layer(axum::middleware::from_fn_with_state(log, log::requests)),
+        None => router,
+    })
+}
+
+/// For the load balancer: 200 when the store answers, 503 when it does not. No detail in the
+/// body (the log has the failure).
+async fn healthz(State(demo): State<AppState>) -> HttpResponse {
+    match demo.server.store().probe().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    }
 }
 
 /// Collects the body so the core can borrow the whole request.

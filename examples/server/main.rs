@@ -1,4 +1,5 @@
-//! A real OAuth 2.1 authorization server on loopback, over the in-memory store or Redis.
+//! A real OAuth 2.1 authorization server, over the in-memory store or Redis: the demo, and a
+//! small reference deployment (several instances behind one public URL).
 //!
 //! ```text
 //! cargo run --example server                         # listens on 127.0.0.1:8080
@@ -6,6 +7,9 @@
 //! cargo run --example server -- --clients clients.json
 //! cargo run --example server -- --access-tokens jwt   # RFC 9068 JWTs, keys at /jwks.json
 //! cargo run --example server -- --store redis://127.0.0.1:6379   # instances share one state
+//! cargo run --example server -- --issuer https://auth.example --addr 0.0.0.0:8080 \
+//!     --store redis://10.0.0.5:6379 --access-tokens jwt --signing-key key.pem --log-format json
+//! cargo run --example server -- --help
 //! ```
 //!
 //! `app.rs` holds the router: the framework adapter and the login and consent page.
@@ -13,97 +17,178 @@
 mod app;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
 
 use app::{APP_REDIRECT, ClientSpec};
-use oauth21::AccessTokenFormat;
+use clap::{Parser, ValueEnum};
+use oauth21::jose::{Algorithm, SigningKey};
+use oauth21::{AccessTokenFormat, Client};
 
 /// RFC 7636 Appendix B: a known verifier and its challenge, for the printed walk-through.
 const DEMO_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
+/// The oauth21 demo authorization server: authorization code + PKCE, refresh rotation, client
+/// credentials, revocation, introspection, metadata, and a protected /api/me. Every flag can
+/// also be set by the environment variable shown.
+#[derive(Parser, Debug)]
+#[command(name = "server", version, max_term_width = 100)]
 struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "OAUTH21_ADDR", value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    clients: Option<String>,
-    access_tokens: AccessTokenFormat,
+    /// The public issuer URL, as clients reach the server (behind a load balancer: the
+    /// balancer's URL). Every published URL derives from it. Default: http:// + the address.
+    #[arg(long, env = "OAUTH21_ISSUER", value_name = "URL")]
+    issuer: Option<String>,
+    /// Client registrations, a JSON array of {client_id, type: public|confidential, secret?,
+    /// redirect_uris, grant_types, scope, default_scope?, introspection?}; replaces the demo
+    /// clients.
+    #[arg(long, env = "OAUTH21_CLIENTS", value_name = "FILE.json")]
+    clients: Option<PathBuf>,
+    /// Access-token format: opaque, or jwt (RFC 9068, keys at /jwks.json).
+    #[arg(long, env = "OAUTH21_ACCESS_TOKENS", value_enum, default_value = "opaque")]
+    access_tokens: TokenFormat,
+    /// The key that signs JWT access tokens, PKCS#8 PEM (EdDSA, ES256 or RS256). Give every
+    /// instance the same key; without it each process generates its own.
+    #[arg(long, env = "OAUTH21_SIGNING_KEY", value_name = "FILE.pem")]
+    signing_key: Option<PathBuf>,
+    /// Where clients, codes and tokens live: memory (this process only) or a Redis URL that
+    /// every instance shares.
+    #[arg(long, env = "OAUTH21_STORE", value_name = "memory|redis://HOST:PORT", default_value = "memory")]
     store: String,
+    /// Log lines (security events, failures, requests) as text or JSON, on standard error.
+    #[arg(long, env = "OAUTH21_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
-fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let mut out = Args {
-        addr: "127.0.0.1:8080".parse()?,
-        clients: None,
-        access_tokens: AccessTokenFormat::Opaque,
-        store: "memory".into(),
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => out.addr = args.next().ok_or("--addr needs HOST:PORT")?.parse()?,
-            "--clients" => out.clients = Some(args.next().ok_or("--clients needs a JSON file")?),
-            "--access-tokens" => {
-                out.access_tokens = match args.next().as_deref() {
-                    Some("opaque") => AccessTokenFormat::Opaque,
-                    Some("jwt") => AccessTokenFormat::Jwt,
-                    _ => return Err("--access-tokens needs opaque or jwt".into()),
-                }
-            }
-            "--store" => out.store = args.next().ok_or("--store needs memory or redis://HOST:PORT")?,
-            "--help" | "-h" => {
-                println!(
-                    "usage: server [--addr HOST:PORT] [--clients FILE.json] [--access-tokens opaque|jwt] [--store memory|redis://HOST:PORT]"
-                );
-                println!("FILE.json: an array of {{client_id, type: public|confidential, secret?, redirect_uris,");
-                println!("           grant_types, scope, default_scope?, introspection?}}; replaces the demo clients");
-                println!("--store redis://HOST:PORT: keep clients, codes and tokens in Redis, shared by every");
-                println!("           instance started with the same URL (default: memory, this process only)");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
-    }
-    Ok(out)
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TokenFormat {
+    Opaque,
+    Jwt,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
-    let clients = match &args.clients {
-        Some(path) => {
-            let specs: Vec<ClientSpec> = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-            specs.iter().map(ClientSpec::build).collect::<Result<Vec<_>, _>>()?
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
         }
-        None => app::demo_clients()?,
-    };
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let issuer = format!("http://{}", listener.local_addr()?);
-    let described: Vec<String> = clients
-        .iter()
-        .map(|c| {
-            let kind = if c.is_public() { "public" } else { "confidential" };
-            let grants: Vec<&str> = c.grant_types().iter().map(|g| g.as_str()).collect();
-            format!(
-                "  {:<14} {kind:<13} scope {:?}  grants {}",
-                c.id().as_str(),
-                c.scope().to_string(),
-                grants.join(" ")
-            )
-        })
-        .collect();
-    let cors = app::CorsOrigins::of(&clients);
-    let store = app::DemoStore::open(&args.store, clients).await?;
-    let form_key = store.form_key().await?;
-    let router = app::router_on(&issuer, store, app::Options { access_tokens: args.access_tokens, form_key, cors })?;
-    if args.access_tokens == AccessTokenFormat::Jwt {
-        println!("access tokens: JWT (RFC 9068, ES256); public keys at {issuer}/jwks.json");
     }
+}
+
+/// Every start-up failure is one sentence naming the flag or file and the reason.
+async fn run(args: Args) -> Result<(), String> {
+    let clients = match &args.clients {
+        Some(path) => load_clients(path)?,
+        None => app::demo_clients().map_err(|e| format!("the demo clients: {e}"))?,
+    };
+    let access_tokens = match args.access_tokens {
+        TokenFormat::Opaque => AccessTokenFormat::Opaque,
+        TokenFormat::Jwt => AccessTokenFormat::Jwt,
+    };
+    let jwt_key = match (&args.signing_key, access_tokens) {
+        (Some(path), AccessTokenFormat::Jwt) => Some(load_signing_key(path)?),
+        (Some(_), _) => return Err("--signing-key needs --access-tokens jwt".into()),
+        (None, _) => None,
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("--addr {}: cannot listen there: {e}", args.addr))?;
+    let local = listener.local_addr().map_err(|e| format!("--addr {}: {e}", args.addr))?;
+    let issuer = args.issuer.clone().unwrap_or_else(|| format!("http://{local}"));
+    oauth21::Issuer::new(issuer.as_str()).map_err(|e| format!("--issuer {issuer}: {e}"))?;
+    let described: Vec<String> = clients.iter().map(describe).collect();
+    let cors = app::CorsOrigins::of(&clients);
+    let store = app::DemoStore::open(&args.store, clients)
+        .await
+        .map_err(|e| format!("--store {}: cannot use it: {e}", args.store))?;
+    let form_key = store.form_key().await.map_err(|e| format!("--store {}: {e}", args.store))?;
+    let log = Arc::new(app::log::Log::new(match args.log_format {
+        LogFormat::Text => app::log::LogFormat::Text,
+        LogFormat::Json => app::log::LogFormat::Json,
+    }));
+    let generated_key = access_tokens == AccessTokenFormat::Jwt && jwt_key.is_none();
+    let options = app::Options { access_tokens, jwt_key, form_key, cors, log: Some(log) };
+    let router = app::router_on(&issuer, store, options).map_err(|e| format!("the server: {e}"))?;
+    if access_tokens == AccessTokenFormat::Jwt {
+        println!("access tokens: JWT (RFC 9068); public keys at {issuer}/jwks.json");
+        if generated_key {
+            println!(
+                "signing key: generated for this process; other instances will not accept its tokens (--signing-key)"
+            );
+        }
+    }
+    println!("listening: http://{local}");
     print_walkthrough(&issuer, &described, args.clients.is_some());
     axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            println!("\nshutting down");
-        })
-        .await?;
-    Ok(())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| format!("serving on {local}: {e}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server returns.
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    println!("\nshutting down");
+}
+
+fn load_clients(path: &Path) -> Result<Vec<Client>, String> {
+    let file = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--clients {file}: cannot read it: {e}"))?;
+    let specs: Vec<ClientSpec> =
+        serde_json::from_str(&text).map_err(|e| format!("--clients {file}: not a JSON array of clients: {e}"))?;
+    specs.iter().map(|spec| spec.build().map_err(|e| format!("--clients {file}: {e}"))).collect()
+}
+
+/// A PKCS#8 PEM key of one of the three algorithms; its `kid` is its RFC 7638 thumbprint, so
+/// every instance that loads the same key publishes the same `kid`.
+fn load_signing_key(path: &Path) -> Result<SigningKey, String> {
+    let file = path.display();
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("--signing-key {file}: cannot read it: {e}"))?;
+    for alg in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256] {
+        if let Ok(probe) = SigningKey::from_pkcs8_pem(alg, "probe", &pem) {
+            let kid = probe.public_key().thumbprint();
+            return SigningKey::from_pkcs8_pem(alg, kid, &pem).map_err(|e| format!("--signing-key {file}: {e}"));
+        }
+    }
+    Err(format!(
+        "--signing-key {file}: not a PKCS#8 PEM private key of EdDSA (Ed25519), ES256 (P-256) or RS256 (2048 to 8192 bits)"
+    ))
+}
+
+fn describe(c: &Client) -> String {
+    let kind = if c.is_public() { "public" } else { "confidential" };
+    let grants: Vec<&str> = c.grant_types().iter().map(|g| g.as_str()).collect();
+    format!("  {:<14} {kind:<13} scope {:?}  grants {}", c.id().as_str(), c.scope().to_string(), grants.join(" "))
 }
 
 fn print_walkthrough(issuer: &str, clients: &[String], custom: bool) {
@@ -116,7 +201,7 @@ fn print_walkthrough(issuer: &str, clients: &[String], custom: bool) {
     }
     println!("users: alice / alice-password\n");
     if custom {
-        println!("Ctrl-C stops the server.");
+        println!("Ctrl-C (or SIGTERM) stops the server.");
         return;
     }
     println!("secrets: demo-web / demo-web-secret, demo-service / demo-service-secret\n");
@@ -145,5 +230,5 @@ fn print_walkthrough(issuer: &str, clients: &[String], custom: bool) {
     println!("5. Introspect or revoke:");
     println!("   curl -s -u demo-service:demo-service-secret {issuer}/introspect -d token=PASTE_TOKEN");
     println!("   curl -s {issuer}/revoke -d client_id=demo-app -d token=PASTE_REFRESH_TOKEN");
-    println!("\nCtrl-C stops the server.");
+    println!("\nCtrl-C (or SIGTERM) stops the server.");
 }

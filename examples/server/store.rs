@@ -47,6 +47,14 @@ impl DemoStore {
         Ok(Self::Redis(store, spec.to_owned()))
     }
 
+    /// Whether the store answers now: a `PING` on Redis; memory always does.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(_) => Ok(()),
+            Self::Redis(store, _) => store.ping().await,
+        }
+    }
+
     /// The key that signs the consent form's CSRF tokens. In memory it is this process's own;
     /// on Redis every instance shares one, created by whichever starts first (`SET NX`), so the
     /// GET and the POST of one authorization may reach different instances.

@@ -198,3 +198,16 @@ pub fn fixture_with(config: ServerConfig) -> Fixture {
         Server::with_providers(config, store.clone(), clock.clone(), SystemRandom::new()).with_hooks(events.clone());
     Fixture { server, store, clock, events }
 }
+
+/// `target/debug/examples/server`, next to this test's own directory (`target/debug/deps`).
+pub fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
+    let binary = profile_dir.join("examples").join(format!("server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} is missing: plain `cargo test` builds it, or run `cargo build --example server`",
+        binary.display()
+    );
+    binary
+}
