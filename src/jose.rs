@@ -335,6 +335,17 @@ impl PublicKey {
     /// required, `alg` (if present) matching the key type, `use` (if present) `sig`, no private
     /// members, exact coordinate lengths, RSA moduli of 2048 to 8192 bits.
     pub fn from_jwk(jwk: &Value) -> Result<Self, JoseError> {
+        Self::read_jwk(jwk, true)
+    }
+
+    /// The public key a DPoP proof carries in its `jwk` header (strict as
+    /// [`PublicKey::from_jwk`], private members refused), where `kid` is optional: the key is
+    /// named by its thumbprint ([`PublicKey::thumbprint`]) when it has none.
+    pub fn from_embedded_jwk(jwk: &Value) -> Result<Self, JoseError> {
+        Self::read_jwk(jwk, false)
+    }
+
+    fn read_jwk(jwk: &Value, kid_required: bool) -> Result<Self, JoseError> {
         let jwk = jwk.as_object().ok_or(JoseError::InvalidJwk("a JWK must be an object"))?;
         let text = |name: &str| match jwk.get(name) {
             None => Ok(None),
@@ -351,8 +362,13 @@ impl PublicKey {
         if text("use")?.is_some_and(|u| u != "sig") {
             return Err(JoseError::InvalidJwk("the key is not for signatures"));
         }
-        let kid = text("kid")?.ok_or(JoseError::InvalidJwk("kid is required"))?;
-        let kid = checked_kid(kid.to_owned()).map_err(|_| JoseError::InvalidJwk("kid is empty or too long"))?;
+        let kid = match text("kid")? {
+            Some(kid) => {
+                Some(checked_kid(kid.to_owned()).map_err(|_| JoseError::InvalidJwk("kid is empty or too long"))?)
+            }
+            None if kid_required => return Err(JoseError::InvalidJwk("kid is required")),
+            None => None,
+        };
         let (alg, material) = match (text("kty")?, text("crv")?) {
             (Some("OKP"), Some("Ed25519")) => {
                 let x = bytes("x")?;
@@ -385,7 +401,11 @@ impl PublicKey {
         if text("alg")?.is_some_and(|a| a != alg.name()) {
             return Err(JoseError::InvalidJwk("alg does not match the key type"));
         }
-        Ok(Self { kid, alg, material })
+        let mut key = Self { kid: kid.unwrap_or_default(), alg, material };
+        if key.kid.is_empty() {
+            key.kid = key.thumbprint();
+        }
+        Ok(key)
     }
 }
 
@@ -742,6 +762,66 @@ pub fn verify(keys: &KeySet, token: &str, now: OffsetDateTime) -> Result<Verifie
         typ: header.typ.map(str::to_owned),
         payload: decode(payload_b64)?,
     })
+}
+
+/// A compact JWS whose key is in its own `jwk` header: a DPoP proof (RFC 9449 §4.2), which a
+/// client signs with a key the server has never seen, and which proves possession of that key.
+/// Verified strictly (the same size, part and encoding rules as [`verify`]): `typ` must be
+/// `typ`; `alg` must be one of `allowed` and the embedded key's own algorithm (`none` and
+/// symmetric algorithms are never allowed); the `jwk` must be a public key (no `d`, `p`, `q`,
+/// `dp`, `dq`, `qi`, `oth` or `k`); `jku`, `x5u`, `x5c`, `crit`, `zip` and `b64` are refused.
+/// Returns the key and the payload.
+pub fn verify_embedded(token: &str, typ: &str, allowed: &[Algorithm]) -> Result<(PublicKey, Vec<u8>), JoseError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(JoseError::Malformed("the token is too long"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JoseError::Malformed("a compact JWS has exactly three parts"));
+    };
+    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| JoseError::Malformed("invalid base64url"));
+    let header =
+        parse_strict_json(&decode(header_b64)?).map_err(|_| JoseError::Malformed("the header is not strict JSON"))?;
+    let object = header.as_object().ok_or(JoseError::Malformed("the header is not a JSON object"))?;
+    for refused in ["jku", "x5u", "x5c"] {
+        if object.contains_key(refused) {
+            return Err(JoseError::HeaderRefused("key URLs and certificates in the header are never followed"));
+        }
+    }
+    for (member, reason) in [
+        ("crit", "no critical header extension is understood"),
+        ("zip", "compressed payloads are refused"),
+        ("b64", "unencoded payloads are refused"),
+    ] {
+        if object.contains_key(member) {
+            return Err(JoseError::HeaderRefused(reason));
+        }
+    }
+    if object.get("typ").and_then(Value::as_str) != Some(typ) {
+        return Err(JoseError::HeaderRefused("typ is not the expected type"));
+    }
+    let alg = object.get("alg").and_then(Value::as_str).ok_or(JoseError::HeaderRefused("alg is required"))?;
+    let alg = Algorithm::from_name(alg)
+        .filter(|a| allowed.contains(a))
+        .ok_or(JoseError::HeaderRefused("alg is not an allowed asymmetric algorithm"))?;
+    let jwk = object.get("jwk").ok_or(JoseError::HeaderRefused("jwk is required"))?;
+    let key = PublicKey::from_embedded_jwk(jwk)?;
+    if key.alg != alg {
+        return Err(JoseError::HeaderRefused("alg is not the key's algorithm"));
+    }
+    let signature = decode(signature_b64)?;
+    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+    if !key.verify(signing_input.as_bytes(), &signature) {
+        return Err(JoseError::BadSignature);
+    }
+    Ok((key, decode(payload_b64)?))
+}
+
+/// Parses `bytes` as strict JSON (no duplicate member at any depth, nothing after the value).
+pub(crate) fn strict_json(bytes: &[u8]) -> Result<Value, JoseError> {
+    parse_strict_json(bytes).map_err(|_| JoseError::Malformed("the payload is not strict JSON"))
 }
 
 /// The header members this verifier reads; every other member is refused or ignored as listed

@@ -119,6 +119,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client;
 pub mod config;
+pub mod dpop;
 pub mod error;
 pub mod hooks;
 mod http;
