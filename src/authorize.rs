@@ -21,8 +21,16 @@ use crate::store::CodeRecord;
 use crate::types::{AuthorizationCode, ClientId, GrantId, Issuer, Scope, Subject};
 
 /// Every parameter the authorization endpoint defines; each may appear at most once (AZ-02).
-const DEFINED: [&str; 7] =
-    ["client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"];
+const DEFINED: [&str; 8] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "dpop_jkt",
+];
 
 /// Why an authorization request failed.
 ///
@@ -286,10 +294,18 @@ pub(crate) fn validate(
         },
     };
 
+    // DP-06: `dpop_jkt` binds the code to a DPoP key: a JWK SHA-256 thumbprint, 43 base64url
+    // characters.
+    let dpop_jkt = get("dpop_jkt").map(str::to_owned);
+    let thumbprint = |t: &str| t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if dpop_jkt.as_deref().is_some_and(|t| !thumbprint(t)) {
+        return Err(fail(AuthorizeError::InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint")));
+    }
+
     // Every defined parameter as received, for the host's consent form to send back: a new
     // parameter joins `DEFINED` and reaches every host's form without a change there.
     let form = DEFINED.iter().filter_map(|name| get(name).map(|value| (*name, value.to_owned()))).collect();
-    Ok(ConsentRequest { client, scope, code_challenge, target, form })
+    Ok(ConsentRequest { client, scope, code_challenge, target, form, dpop_jkt })
 }
 
 /// The answer to [`Server::approve`](crate::Server::approve): the redirect to send, and the grant
@@ -350,6 +366,7 @@ pub struct ConsentRequest {
     code_challenge: CodeChallenge,
     target: RedirectTarget,
     form: Vec<(&'static str, String)>,
+    dpop_jkt: Option<String>,
 }
 
 impl ConsentRequest {
@@ -428,6 +445,7 @@ impl ConsentRequest {
             subject: approval.subject.clone(),
             issued_at: now,
             expires_at: now + config.code_lifetime(),
+            dpop_jkt: self.dpop_jkt.clone(),
         };
         let response = self.target.respond(&[("code", code.secret())], config.issuer());
         (record, response)

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
+use crate::dpop::{self, NonceKey};
 use crate::types::{InvalidValue, Issuer};
 
 /// How access tokens are made.
@@ -47,6 +48,19 @@ pub enum ConfigError {
     /// A size limit is below what the specification requires servers to accept.
     #[error("max_request_bytes must be at least 8000 (OAuth 2.1 §1.7.1)")]
     RequestLimit,
+    /// The DPoP window is zero, negative or above [`dpop::MAX_WINDOW`].
+    #[error("the DPoP proof window must be above zero and at most 5 minutes")]
+    DpopWindow,
+    /// The DPoP nonce secret is shorter than 32 bytes.
+    #[error("the DPoP nonce secret must be at least 32 bytes")]
+    DpopNonceSecret,
+}
+
+/// How the server treats DPoP proofs (RFC 9449).
+#[derive(Debug, Clone)]
+struct DpopSettings {
+    window: Duration,
+    nonces: Option<NonceKey>,
 }
 
 /// The server's configuration. Build one with [`ServerConfig::builder`].
@@ -64,6 +78,7 @@ pub struct ServerConfig {
     access_token_audience: Option<String>,
     access_token_format: AccessTokenFormat,
     paths: EndpointPaths,
+    dpop: Option<DpopSettings>,
 }
 
 /// The paths of the endpoints under the issuer, for the metadata document (MD-03, MD-06). Each
@@ -159,8 +174,20 @@ impl ServerConfig {
                 access_token_audience: None,
                 access_token_format: AccessTokenFormat::Opaque,
                 paths: EndpointPaths::default(),
+                dpop: Some(DpopSettings { window: dpop::DEFAULT_WINDOW, nonces: None }),
+                dpop_nonce_secret_too_short: false,
             },
         }
+    }
+
+    /// The DPoP proof window, or `None` when DPoP is off ([`ServerConfigBuilder::without_dpop`]).
+    pub fn dpop_window(&self) -> Option<Duration> {
+        self.dpop.as_ref().map(|d| d.window)
+    }
+
+    /// The DPoP nonce key, when nonces are required.
+    pub fn dpop_nonces(&self) -> Option<&NonceKey> {
+        self.dpop.as_ref().and_then(|d| d.nonces.as_ref())
     }
 
     /// The issuer identifier, sent as `iss` on every authorization response (AZ-13).
@@ -264,6 +291,8 @@ struct ServerConfigValues {
     access_token_audience: Option<String>,
     access_token_format: AccessTokenFormat,
     paths: EndpointPaths,
+    dpop: Option<DpopSettings>,
+    dpop_nonce_secret_too_short: bool,
 }
 
 /// Builds a [`ServerConfig`]; every value is checked in [`ServerConfigBuilder::build`].
@@ -335,6 +364,34 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// How far a DPoP proof's `iat` may be from now (default 60 s, at most 5 minutes; DP-02).
+    pub fn dpop_window(mut self, window: Duration) -> Self {
+        if let Some(dpop) = &mut self.config.dpop {
+            dpop.window = window;
+        }
+        self
+    }
+
+    /// Requires a server nonce in every DPoP proof (DP-03): stateless nonces under `secret`
+    /// (at least 32 random bytes, the same on every instance), each good for one to two steps
+    /// of `step`. Off by default.
+    pub fn dpop_nonces(mut self, secret: &[u8], step: Duration) -> Self {
+        self.config.dpop_nonce_secret_too_short = secret.len() < 32;
+        if let Some(dpop) = &mut self.config.dpop {
+            dpop.nonces = Some(NonceKey::new(secret, step));
+        }
+        self
+    }
+
+    /// Turns DPoP off: proofs are ignored and every token is a bearer token. For a store that
+    /// cannot claim a proof's `jti` once
+    /// ([`Capabilities::SINGLE_USE_CLAIMS`](crate::store::Capabilities::SINGLE_USE_CLAIMS)); DPoP is on by
+    /// default and needs it.
+    pub fn without_dpop(mut self) -> Self {
+        self.config.dpop = None;
+        self
+    }
+
     /// Sets the access-token format (default [`AccessTokenFormat::Opaque`]). JWTs (RFC 9068)
     /// need an [audience](Self::access_token_audience) and a signing key from the server's
     /// [`Server::with_jwt_keys`](crate::Server::with_jwt_keys).
@@ -396,6 +453,12 @@ impl ServerConfigBuilder {
         if c.access_token_format == AccessTokenFormat::Jwt && c.access_token_audience.is_none() {
             return Err(ConfigError::JwtNeedsAudience);
         }
+        if c.dpop.as_ref().is_some_and(|d| !in_range(d.window, dpop::MAX_WINDOW)) {
+            return Err(ConfigError::DpopWindow);
+        }
+        if c.dpop_nonce_secret_too_short {
+            return Err(ConfigError::DpopNonceSecret);
+        }
         Ok(ServerConfig {
             issuer: Issuer::new(self.issuer)?,
             code_lifetime: c.code_lifetime,
@@ -409,6 +472,7 @@ impl ServerConfigBuilder {
             access_token_audience: c.access_token_audience,
             access_token_format: c.access_token_format,
             paths: c.paths,
+            dpop: c.dpop,
         })
     }
 }

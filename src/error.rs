@@ -32,6 +32,10 @@ pub enum ErrorCode {
     ServerError,
     /// `temporarily_unavailable`
     TemporarilyUnavailable,
+    /// `invalid_dpop_proof` (RFC 9449 §5): the DPoP proof is missing, malformed, or wrong.
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (RFC 9449 §8): the server requires a (fresh) nonce in the proof.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -48,6 +52,8 @@ impl ErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -64,6 +70,8 @@ impl ErrorCode {
         Self::UnsupportedResponseType,
         Self::ServerError,
         Self::TemporarilyUnavailable,
+        Self::InvalidDpopProof,
+        Self::UseDpopNonce,
     ];
 }
 

@@ -34,6 +34,14 @@ struct Active<'a> {
     iss: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<&'a str>,
+    /// The DPoP key a bound token needs (RFC 9449 §6.2, DP-04).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
 }
 
 fn visible(caller: &Client, owner: &ClientId) -> bool {
@@ -70,13 +78,14 @@ pub(crate) fn access(
         active: true,
         scope: scope_text(&record.scope),
         client_id: &record.client_id,
-        token_type: "Bearer",
+        token_type: if record.jkt.is_some() { "DPoP" } else { "Bearer" },
         exp: record.expires_at.unix_timestamp(),
         iat: record.issued_at.unix_timestamp(),
         sub: &record.subject,
         aud: record.audience.as_deref(),
         iss: config.issuer().as_str(),
         jti,
+        cnf: record.jkt.as_deref().map(|jkt| Confirmation { jkt }),
     })
 }
 
@@ -103,5 +112,6 @@ pub(crate) fn refresh(
         aud: None,
         iss: config.issuer().as_str(),
         jti: None,
+        cnf: record.jkt.as_deref().map(|jkt| Confirmation { jkt }),
     })
 }

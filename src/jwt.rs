@@ -76,6 +76,15 @@ pub(crate) struct IssuedClaims<'a> {
     pub(crate) jti: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) scope: Option<String>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.1, DP-04).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cnf: Option<Confirmation<'a>>,
+}
+
+/// `cnf` (RFC 7800): the key a token is bound to, by its JWK thumbprint.
+#[derive(Serialize)]
+pub(crate) struct Confirmation<'a> {
+    pub(crate) jkt: &'a str,
 }
 
 /// The verified claims of a JWT access token.

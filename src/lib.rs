@@ -163,7 +163,7 @@ pub use memory::MemoryStore;
 pub use metadata::{Metadata, ReservedMember};
 pub use pkce::{CodeChallenge, CodeVerifier};
 pub use provider::{Clock, ManualClock, Random, SystemClock, SystemRandom};
-pub use server::Server;
+pub use server::{MissingCapabilities, Server};
 pub use store::{Store, StoreError, StoreErrorKind};
 pub use token::TokenError;
 pub use types::{

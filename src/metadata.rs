@@ -47,6 +47,9 @@ pub struct Metadata {
     /// The JWKS URL, present when the server issues JWT access tokens (MD-03).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// The algorithms DPoP proofs may use (RFC 9449 §5.1), when DPoP is on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
     /// The scopes the host chooses to advertise (RFC 8414 RECOMMENDED); omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
@@ -84,6 +87,10 @@ impl Metadata {
             introspection_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
             jwks_uri: (config.access_token_format() == AccessTokenFormat::Jwt)
                 .then(|| config.endpoint_url(&paths.jwks)),
+            dpop_signing_alg_values_supported: match config.dpop_window() {
+                Some(_) => crate::dpop::ALGORITHMS.iter().map(|a| a.name()).collect(),
+                None => Vec::new(),
+            },
             scopes_supported: Vec::new(),
             extra: std::collections::BTreeMap::new(),
         }

@@ -16,6 +16,7 @@ use crate::authorize::{
 use crate::client::{AuthFailure, Client, ClientAuthError, Credentials, GrantType, precheck};
 use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
+use crate::dpop::{self, DpopError, Proof, ProofTarget};
 use crate::hooks::{Failure, Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
@@ -25,11 +26,12 @@ use crate::metadata::Metadata;
 use crate::provider::{Clock, Random, RandomError, SystemClock, SystemRandom};
 use crate::revoke::{self, TokenKind, TokenReference};
 use crate::store::{
-    AccessTokenRecord, CodeTake, InsertOutcome, RefreshTokenRecord, RotateOutcome, Store, StoreError, StoreErrorKind,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeTake, InsertOutcome, RefreshTokenRecord, RotateOutcome, Store,
+    StoreError, StoreErrorKind,
 };
 use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code, client_credentials};
-use crate::token::{NewAccess, Validity};
+use crate::token::{AccessText, NewAccess, Validity};
 use crate::types::{AuthorizationCode, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash, encode_token};
 
 /// The authorization server: configuration plus the caller's store, clock, randomness, JWT
@@ -73,6 +75,15 @@ impl<S: Store> Server<S> {
             verification: None,
             hooks: Arc::new(()),
         }
+    }
+
+    /// A server whose store is checked, at start-up, for every optional operation the
+    /// configuration needs ([`Store::capabilities`]): DPoP (on by default) needs single-use
+    /// claims to stop proof replays. Prefer it to [`Server::new`], which finds a missing
+    /// operation only at the first request that needs it (and then fails that request closed).
+    pub fn try_new(config: ServerConfig, store: S) -> Result<Self, MissingCapabilities> {
+        let missing = store.capabilities().missing(required_capabilities(&config));
+        if missing.is_empty() { Ok(Self::new(config, store)) } else { Err(MissingCapabilities(missing)) }
     }
 
     /// A server on the given clock and randomness (a fixed clock for tests, say).
@@ -227,24 +238,60 @@ impl<S: Store> Server<S> {
     }
 
     /// The token endpoint (TK-01..TK-11): every answer is JSON with `Cache-Control: no-store`.
+    /// A request with a `DPoP` proof gets DPoP-bound tokens (RFC 9449; `token_type` `DPoP`).
     pub async fn token(&self, request: &Request<'_>) -> Response {
-        match self.token_result(request).await {
+        let response = match self.token_result(request).await {
             Ok(response) => response,
             Err(error) => error.response(),
+        };
+        // DP-03: with nonces on, every answer carries the nonce to use next, errors included.
+        match self.config.dpop_nonces() {
+            Some(nonces) if request.dpop().is_some() || response.status() == 400 => {
+                response.with_header("DPoP-Nonce", nonces.issue(self.clock.now()))
+            }
+            _ => response,
         }
     }
 
     /// The token endpoint, with the error as a value for hosts that log or count failures.
     pub async fn token_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
+        let http = request;
         let request = token::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
         let client = self.authenticated_client(&request.credentials).await?;
         if !client.allows_grant(request.grant) {
             return Err(TokenError::UnauthorizedClient);
         }
+        let proof = self.dpop_proof(http).await?;
+        // DP-06: a client registered with dpop_bound_access_tokens gets bound tokens only.
+        if client.dpop_bound_access_tokens() && proof.is_none() {
+            return Err(TokenError::InvalidDpopProof("this client's tokens are DPoP-bound: a DPoP proof is required"));
+        }
+        let proof = proof.as_ref();
         match request.grant {
-            GrantType::AuthorizationCode => self.redeem_code(&request.params, &client).await,
-            GrantType::RefreshToken => self.refresh(&request.params, &client).await,
-            GrantType::ClientCredentials => self.client_credentials(&request.params, &client).await,
+            GrantType::AuthorizationCode => self.redeem_code(&request.params, &client, proof).await,
+            GrantType::RefreshToken => self.refresh(&request.params, &client, proof).await,
+            GrantType::ClientCredentials => self.client_credentials(&request.params, &client, proof).await,
+        }
+    }
+
+    /// The request's DPoP proof for the token endpoint, verified (DP-01, DP-02, DP-08, DP-09),
+    /// with a valid nonce when nonces are on (DP-03), and claimed once in the store (DP-10).
+    /// `None` without a `DPoP` header, or when DPoP is off.
+    async fn dpop_proof(&self, request: &Request<'_>) -> Result<Option<Proof>, TokenError> {
+        let (Some(window), Some(header)) = (self.config.dpop_window(), request.dpop()) else { return Ok(None) };
+        let now = self.clock.now();
+        let url = self.config.endpoint_url(&self.config.endpoint_paths().token);
+        let proof = dpop::verify(header, &ProofTarget::new("POST", &url), now, window)
+            .map_err(|e| TokenError::InvalidDpopProof(dpop_reason(&e)))?;
+        if let Some(nonces) = self.config.dpop_nonces() {
+            if !proof.nonce.as_deref().is_some_and(|nonce| nonces.accepts(nonce, now)) {
+                return Err(TokenError::UseDpopNonce);
+            }
+        }
+        let claim = self.store.claim_once(&proof.replay_key(), now, proof.replay_until(window)).await;
+        match self.seen("claim_once", claim)? {
+            ClaimOutcome::Claimed => Ok(Some(proof)),
+            _ => Err(TokenError::InvalidDpopProof(dpop_reason(&DpopError::Replayed))),
         }
     }
 
@@ -380,7 +427,12 @@ impl<S: Store> Server<S> {
         if external_ok { Ok(client) } else { Err(failed(AuthFailure::WrongSecret)) }
     }
 
-    async fn client_credentials(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
+    async fn client_credentials(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+        proof: Option<&Proof>,
+    ) -> Result<Response, TokenError> {
         client_credentials::check_client(client)?;
         let scope = client_credentials::scope(params, client)?;
         let now = self.clock.now();
@@ -391,7 +443,7 @@ impl<S: Store> Server<S> {
         let (token, grant) = random.split_at(32);
         let subject = client_credentials::subject(client)?;
         let validity = Validity::access(&self.config, now, None);
-        let access = self.new_access(client, encode_token(token), &subject, &scope, validity).await?;
+        let access = self.new_access(client, encode_token(token), &subject, &scope, validity, proof).await?;
         let grant_id = grant_id_from(grant)?;
         let (grant, response) =
             client_credentials::issue(client, subject, scope, grant_id, &self.config, validity, access);
@@ -423,7 +475,12 @@ impl<S: Store> Server<S> {
         self.seen("revoke_subject", self.store.revoke_subject(subject, now, now + self.config.grant_memory()).await)
     }
 
-    async fn refresh(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
+    async fn refresh(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+        proof: Option<&Proof>,
+    ) -> Result<Response, TokenError> {
         let request = refresh::parse(params)?;
         let now = self.clock.now();
         let invalid = TokenError::InvalidGrant(refresh::INVALID_REFRESH_TOKEN);
@@ -440,10 +497,11 @@ impl<S: Store> Server<S> {
             Presentation::Active | Presentation::GraceRetry => {}
         }
         refresh::check_expiry(&record, now)?;
+        refresh::check_binding(&record, client, proof)?;
         let scope = refresh::access_scope(&request, &record)?;
         let (access, new_refresh) = self.fresh_tokens(refresh::rotates(client, &self.config))?;
         let validity = refresh::access_validity(&record, &self.config, now);
-        let access = self.new_access(client, access, &record.subject, &scope, validity).await?;
+        let access = self.new_access(client, access, &record.subject, &scope, validity, proof).await?;
         let (rotation, response) =
             refresh::issue(&record, presentation, scope, &self.config, validity, access, new_refresh.as_ref());
         match self.seen("rotate_refresh", self.store.rotate_refresh(rotation).await)? {
@@ -475,7 +533,12 @@ impl<S: Store> Server<S> {
         Ok(())
     }
 
-    async fn redeem_code(&self, params: &Params<'_>, client: &Client) -> Result<Response, TokenError> {
+    async fn redeem_code(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+        proof: Option<&Proof>,
+    ) -> Result<Response, TokenError> {
         let redemption = authorization_code::parse(params)?;
         let now = self.clock.now();
         match self.seen("take_code", self.store.take_code(&redemption.code.hash()).await)? {
@@ -497,9 +560,10 @@ impl<S: Store> Server<S> {
             CodeTake::Taken(record) => {
                 authorization_code::check_bindings(&redemption, &record, client)?;
                 authorization_code::check_expiry(&record, now)?;
+                authorization_code::check_dpop_binding(&record, proof)?;
                 let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
                 let validity = authorization_code::access_validity(&self.config, now, refresh.is_some());
-                let access = self.new_access(client, access, &record.subject, &record.scope, validity).await?;
+                let access = self.new_access(client, access, &record.subject, &record.scope, validity, proof).await?;
                 let (tokens, response) =
                     authorization_code::issue(&record, &self.config, validity, access, refresh.as_ref());
                 match self.seen("insert_grant", self.store.insert_grant(tokens).await)? {
@@ -544,22 +608,26 @@ impl<S: Store> Server<S> {
         subject: &Subject,
         scope: &Scope,
         validity: Validity,
+        proof: Option<&Proof>,
     ) -> Result<NewAccess, TokenError> {
-        match self.format(client) {
-            AccessTokenFormat::Opaque => Ok(NewAccess::Opaque(random)),
+        let jkt = proof.map(|p| p.jkt.clone());
+        let token = match self.format(client) {
+            AccessTokenFormat::Opaque => AccessText::Opaque(random),
             AccessTokenFormat::Jwt => {
                 let Some(signer) = self.signer.as_deref() else {
                     self.hooks.failure(&Failure::NoSigner);
                     return Err(TokenError::ServerError);
                 };
-                let payload = token::jwt_payload(&self.config, subject, client.id(), scope, validity, &random)?;
+                let payload =
+                    token::jwt_payload(&self.config, subject, client.id(), scope, validity, &random, jkt.as_deref())?;
                 let jwt = jose::sign_with(signer, "at+jwt", &payload).await.map_err(|error| {
                     self.hooks.failure(&Failure::Signing { error: &error });
                     TokenError::ServerError
                 })?;
-                Ok(NewAccess::Jwt { jwt, jti: random })
+                AccessText::Jwt { jwt, jti: random }
             }
-        }
+        };
+        Ok(NewAccess { token, jkt })
     }
 
     /// The key under which a presented access token's record is stored, with the `jti` when
@@ -594,6 +662,31 @@ impl<S: Store> Server<S> {
                 .with_body(keys.jwks(self.clock.now()).into_bytes()),
             None => Response::new(404),
         }
+    }
+}
+
+/// The store lacks optional operations the configuration needs ([`Server::try_new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the store does not support {0}, which the configuration needs")]
+pub struct MissingCapabilities(pub Capabilities);
+
+/// The optional store operations `config` needs: single-use claims while DPoP is on.
+fn required_capabilities(config: &ServerConfig) -> Capabilities {
+    if config.dpop_window().is_some() { Capabilities::SINGLE_USE_CLAIMS } else { Capabilities::NONE }
+}
+
+/// The `error_description` of a refused proof: fixed text, never the proof's own.
+fn dpop_reason(error: &DpopError) -> &'static str {
+    match error {
+        DpopError::Repeated => "more than one DPoP header",
+        DpopError::Jose(_) => "the DPoP proof is not a valid dpop+jwt signed by its jwk",
+        DpopError::Malformed(_) => "the DPoP proof lacks a claim or has one of the wrong type",
+        DpopError::WrongMethod => "the DPoP proof is for another method",
+        DpopError::WrongUrl => "the DPoP proof is for another URL",
+        DpopError::NotFresh => "the DPoP proof is too old or from the future",
+        DpopError::AccessTokenHash => "the DPoP proof does not name this access token",
+        DpopError::Replayed => "the DPoP proof was used before",
+        _ => "the DPoP proof is invalid",
     }
 }
 

@@ -207,6 +207,10 @@ pub struct CodeRecord {
     /// When the code stops being redeemable.
     #[serde(with = "time::serde::timestamp")]
     pub expires_at: OffsetDateTime,
+    /// The DPoP key thumbprint the authorization request named (`dpop_jkt`, RFC 9449 §10): the
+    /// redemption must come with a proof of that key (DP-06).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// An issued access token, as stored.
@@ -233,6 +237,10 @@ pub struct AccessTokenRecord {
     /// When the token expires.
     #[serde(with = "time::serde::timestamp")]
     pub expires_at: OffsetDateTime,
+    /// The DPoP key thumbprint the token is bound to (DP-04): a resource server accepts it only
+    /// with a proof of that key, never as a bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 /// An issued refresh token, as stored.
@@ -263,6 +271,11 @@ pub struct RefreshTokenRecord {
     /// again is a replay (RT-07).
     #[serde(with = "time::serde::timestamp::option")]
     pub rotated_at: Option<OffsetDateTime>,
+    /// The DPoP key thumbprint of the grant's last token request (DP-05, DP-12): a bound grant
+    /// refreshes only with a proof (of this key, for a public client) and never goes back to
+    /// bearer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 /// A grant: one resource owner's authorization of one client, shared by every token issued

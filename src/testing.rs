@@ -104,6 +104,7 @@ impl Fixture {
             subject: self.subject(),
             issued_at: self.now,
             expires_at: self.now + Duration::seconds(60),
+            dpop_jkt: None,
         }
     }
 
@@ -117,6 +118,7 @@ impl Fixture {
             audience: None,
             issued_at: self.now,
             expires_at: self.now + Duration::hours(1),
+            jkt: None,
         }
     }
 
@@ -131,6 +133,7 @@ impl Fixture {
             expires_at: self.now + Duration::days(14),
             grant_expires_at: grant.expires_at,
             rotated_at: None,
+            jkt: None,
         }
     }
 

@@ -239,6 +239,8 @@ pub struct Client {
     introspect_any: bool,
     /// Overrides the server's access-token format for this client.
     access_token_format: Option<AccessTokenFormat>,
+    /// Every token of this client must be DPoP-bound (RFC 9449 §5.2, DP-06).
+    dpop_bound_access_tokens: bool,
 }
 
 /// The persisted form of a [`Client`], version 1.
@@ -257,6 +259,8 @@ struct ClientRecord {
     introspect_any: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     access_token_format: Option<AccessTokenFormat>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens: bool,
 }
 
 impl ClientRecord {
@@ -282,6 +286,7 @@ impl TryFrom<ClientRecord> for Client {
             default_scope: r.default_scope,
             introspect_any: r.introspect_any,
             access_token_format: r.access_token_format,
+            dpop_bound_access_tokens: r.dpop_bound_access_tokens,
         };
         client.check()?;
         Ok(client)
@@ -300,6 +305,7 @@ impl From<Client> for ClientRecord {
             default_scope: c.default_scope,
             introspect_any: c.introspect_any,
             access_token_format: c.access_token_format,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         }
     }
 }
@@ -363,6 +369,11 @@ impl Client {
     /// The access-token format registered for this client, overriding the server's.
     pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
         self.access_token_format
+    }
+
+    /// Whether every token of this client must be DPoP-bound (`dpop_bound_access_tokens`).
+    pub fn dpop_bound_access_tokens(&self) -> bool {
+        self.dpop_bound_access_tokens
     }
 
     /// Checks `secret` against every active [`StoredSecret::Sha256`] digest, in constant time
@@ -443,6 +454,7 @@ pub struct ClientBuilder {
     empty_secret: bool,
     short_secret: bool,
     allow_short_secrets: bool,
+    dpop_bound_access_tokens: bool,
 }
 
 impl ClientBuilder {
@@ -462,6 +474,7 @@ impl ClientBuilder {
             empty_secret: false,
             short_secret: false,
             allow_short_secrets: false,
+            dpop_bound_access_tokens: false,
         }
     }
 
@@ -548,6 +561,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Requires a DPoP proof with every token request of this client, so each of its tokens is
+    /// bound to the client's key (`dpop_bound_access_tokens`, RFC 9449 §5.2; DP-06).
+    pub fn dpop_bound_access_tokens(mut self) -> Self {
+        self.dpop_bound_access_tokens = true;
+        self
+    }
+
     /// Restricts the token-endpoint authentication methods of a confidential client
     /// (default: `client_secret_basic` and `client_secret_post`).
     pub fn auth_methods(mut self, methods: impl IntoIterator<Item = AuthMethod>) -> Self {
@@ -604,6 +624,7 @@ impl ClientBuilder {
             default_scope,
             introspect_any: self.introspect_any,
             access_token_format: self.access_token_format,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         };
         client.check()?;
         Ok(client)

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::{NewAccess, TokenError, Validity};
 use crate::client::Client;
 use crate::config::ServerConfig;
+use crate::dpop::Proof;
 use crate::http::{Params, Response};
 use crate::pkce::CodeVerifier;
 use crate::store::{CodeRecord, GrantRecord, NewGrant, RefreshTokenRecord};
@@ -62,6 +63,17 @@ pub(crate) fn check_bindings(redemption: &Redemption, record: &CodeRecord, clien
     Ok(())
 }
 
+/// DP-06: a code whose authorization request named `dpop_jkt` redeems only with a proof of
+/// that key.
+pub(crate) fn check_dpop_binding(record: &CodeRecord, proof: Option<&Proof>) -> Result<(), TokenError> {
+    match (&record.dpop_jkt, proof) {
+        (None, _) => Ok(()),
+        (Some(jkt), Some(proof)) if proof.jkt == *jkt => Ok(()),
+        (Some(_), None) => Err(TokenError::InvalidDpopProof("the code is DPoP-bound: a DPoP proof is required")),
+        (Some(_), Some(_)) => Err(TokenError::InvalidDpopProof("the code is bound to another DPoP key")),
+    }
+}
+
 /// Refuses a code whose lifetime is over (AC-01, AZ-15).
 pub(crate) fn check_expiry(record: &CodeRecord, now: OffsetDateTime) -> Result<(), TokenError> {
     if now >= record.expires_at { Err(TokenError::InvalidGrant(INVALID_CODE)) } else { Ok(()) }
@@ -85,6 +97,7 @@ pub(crate) fn issue(
 ) -> (NewGrant, Response) {
     let now = validity.issued_at;
     let grant_end = now + config.refresh_token_lifetime();
+    let (token_type, jkt) = (access.token_type(), access.jkt.clone());
     let (access, access_record) = super::mint_access(
         access,
         &record.grant_id,
@@ -104,6 +117,7 @@ pub(crate) fn issue(
         expires_at: config.refresh_token_idle_timeout().map_or(grant_end, |idle| (now + idle).min(grant_end)),
         grant_expires_at: grant_end,
         rotated_at: None,
+        jkt,
     });
     let grant = GrantRecord {
         grant_id: record.grant_id.clone(),
@@ -113,6 +127,6 @@ pub(crate) fn issue(
         authorized_at: record.issued_at,
         expires_at: if refresh.is_some() { grant_end } else { access_record.expires_at },
     };
-    let response = super::success(&access, access_record.expires_at - now, refresh, &record.scope);
+    let response = super::success(&access, token_type, access_record.expires_at - now, refresh, &record.scope);
     (NewGrant { grant, access: access_record, refresh: refresh_record }, response)
 }

@@ -48,6 +48,7 @@ pub(crate) fn issue(
     access: NewAccess,
 ) -> (NewGrant, Response) {
     let now = validity.issued_at;
+    let token_type = access.token_type();
     let (access, access_record) =
         super::mint_access(access, &grant_id, client.id(), &subject, &scope, config, validity);
     let expires_at = access_record.expires_at;
@@ -59,6 +60,6 @@ pub(crate) fn issue(
         authorized_at: now,
         expires_at,
     };
-    let response = super::success(&access, expires_at - now, None, &scope);
+    let response = super::success(&access, token_type, expires_at - now, None, &scope);
     (NewGrant { grant, access: access_record, refresh: None }, response)
 }

@@ -11,7 +11,7 @@ use crate::client::{ClientAuthError, Credentials, GrantType, read_credentials};
 use crate::config::ServerConfig;
 use crate::error::{ErrorCode, error_body};
 use crate::http::{Method, ParamError, Params, Request, Response};
-use crate::jwt::IssuedClaims;
+use crate::jwt::{self, IssuedClaims};
 use crate::provider::RandomError;
 use crate::store::{AccessTokenRecord, StoreError, StoreErrorKind};
 use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash};
@@ -58,6 +58,14 @@ pub enum TokenError {
     /// The store is unavailable; nothing was issued and the request may be retried.
     #[error("the authorization server is temporarily unavailable")]
     TemporarilyUnavailable,
+    /// The DPoP proof is missing where required, malformed, stale, replayed, or of the wrong
+    /// key (DP-01, DP-02, DP-06, DP-12): `invalid_dpop_proof`.
+    #[error("{0}")]
+    InvalidDpopProof(&'static str),
+    /// The server requires a fresh nonce in the DPoP proof (DP-03): `use_dpop_nonce`, with the
+    /// nonce to use in a `DPoP-Nonce` header.
+    #[error("a fresh DPoP nonce is required")]
+    UseDpopNonce,
 }
 
 impl TokenError {
@@ -71,6 +79,8 @@ impl TokenError {
             Self::InvalidScope(_) => ErrorCode::InvalidScope,
             Self::ServerError => ErrorCode::ServerError,
             Self::TemporarilyUnavailable => ErrorCode::TemporarilyUnavailable,
+            Self::InvalidDpopProof(_) => ErrorCode::InvalidDpopProof,
+            Self::UseDpopNonce => ErrorCode::UseDpopNonce,
             _ => ErrorCode::InvalidRequest,
         }
     }
@@ -141,8 +151,10 @@ pub(crate) fn read_form_post<'a>(
     }
     // Two `Authorization` (or `DPoP`) headers are two credentials: refused, never resolved by
     // picking one (TK-07).
-    if request.repeated_header().is_some() {
-        return Err(TokenError::InvalidRequest("a header was sent more than once"));
+    match request.repeated_header() {
+        Some("DPoP") => return Err(TokenError::InvalidDpopProof("more than one DPoP header")),
+        Some(_) => return Err(TokenError::InvalidRequest("a header was sent more than once")),
+        None => {}
     }
     if !request.has_form_content_type() {
         return Err(TokenError::UnsupportedContentType);
@@ -174,10 +186,24 @@ pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<
 }
 
 /// The access token of one response, made before its record: an opaque random token, or a JWT
-/// already signed, whose `jti` is the same kind of 256 random bits.
-pub(crate) enum NewAccess {
+/// already signed, whose `jti` is the same kind of 256 random bits; and the DPoP key it is
+/// bound to, if any.
+pub(crate) struct NewAccess {
+    pub(crate) token: AccessText,
+    pub(crate) jkt: Option<String>,
+}
+
+/// The text of a new access token.
+pub(crate) enum AccessText {
     Opaque(String),
     Jwt { jwt: String, jti: String },
+}
+
+impl NewAccess {
+    /// `token_type` of the answer: `DPoP` for a bound token (DP-04), else `Bearer`.
+    pub(crate) fn token_type(&self) -> &'static str {
+        if self.jkt.is_some() { "DPoP" } else { "Bearer" }
+    }
 }
 
 /// The claims of a JWT access token (JWT-02), as the payload to sign. The audience is the
@@ -189,6 +215,7 @@ pub(crate) fn jwt_payload(
     scope: &Scope,
     validity: Validity,
     jti: &str,
+    jkt: Option<&str>,
 ) -> Result<Vec<u8>, TokenError> {
     let claims = IssuedClaims {
         iss: config.issuer().as_str(),
@@ -199,6 +226,7 @@ pub(crate) fn jwt_payload(
         exp: validity.expires_at.unix_timestamp(),
         jti,
         scope: (!scope.is_empty()).then(|| scope.to_string()),
+        cnf: jkt.map(|jkt| jwt::Confirmation { jkt }),
     };
     serde_json::to_vec(&claims).map_err(|_| TokenError::ServerError)
 }
@@ -235,13 +263,13 @@ pub(crate) fn mint_access(
     config: &ServerConfig,
     validity: Validity,
 ) -> (AccessToken, AccessTokenRecord) {
-    let (token, hash) = match access {
-        NewAccess::Opaque(random) => {
+    let (token, hash) = match access.token {
+        AccessText::Opaque(random) => {
             let token = AccessToken::new(random);
             let hash = token.hash();
             (token, hash)
         }
-        NewAccess::Jwt { jwt, jti } => (AccessToken::new(jwt), TokenHash::of_jwt_id(&jti)),
+        AccessText::Jwt { jwt, jti } => (AccessToken::new(jwt), TokenHash::of_jwt_id(&jti)),
     };
     let record = AccessTokenRecord {
         hash,
@@ -252,6 +280,7 @@ pub(crate) fn mint_access(
         audience: config.access_token_audience().map(str::to_owned),
         issued_at: validity.issued_at,
         expires_at: validity.expires_at,
+        jkt: access.jkt,
     };
     (token, record)
 }
@@ -259,6 +288,7 @@ pub(crate) fn mint_access(
 /// The successful token answer (TK-09, TK-10): absent members are omitted, never null.
 pub(crate) fn success(
     access: &AccessToken,
+    token_type: &'static str,
     expires_in: time::Duration,
     refresh: Option<&RefreshToken>,
     scope: &Scope,
@@ -275,7 +305,7 @@ pub(crate) fn success(
     }
     let body = Body {
         access_token: access.secret(),
-        token_type: "Bearer",
+        token_type,
         expires_in: expires_in.whole_seconds(),
         refresh_token: refresh.map(RefreshToken::secret),
         scope: (!scope.is_empty()).then(|| scope.to_string()),

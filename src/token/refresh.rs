@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use super::{NewAccess, TokenError, Validity};
 use crate::client::Client;
 use crate::config::ServerConfig;
+use crate::dpop::Proof;
 use crate::http::{Params, Response};
 use crate::store::{RefreshTokenRecord, Rotation};
 use crate::types::{RefreshToken, Scope};
@@ -96,6 +97,26 @@ pub(crate) fn rotates(client: &Client, config: &ServerConfig) -> bool {
     client.is_public() || config.rotate_confidential_refresh_tokens()
 }
 
+/// DP-05, DP-12: a bound grant refreshes only with a proof, of the same key for a public client
+/// (whose refresh token the key protects); a confidential client may move to a new key, which
+/// then binds the grant. A bound grant never goes back to bearer.
+pub(crate) fn check_binding(
+    record: &RefreshTokenRecord,
+    client: &Client,
+    proof: Option<&Proof>,
+) -> Result<(), TokenError> {
+    match (&record.jkt, proof) {
+        (None, _) => Ok(()),
+        (Some(_), None) => {
+            Err(TokenError::InvalidDpopProof("the refresh token is DPoP-bound: a DPoP proof is required"))
+        }
+        (Some(jkt), Some(proof)) if client.is_public() && proof.jkt != *jkt => {
+            Err(TokenError::InvalidDpopProof("the refresh token is bound to another DPoP key"))
+        }
+        (Some(_), Some(_)) => Ok(()),
+    }
+}
+
 /// When a refreshed access token is issued and ends: never after the grant (RT-09).
 pub(crate) fn access_validity(record: &RefreshTokenRecord, config: &ServerConfig, now: OffsetDateTime) -> Validity {
     Validity::access(config, now, Some(record.grant_expires_at))
@@ -114,6 +135,7 @@ pub(crate) fn issue(
     new_refresh: Option<&RefreshToken>,
 ) -> (Rotation, Response) {
     let now = validity.issued_at;
+    let (token_type, jkt) = (access.token_type(), access.jkt.clone());
     let idle_end = config.refresh_token_idle_timeout().map_or(record.grant_expires_at, |idle| now + idle);
     let refresh_record = RefreshTokenRecord {
         hash: new_refresh.map_or(record.hash, RefreshToken::hash),
@@ -126,6 +148,8 @@ pub(crate) fn issue(
         expires_at: idle_end.min(record.grant_expires_at),
         grant_expires_at: record.grant_expires_at,
         rotated_at: None,
+        // A bound grant stays bound: the new refresh token is bound to this request's key.
+        jkt,
     };
     let (access, access_record) =
         super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, validity);
@@ -137,5 +161,5 @@ pub(crate) fn issue(
         refresh: refresh_record,
         at: now,
     };
-    (rotation, super::success(&access, expires_in, new_refresh, &scope))
+    (rotation, super::success(&access, token_type, expires_in, new_refresh, &scope))
 }

@@ -211,3 +211,70 @@ pub fn example_binary() -> std::path::PathBuf {
     );
     binary
 }
+
+/// A client's DPoP key (P-256) that makes proofs, as a client library would.
+pub struct DpopKey {
+    pair: ring::signature::EcdsaKeyPair,
+    jwk: serde_json::Value,
+    jkt: String,
+}
+
+impl DpopKey {
+    pub fn new() -> Self {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let ours =
+            oauth21::jose::SigningKey::from_pkcs8_der(oauth21::jose::Algorithm::ES256, "k", pkcs8.as_ref()).unwrap();
+        let mut jwk = ours.public_key().to_jwk();
+        for member in ["kid", "alg", "use"] {
+            jwk.as_object_mut().unwrap().remove(member);
+        }
+        Self { pair, jwk, jkt: ours.public_key().thumbprint() }
+    }
+
+    /// The key's RFC 7638 thumbprint.
+    pub fn jkt(&self) -> &str {
+        &self.jkt
+    }
+
+    /// A proof for `htm` `htu` at unix time `iat`, with a fresh jti and `extra` claims.
+    pub fn proof(&self, htm: &str, htu: &str, iat: i64, extra: serde_json::Value) -> String {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut jti = [0u8; 12];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut jti).unwrap();
+        let mut claims = serde_json::json!({ "jti": URL_SAFE_NO_PAD.encode(jti), "htm": htm, "htu": htu, "iat": iat });
+        if let Some(extra) = extra.as_object() {
+            claims.as_object_mut().unwrap().extend(extra.clone());
+        }
+        let header = serde_json::json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk });
+        let input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let signature = self.pair.sign(&ring::rand::SystemRandom::new(), input.as_bytes()).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+}
+
+impl Fixture {
+    /// The fixture's now, in unix seconds.
+    pub fn unix_now(&self) -> i64 {
+        oauth21::Clock::now(&*self.clock).unix_timestamp()
+    }
+
+    /// A token request with `body` and a `DPoP` header of `key` for the token endpoint.
+    pub fn token_with_proof(&self, body: &str, authorization: Option<&str>, key: &DpopKey) -> Response {
+        let proof = key.proof("POST", &format!("{ISSUER}/token"), self.unix_now(), serde_json::json!({}));
+        self.token_with_dpop_header(body, authorization, &proof)
+    }
+
+    /// A token request with `body` and the given `DPoP` header value.
+    pub fn token_with_dpop_header(&self, body: &str, authorization: Option<&str>, proof: &str) -> Response {
+        let mut request = Request::form_post(body.as_bytes()).with_dpop(proof.as_bytes());
+        if let Some(a) = authorization {
+            request = request.with_authorization(a.as_bytes());
+        }
+        block_on(self.server.token(&request))
+    }
+}
