@@ -22,13 +22,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::dpop::{self, DpopError, NonceKey, ProofTarget};
 use crate::error::is_valid_description;
 use crate::http::{Method, Request, Response, decode_component};
 use crate::jose::MAX_TOKEN_BYTES;
 use crate::jwt::{AccessTokenClaims, JwtError, JwtVerifier};
 use crate::provider::Clock;
-use crate::store::{AccessTokenRecord, Store};
-use crate::types::{Scope, TokenHash};
+use crate::store::{AccessTokenRecord, ClaimOutcome, Store};
+use crate::types::{Scope, TokenHash, constant_time_eq};
 use time::OffsetDateTime;
 
 /// Why a request to a protected resource was refused.
@@ -50,6 +51,42 @@ pub enum BearerError {
     /// The store failed: 503, and the token is neither accepted nor blamed.
     #[error("the token could not be checked now")]
     Unavailable,
+    /// A DPoP request's proof is missing, defective, stale, replayed, for another request, or
+    /// does not name the token (DP-07, DP-11): 401 with a `DPoP` challenge.
+    #[error("{0}")]
+    InvalidDpopProof(&'static str),
+    /// A DPoP-scheme request whose token is unknown, expired, not bound, or bound to another
+    /// key (DP-07, DP-11): 401 `invalid_token` with a `DPoP` challenge.
+    #[error("{0}")]
+    InvalidDpopToken(&'static str),
+    /// The resource server requires a fresh nonce in the proof (DP-03): 401 `use_dpop_nonce`
+    /// with a `DPoP` challenge and the nonce in `DPoP-Nonce`.
+    #[error("a fresh DPoP nonce is required")]
+    UseDpopNonce,
+    /// The host did not pass what a DPoP check needs (the request's method name and path, or
+    /// the resource server's public URL): 500, a host bug, never the client's fault.
+    #[error("{0}")]
+    Misconfigured(&'static str),
+}
+
+/// The credential scheme of an `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1): the token with a proof of its key.
+    Dpop,
+}
+
+/// How a checker accepts DPoP-bound tokens.
+#[derive(Debug, Clone)]
+struct DpopResource {
+    /// The resource server's public URL (scheme, host, port, maybe a path prefix), no trailing
+    /// slash: the request path follows it in `htu`.
+    base: String,
+    window: time::Duration,
+    nonces: Option<NonceKey>,
 }
 
 /// Checks bearer tokens for one protected resource (one realm).
@@ -60,7 +97,13 @@ pub struct BearerChecker<S, C> {
     realm: String,
     audience: Option<String>,
     jwt: Option<JwtVerifier>,
+    dpop: Option<DpopResource>,
 }
+
+/// The resource server's public URL is not an absolute http(s) URL without query or fragment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the resource server's public URL must be an absolute http(s) URL without query or fragment")]
+pub struct InvalidResourceUrl;
 
 /// The realm contains a `"`, a `\` or a control character, or is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -74,13 +117,46 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
         if realm.is_empty() || realm.len() > 256 || !is_valid_description(&realm) {
             return Err(InvalidRealm);
         }
-        Ok(Self { store, clock, realm, audience: None, jwt: None })
+        Ok(Self { store, clock, realm, audience: None, jwt: None, dpop: None })
     }
 
     /// Accepts only tokens whose audience is exactly `audience` (RS-05). Without it, the
     /// audience is not checked.
     pub fn require_audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Also accepts DPoP-bound tokens (RFC 9449 §7): `Authorization: DPoP <token>` with a
+    /// `DPoP` proof of the token's key for this request. `public_url` is this resource server's
+    /// URL as clients address it (behind a proxy, the proxy's), from the host's configuration,
+    /// never from the request; the request's path ([`Request::with_path`]) follows it in the
+    /// URL a proof must name. The proof's `jti` is claimed once in the store (DP-10), so the
+    /// store needs [`Capabilities::SINGLE_USE_CLAIMS`](crate::store::Capabilities::SINGLE_USE_CLAIMS).
+    /// A bound token sent as `Bearer` is refused either way (DP-07).
+    pub fn accept_dpop(mut self, public_url: &str) -> Result<Self, InvalidResourceUrl> {
+        if public_url.contains(['?', '#']) || dpop::normalize_htu(public_url).is_none() {
+            return Err(InvalidResourceUrl);
+        }
+        let base = public_url.trim_end_matches('/').to_owned();
+        self.dpop = Some(DpopResource { base, window: dpop::DEFAULT_WINDOW, nonces: None });
+        Ok(self)
+    }
+
+    /// How far a proof's `iat` may be from now (default 60 s, capped at 5 minutes).
+    pub fn dpop_window(mut self, window: time::Duration) -> Self {
+        if let Some(dpop) = &mut self.dpop {
+            dpop.window = window.clamp(time::Duration::seconds(1), dpop::MAX_WINDOW);
+        }
+        self
+    }
+
+    /// Requires a server nonce in every proof (DP-03), under the same kind of stateless key the
+    /// authorization server uses.
+    pub fn dpop_nonces(mut self, nonces: NonceKey) -> Self {
+        if let Some(dpop) = &mut self.dpop {
+            dpop.nonces = Some(nonces);
+        }
         self
     }
 
@@ -100,8 +176,65 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
     /// refused (RS-02). A middleware or extractor that has no body uses
     /// [`BearerChecker::check_authorization`] instead.
     pub async fn check(&self, request: &Request<'_>, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
-        let token = read_bearer_token(request)?;
-        self.check_token(token, required).await
+        let (scheme, token) = read_access_token(request)?;
+        match scheme {
+            Scheme::Bearer => {
+                let record = self.check_token(token, required).await?;
+                if record.jkt.is_some() {
+                    // DP-07: a bound token is worthless without its key.
+                    return Err(BearerError::InvalidToken("the access token is DPoP-bound: send it with a DPoP proof"));
+                }
+                Ok(record)
+            }
+            _ => self.check_dpop(request, token, required).await,
+        }
+    }
+
+    /// The DPoP scheme (DP-07, DP-11): the proof for this request, naming this token, of the
+    /// key the token is bound to, claimed once.
+    async fn check_dpop(
+        &self,
+        request: &Request<'_>,
+        token: &str,
+        required: &Scope,
+    ) -> Result<AccessTokenRecord, BearerError> {
+        // Without DPoP accepted, a DPoP credential is no bearer credential at all (RS-03).
+        let Some(dpop) = &self.dpop else { return Err(BearerError::NoCredentials) };
+        let proof = match (request.repeated_header(), request.dpop()) {
+            (Some("DPoP"), _) => return Err(BearerError::InvalidDpopProof("more than one DPoP header")),
+            (_, None) => return Err(BearerError::InvalidDpopProof("a DPoP proof is required")),
+            (_, Some(proof)) => proof,
+        };
+        let (Some(path), method) = (request.path(), request.method_name()) else {
+            return Err(BearerError::Misconfigured("the host did not pass the request path"));
+        };
+        if method.is_empty() || !path.starts_with('/') {
+            return Err(BearerError::Misconfigured("the host did not pass the request method and path"));
+        }
+        let url = format!("{}{path}", dpop.base);
+        let now = self.clock.now();
+        let proof = dpop::verify(proof, &ProofTarget::new(method, &url), now, dpop.window)
+            .map_err(|e| BearerError::InvalidDpopProof(proof_refusal(&e)))?;
+        dpop::check_access_token_hash(&proof, token).map_err(|e| BearerError::InvalidDpopProof(proof_refusal(&e)))?;
+        if let Some(nonces) = &dpop.nonces {
+            if !proof.nonce.as_deref().is_some_and(|nonce| nonces.accepts(nonce, now)) {
+                return Err(BearerError::UseDpopNonce);
+            }
+        }
+        let record = self.check_token(token, required).await.map_err(|e| match e {
+            BearerError::InvalidToken(reason) => BearerError::InvalidDpopToken(reason),
+            other => other,
+        })?;
+        match &record.jkt {
+            Some(jkt) if constant_time_eq(jkt.as_bytes(), proof.jkt.as_bytes()) => {}
+            Some(_) => return Err(BearerError::InvalidDpopToken("the access token is bound to another key")),
+            None => return Err(BearerError::InvalidDpopToken("the access token is not DPoP-bound")),
+        }
+        match self.store.claim_once(&proof.replay_key(), now, proof.replay_until(dpop.window)).await {
+            Ok(ClaimOutcome::Claimed) => Ok(record),
+            Ok(_) => Err(BearerError::InvalidDpopProof(proof_refusal(&DpopError::Replayed))),
+            Err(_) => Err(BearerError::Unavailable),
+        }
     }
 
     /// [`BearerChecker::check`] from the `Authorization` header values alone, for middleware
@@ -163,9 +296,16 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
         Ok(record)
     }
 
-    /// The answer for `error`, with its `WWW-Authenticate: Bearer` challenge (RS-03, RS-04).
+    /// The answer for `error`, with its `WWW-Authenticate` challenge (RS-03, RS-04): `Bearer`,
+    /// or `DPoP` for the DPoP scheme's errors (with the nonce to use when nonces are on).
     pub fn response(&self, error: &BearerError) -> Response {
-        challenge(&self.realm, error)
+        let response = challenge(&self.realm, error);
+        match (error, self.dpop.as_ref().and_then(|d| d.nonces.as_ref())) {
+            (BearerError::UseDpopNonce, Some(nonces)) => {
+                response.with_header("DPoP-Nonce", nonces.issue(self.clock.now()))
+            }
+            _ => response,
+        }
     }
 }
 
@@ -180,6 +320,10 @@ pub fn challenge(realm: &str, error: &BearerError) -> Response {
         BearerError::InvalidToken(_) => (401, Some("invalid_token")),
         BearerError::InsufficientScope(_) => (403, Some("insufficient_scope")),
         BearerError::Unavailable => return Response::new(503).with_header("Retry-After", "1"),
+        BearerError::Misconfigured(_) => return Response::new(500).with_header("Cache-Control", "no-store"),
+        BearerError::InvalidDpopProof(_) => return dpop_challenge(401, "invalid_dpop_proof", error),
+        BearerError::InvalidDpopToken(_) => return dpop_challenge(401, "invalid_token", error),
+        BearerError::UseDpopNonce => return dpop_challenge(401, "use_dpop_nonce", error),
     };
     let mut challenge = format!("Bearer realm=\"{realm}\"");
     if let Some(code) = code {
@@ -191,6 +335,38 @@ pub fn challenge(realm: &str, error: &BearerError) -> Response {
     Response::new(status).with_header("WWW-Authenticate", challenge).with_header("Cache-Control", "no-store")
 }
 
+/// The `DPoP` challenge (RFC 9449 §7.1): the accepted algorithms, the error and its text.
+fn dpop_challenge(status: u16, code: &str, error: &BearerError) -> Response {
+    let algs: Vec<&str> = dpop::ALGORITHMS.iter().map(|a| a.name()).collect();
+    let challenge = format!("DPoP algs=\"{}\", error=\"{code}\", error_description=\"{error}\"", algs.join(" "));
+    Response::new(status).with_header("WWW-Authenticate", challenge).with_header("Cache-Control", "no-store")
+}
+
+/// The `error_description` of a refused proof: fixed text, never the proof's own.
+fn proof_refusal(error: &DpopError) -> &'static str {
+    match error {
+        DpopError::Jose(_) => "the DPoP proof is not a valid dpop+jwt signed by its jwk",
+        DpopError::Malformed(_) => "the DPoP proof lacks a claim or has one of the wrong type",
+        DpopError::WrongMethod => "the DPoP proof is for another method",
+        DpopError::WrongUrl => "the DPoP proof is for another URL",
+        DpopError::NotFresh => "the DPoP proof is too old or from the future",
+        DpopError::AccessTokenHash => "the DPoP proof does not name this access token",
+        DpopError::Replayed => "the DPoP proof was used before",
+        _ => "the DPoP proof is invalid",
+    }
+}
+
+/// The scheme and token of `Authorization: Bearer <token>` or `Authorization: DPoP <token>`
+/// (RS-01, RFC 9449 §7.1), with [`read_bearer_token`]'s rules for the token and for repeats.
+pub fn read_access_token<'a>(request: &Request<'a>) -> Result<(Scheme, &'a str), BearerError> {
+    let dpop = request.authorization().is_some_and(|h| {
+        let end = h.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(h.len());
+        h[..end].eq_ignore_ascii_case(b"dpop")
+    });
+    let token = read_token(request, if dpop { "dpop" } else { "bearer" })?;
+    Ok((if dpop { Scheme::Dpop } else { Scheme::Bearer }, token))
+}
+
 /// The `b64token` of `Authorization: Bearer <token>` (RS-01): `"Bearer" 1*SP b64token`, the
 /// scheme compared case-insensitively; the token is
 /// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`, at most
@@ -200,14 +376,19 @@ pub fn challenge(realm: &str, error: &BearerError) -> Response {
 /// the header, is two methods and refused, as are two `Authorization` headers. An empty
 /// `Authorization` header is no header.
 pub fn read_bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
-    if request.repeated_header().is_some() {
+    read_token(request, "bearer")
+}
+
+/// The token of `Authorization: <scheme> <token>`, `scheme` compared case-insensitively.
+fn read_token<'a>(request: &Request<'a>, scheme: &str) -> Result<&'a str, BearerError> {
+    if request.repeated_header() == Some("Authorization") {
         return Err(BearerError::InvalidRequest("a header was sent more than once"));
     }
     let Some(header) = request.authorization() else {
         return Err(BearerError::NoCredentials);
     };
     let scheme_end = header.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(header.len());
-    if !header[..scheme_end].eq_ignore_ascii_case(b"bearer") {
+    if !header[..scheme_end].eq_ignore_ascii_case(scheme.as_bytes()) {
         // Another scheme (Basic, DPoP, ...) is not a bearer credential at all.
         return Err(BearerError::NoCredentials);
     }
@@ -252,10 +433,60 @@ impl JwtVerifier {
     ) -> Result<AccessTokenClaims, BearerError> {
         let token = read_bearer_token(request)?;
         let claims = self.verify(token, now).map_err(|e| e.bearer_error())?;
+        if claims.jkt.is_some() {
+            // DP-07: a bound token is worthless without its key.
+            return Err(BearerError::InvalidToken("the access token is DPoP-bound: send it with a DPoP proof"));
+        }
         if !required.is_subset_of(&claims.scope) {
             return Err(BearerError::InsufficientScope(required.clone()));
         }
         Ok(claims)
+    }
+
+    /// [`JwtVerifier::check`] for `Authorization: DPoP` (RFC 9449 §7; DP-07, DP-11), for a
+    /// resource server that does not share the store: the JWT verifies, carries `cnf.jkt`, and
+    /// the request's proof (for this method and `public_url` plus the request path, naming the
+    /// token in `ath`) is made with that key. Returns the claims and the proof.
+    ///
+    /// The replay check is the caller's and is required (DP-10): claim
+    /// [`Proof::replay_key`](crate::dpop::Proof::replay_key) once until
+    /// [`Proof::replay_until`](crate::dpop::Proof::replay_until) in a store every instance of
+    /// the resource server shares, and refuse the request if it was claimed before.
+    pub fn check_dpop(
+        &self,
+        request: &Request<'_>,
+        public_url: &str,
+        required: &Scope,
+        now: OffsetDateTime,
+    ) -> Result<(AccessTokenClaims, dpop::Proof), BearerError> {
+        let (Scheme::Dpop, token) = read_access_token(request)? else {
+            return Err(BearerError::NoCredentials);
+        };
+        let proof = match (request.repeated_header(), request.dpop()) {
+            (Some("DPoP"), _) => return Err(BearerError::InvalidDpopProof("more than one DPoP header")),
+            (_, None) => return Err(BearerError::InvalidDpopProof("a DPoP proof is required")),
+            (_, Some(proof)) => proof,
+        };
+        let (Some(path), method) = (request.path(), request.method_name()) else {
+            return Err(BearerError::Misconfigured("the host did not pass the request path"));
+        };
+        let url = format!("{}{path}", public_url.trim_end_matches('/'));
+        let proof = dpop::verify(proof, &ProofTarget::new(method, &url), now, dpop::DEFAULT_WINDOW)
+            .map_err(|e| BearerError::InvalidDpopProof(proof_refusal(&e)))?;
+        dpop::check_access_token_hash(&proof, token).map_err(|e| BearerError::InvalidDpopProof(proof_refusal(&e)))?;
+        let claims = self.verify(token, now).map_err(|e| match e.bearer_error() {
+            BearerError::InvalidToken(reason) => BearerError::InvalidDpopToken(reason),
+            other => other,
+        })?;
+        match &claims.jkt {
+            Some(jkt) if constant_time_eq(jkt.as_bytes(), proof.jkt.as_bytes()) => {}
+            Some(_) => return Err(BearerError::InvalidDpopToken("the access token is bound to another key")),
+            None => return Err(BearerError::InvalidDpopToken("the access token is not DPoP-bound")),
+        }
+        if !required.is_subset_of(&claims.scope) {
+            return Err(BearerError::InsufficientScope(required.clone()));
+        }
+        Ok((claims, proof))
     }
 }
 

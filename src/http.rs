@@ -94,6 +94,8 @@ impl<'a> Header<'a> {
 #[derive(Clone, Copy)]
 pub struct Request<'a> {
     method: Method,
+    method_name: &'a str,
+    path: Option<&'a str>,
     query: &'a [u8],
     body: &'a [u8],
     authorization: Header<'a>,
@@ -107,6 +109,12 @@ impl<'a> Request<'a> {
     pub fn new(method: Method) -> Self {
         Self {
             method,
+            method_name: match method {
+                Method::Get => "GET",
+                Method::Post => "POST",
+                _ => "",
+            },
+            path: None,
             query: b"",
             body: b"",
             authorization: Header::Absent,
@@ -129,6 +137,22 @@ impl<'a> Request<'a> {
     /// A `POST` request with `body` and `Content-Type: application/x-www-form-urlencoded`.
     pub fn form_post(body: &'a [u8]) -> Self {
         Self::post(body).with_content_type(b"application/x-www-form-urlencoded")
+    }
+
+    /// A request with the method `name` as sent (case-sensitive, any method): what a resource
+    /// server passes, since a DPoP proof names the method (`htm`).
+    pub fn method_named(name: &'a str) -> Self {
+        let mut request = Self::new(Method::from_name(name));
+        request.method_name = name;
+        request
+    }
+
+    /// Sets the request's path (without the query), as the client sent it: a resource server's
+    /// DPoP check compares it, after the resource server's configured public URL, with the
+    /// proof's `htu`.
+    pub fn with_path(mut self, path: &'a str) -> Self {
+        self.path = Some(path);
+        self
     }
 
     /// Sets the raw query string (without the leading `?`), as bytes off the wire.
@@ -175,6 +199,16 @@ impl<'a> Request<'a> {
     /// The method.
     pub fn method(&self) -> Method {
         self.method
+    }
+
+    /// The method's name as sent (`GET`, `POST`, or what [`Request::method_named`] was given).
+    pub fn method_name(&self) -> &'a str {
+        self.method_name
+    }
+
+    /// The request path, if the host passed one.
+    pub fn path(&self) -> Option<&'a str> {
+        self.path
     }
 
     /// The raw query string.
@@ -431,12 +465,13 @@ impl<'a> Request<'a> {
     }
 
     fn from_http(
-        method: &::http::Method,
+        method: &'a ::http::Method,
         uri: &'a ::http::Uri,
         headers: &'a ::http::HeaderMap,
         body: &'a [u8],
     ) -> Self {
-        let mut out = Request::new(Method::from_name(method.as_str()))
+        let mut out = Request::method_named(method.as_str())
+            .with_path(uri.path())
             .with_query(uri.query().unwrap_or("").as_bytes())
             .with_body(body);
         for value in headers.get_all(::http::header::AUTHORIZATION) {

@@ -111,6 +111,8 @@ pub struct AccessTokenClaims {
     pub scope: Scope,
     /// The id of the key that verified the signature.
     pub kid: String,
+    /// `cnf.jkt`: the DPoP key the token is bound to (RFC 9449 §6.1), if it is bound.
+    pub jkt: Option<String>,
 }
 
 /// Why a JWT access token was refused.
@@ -257,6 +259,15 @@ pub(crate) fn verify_with(
         Some(Value::String(s)) => Scope::parse(s).map_err(|_| JwtError::InvalidClaim("scope"))?,
         Some(_) => return Err(JwtError::InvalidClaim("scope")),
     };
+    let jkt = match claims.get("cnf") {
+        None => None,
+        Some(Value::Object(cnf)) => match cnf.get("jkt") {
+            Some(Value::String(jkt)) if !jkt.is_empty() => Some(jkt.clone()),
+            // A confirmation this verifier cannot check (x5t#S256, jwk): refused, never ignored.
+            _ => return Err(JwtError::InvalidClaim("cnf")),
+        },
+        Some(_) => return Err(JwtError::InvalidClaim("cnf")),
+    };
     Ok(AccessTokenClaims {
         issuer: issuer.to_owned(),
         subject: Subject::new(text("sub")?).map_err(|_| JwtError::InvalidClaim("sub"))?,
@@ -268,5 +279,6 @@ pub(crate) fn verify_with(
         jwt_id: text("jti")?.to_owned(),
         scope,
         kid: verified.kid,
+        jkt,
     })
 }
