@@ -559,3 +559,169 @@ fn log_lines_carry_identifiers_only_and_cannot_be_forged() {
     }
     assert_eq!(keys, ["ts", "kind", "client_id", "grant_id", "subject"], "{text}");
 }
+
+mod common;
+
+/// A code for `demo-app` through the consent page (PKCE with the RFC 7636 verifier).
+async fn demo_app_code(base: &str) -> String {
+    let url = format!(
+        "{base}/authorize?response_type=code&client_id=demo-app&scope=read&state=s\
+         &redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback\
+         &code_challenge={}&code_challenge_method=S256",
+        common::CHALLENGE
+    );
+    let answer = sign_in_and_decide(base, &url, "alice-password", "approve").await;
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    query_param(&location, "code").unwrap()
+}
+
+async fn token_with_dpop(base: &str, form: &[(&str, &str)], proof: Option<&str>) -> (StatusCode, serde_json::Value) {
+    let mut request = http().post(format!("{base}/token")).form(form);
+    if let Some(proof) = proof {
+        request = request.header("DPoP", proof);
+    }
+    let answer = request.send().await.unwrap();
+    (answer.status(), answer.json().await.unwrap_or_default())
+}
+
+async fn api_me_dpop(base: &str, scheme: &str, token: &str, proof: Option<&str>) -> reqwest::Response {
+    let mut request = http().get(format!("{base}/api/me")).header("authorization", format!("{scheme} {token}"));
+    if let Some(proof) = proof {
+        request = request.header("DPoP", proof);
+    }
+    request.send().await.unwrap()
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The example server end to end with DPoP (DP-04, DP-05, DP-07, DP-10, DP-12): a public
+/// client's code flow bound to its key, `/api/me` with a proof, the bound refresh, and the
+/// refusals a client without the key meets.
+#[tokio::test]
+async fn dpop_code_flow_refresh_and_api_for_a_public_client() {
+    use oauth21::dpop::access_token_hash;
+    use serde_json::json;
+    let base = start().await;
+    let key = common::DpopKey::new();
+    let code = demo_app_code(&base).await;
+    let redeem = [
+        ("grant_type", "authorization_code"),
+        ("client_id", "demo-app"),
+        ("code", code.as_str()),
+        ("redirect_uri", app::APP_REDIRECT),
+        ("code_verifier", common::VERIFIER),
+    ];
+    let token_url = format!("{base}/token");
+    let proof = key.proof("POST", &token_url, now(), json!({}));
+    let (status, tokens) = token_with_dpop(&base, &redeem, Some(&proof)).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let me_url = format!("{base}/api/me");
+    let ath = json!({ "ath": access_token_hash(&access) });
+    let proof = key.proof("GET", &me_url, now(), ath.clone());
+    let me = api_me_dpop(&base, "DPoP", &access, Some(&proof)).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    // The same proof again: a replay.
+    let again = api_me_dpop(&base, "DPoP", &access, Some(&proof)).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    assert!(again.headers()["www-authenticate"].to_str().unwrap().starts_with("DPoP "));
+    // The bound token as a bearer token, and with a thief's key: refused.
+    assert_eq!(api_me_dpop(&base, "Bearer", &access, None).await.status(), StatusCode::UNAUTHORIZED);
+    let thief = common::DpopKey::new().proof("GET", &me_url, now(), ath.clone());
+    assert_eq!(api_me_dpop(&base, "DPoP", &access, Some(&thief)).await.status(), StatusCode::UNAUTHORIZED);
+
+    // The refresh token is bound too: no proof, or another key, refreshes nothing.
+    let form = [("grant_type", "refresh_token"), ("client_id", "demo-app"), ("refresh_token", refresh.as_str())];
+    let (status, body) = token_with_dpop(&base, &form, None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_dpop_proof")));
+    let other = common::DpopKey::new().proof("POST", &token_url, now(), json!({}));
+    let (status, _) = token_with_dpop(&base, &form, Some(&other)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = token_with_dpop(&base, &form, Some(&key.proof("POST", &token_url, now(), json!({})))).await;
+    assert_eq!((status, body["token_type"].as_str()), (StatusCode::OK, Some("DPoP")));
+}
+
+/// A confidential client's DPoP flow (client credentials with Basic), and the metadata.
+#[tokio::test]
+async fn dpop_for_a_confidential_client_and_in_the_metadata() {
+    use serde_json::json;
+    let base = start().await;
+    let metadata: serde_json::Value = http()
+        .get(format!("{base}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["dpop_signing_alg_values_supported"], json!(["EdDSA", "ES256", "RS256"]));
+    let key = common::DpopKey::new();
+    let proof = key.proof("POST", &format!("{base}/token"), now(), json!({}));
+    let answer = http()
+        .post(format!("{base}/token"))
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .header("DPoP", proof)
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    let access = body["access_token"].as_str().unwrap();
+    let proof =
+        key.proof("GET", &format!("{base}/api/me"), now(), json!({ "ath": oauth21::dpop::access_token_hash(access) }));
+    assert_eq!(api_me_dpop(&base, "DPoP", access, Some(&proof)).await.status(), StatusCode::OK);
+}
+
+/// `--clients` takes the RFC 7591 / RFC 9449 names it supports and refuses, clearly, the ones
+/// it does not support yet.
+#[test]
+fn clients_file_takes_dpop_bound_access_tokens_and_refuses_unsupported_metadata() {
+    let json = r#"[{"client_id": "cli", "type": "public", "redirect_uris": ["http://127.0.0.1/cb"], "scope": "read",
+                    "token_endpoint_auth_method": "none", "dpop_bound_access_tokens": true,
+                    "require_pushed_authorization_requests": false}]"#;
+    let specs: Vec<app::ClientSpec> = serde_json::from_str(json).unwrap();
+    assert!(specs[0].build().unwrap().dpop_bound_access_tokens());
+    for (bad, needle) in [
+        (
+            r#"{"client_id": "x", "type": "confidential", "secret": "a secret long enough!", "grant_types": ["client_credentials"], "jwks": {"keys": []}}"#,
+            "jwks",
+        ),
+        (
+            r#"{"client_id": "x", "type": "confidential", "secret": "a secret long enough!", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt"}"#,
+            "private_key_jwt",
+        ),
+        (
+            r#"{"client_id": "x", "type": "confidential", "secret": "a secret long enough!", "grant_types": ["client_credentials"], "token_endpoint_auth_signing_alg": "ES256"}"#,
+            "token_endpoint_auth_signing_alg",
+        ),
+        (
+            r#"{"client_id": "x", "type": "public", "redirect_uris": ["http://127.0.0.1/cb"], "require_pushed_authorization_requests": true}"#,
+            "pushed",
+        ),
+        (
+            r#"{"client_id": "x", "type": "public", "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"}"#,
+            "no secret",
+        ),
+        (
+            r#"{"client_id": "x", "type": "confidential", "secret": "a secret long enough!", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}"#,
+            "none",
+        ),
+    ] {
+        let spec: app::ClientSpec = serde_json::from_str(bad).unwrap();
+        let error = spec.build().unwrap_err().to_string();
+        assert!(error.contains(needle) && error.starts_with("x: "), "{bad}: {error}");
+    }
+    let basic_only = r#"{"client_id": "b", "type": "confidential", "secret": "a secret long enough!", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"}"#;
+    let client = serde_json::from_str::<app::ClientSpec>(basic_only).unwrap().build().unwrap();
+    assert!(
+        format!("{:?}", client.kind()).contains("ClientSecretBasic")
+            && !format!("{:?}", client.kind()).contains("Post")
+    );
+}

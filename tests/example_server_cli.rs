@@ -92,6 +92,7 @@ fn help_documents_every_flag_and_its_environment_variable() {
         ("--signing-key", "OAUTH21_SIGNING_KEY"),
         ("--store", "OAUTH21_STORE"),
         ("--log-format", "OAUTH21_LOG_FORMAT"),
+        ("--dpop-nonces", "OAUTH21_DPOP_NONCES"),
     ] {
         assert!(help.contains(flag) && help.contains(env), "{flag} / {env} missing from --help");
     }

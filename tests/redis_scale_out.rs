@@ -412,6 +412,38 @@ async fn two_instances_behind_one_issuer_behave_as_one_server() {
     assert_eq!(api_me(&b, &token).await, StatusCode::OK, "B accepts A's JWT");
     assert_eq!(api_me(&a, &token).await, StatusCode::OK);
 
+    // A DPoP proof used at one instance is a replay at the other: the claim lives in Redis. The
+    // proof names the public URL (the issuer), not the instance's own address.
+    let key = common::DpopKey::new();
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    let proof = key.proof("POST", &format!("{issuer}/token"), now(), serde_json::json!({}));
+    let answer = http()
+        .post(format!("{}/token", a.base))
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .header("DPoP", proof)
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let bound: Value = answer.json().await.unwrap();
+    assert_eq!(bound["token_type"], "DPoP");
+    let bound = bound["access_token"].as_str().unwrap().to_owned();
+    let ath = serde_json::json!({ "ath": oauth21::dpop::access_token_hash(&bound) });
+    let proof = key.proof("GET", &format!("{issuer}/api/me"), now(), ath);
+    let me = |base: String, proof: String, token: String| async move {
+        http()
+            .get(format!("{base}/api/me"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("DPoP", proof)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(me(a.base.clone(), proof.clone(), bound.clone()).await, StatusCode::OK);
+    assert_eq!(me(b.base.clone(), proof, bound).await, StatusCode::UNAUTHORIZED, "replayed at the other instance");
+
     let health = |base: String| async move { http().get(format!("{base}/healthz")).send().await.unwrap().status() };
     assert_eq!(health(a.base.clone()).await, StatusCode::OK);
     assert_eq!(health(b.base.clone()).await, StatusCode::OK);

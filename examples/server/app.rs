@@ -68,6 +68,8 @@ pub struct Options {
     pub cors: CorsOrigins,
     /// Where security events, failures and requests are logged; `None`: nowhere.
     pub log: Option<Arc<log::Log>>,
+    /// Whether DPoP proofs must carry a server nonce (`--dpop-nonces`).
+    pub dpop_nonces: bool,
 }
 
 type AppState = Arc<Demo>;
@@ -83,7 +85,7 @@ pub fn router(
     let mut form_key = [0u8; 32];
     SystemRandom::new().fill_random(&mut form_key)?;
     let cors = CorsOrigins::of(&clients);
-    let options = Options { access_tokens: format, jwt_key: None, form_key, cors, log: None };
+    let options = Options { access_tokens: format, jwt_key: None, form_key, cors, log: None, dpop_nonces: false };
     router_on(issuer, DemoStore::memory(clients), options)
 }
 
@@ -95,7 +97,19 @@ pub fn router(
 pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Router, Box<dyn std::error::Error>> {
     let format = options.access_tokens;
     let mut config = ServerConfig::builder(issuer).access_token_format(format);
-    let mut api = BearerChecker::new(store.clone(), SystemClock, "demo-api")?;
+    // /api/me is served by this server, so its public URL is the issuer's: a DPoP proof names
+    // the issuer plus the path, whatever address the process listens on.
+    let mut api = BearerChecker::new(store.clone(), SystemClock, "demo-api")?.accept_dpop(issuer)?;
+    if options.dpop_nonces {
+        // Every instance on one store shares the form key, so they derive the same nonce key.
+        let secret: [u8; 32] =
+            ring::digest::digest(&ring::digest::SHA256, &[b"dpop-nonces:".as_slice(), &options.form_key].concat())
+                .as_ref()
+                .try_into()?;
+        let step = time::Duration::minutes(5);
+        config = config.dpop_nonces(&secret, step);
+        api = api.dpop_nonces(oauth21::dpop::NonceKey::new(&secret, step));
+    }
     let keys = match format {
         AccessTokenFormat::Opaque => None,
         AccessTokenFormat::Jwt => {
@@ -218,6 +232,7 @@ fn preflight(origin: Option<HeaderValue>, headers: &HeaderMap) -> HttpResponse {
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
     h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type, dpop"));
+    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("dpop-nonce"));
     h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     response
@@ -229,6 +244,8 @@ fn with_cors(mut response: HttpResponse, origin: Option<HeaderValue>) -> HttpRes
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(origin) = origin {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        // A browser client reads the next DPoP nonce from the answer.
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("dpop-nonce"));
     }
     response
 }

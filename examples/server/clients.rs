@@ -33,11 +33,42 @@ pub struct ClientSpec {
     /// Whether it may introspect every token (a resource server).
     #[serde(default)]
     pub introspection: bool,
+    /// RFC 7591 `token_endpoint_auth_method`: `none` (public), `client_secret_basic` or
+    /// `client_secret_post` (confidential; default both). `private_key_jwt` is not supported
+    /// yet and is refused at start-up.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// RFC 7591 `jwks` (for `private_key_jwt`): not supported yet, refused at start-up.
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    /// RFC 7591 `token_endpoint_auth_signing_alg`: not supported yet, refused at start-up.
+    #[serde(default)]
+    pub token_endpoint_auth_signing_alg: Option<String>,
+    /// RFC 9449 `dpop_bound_access_tokens`: every token of the client is DPoP-bound.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 `require_pushed_authorization_requests`: `true` is not supported yet (no PAR
+    /// endpoint), refused at start-up; `false` is the default.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl ClientSpec {
     /// Builds the registration, with the crate's validation.
     pub fn build(&self) -> Result<Client, Box<dyn std::error::Error>> {
+        let id = &self.client_id;
+        let unsupported = |what: &str| -> Box<dyn std::error::Error> {
+            format!("{id}: {what} is not supported by this server yet").into()
+        };
+        if self.jwks.is_some() {
+            return Err(unsupported("jwks (private_key_jwt client authentication)"));
+        }
+        if self.token_endpoint_auth_signing_alg.is_some() {
+            return Err(unsupported("token_endpoint_auth_signing_alg"));
+        }
+        if self.require_pushed_authorization_requests {
+            return Err(unsupported("require_pushed_authorization_requests (pushed authorization requests)"));
+        }
         let mut builder = match (self.kind.as_str(), &self.secret) {
             ("public", None) => Client::public(&self.client_id),
             ("confidential", Some(secret)) => {
@@ -73,7 +104,30 @@ impl ClientSpec {
         if self.introspection {
             builder = builder.may_introspect_any_token();
         }
-        builder.build().map_err(|e| format!("{}: {e}", self.client_id).into())
+        if self.dpop_bound_access_tokens {
+            builder = builder.dpop_bound_access_tokens();
+        }
+        match self.token_endpoint_auth_method.as_deref() {
+            None => {}
+            Some("none") if self.kind == "public" => {}
+            Some("none") => {
+                return Err(format!("{id}: a confidential client cannot use token_endpoint_auth_method none").into());
+            }
+            Some(method @ ("client_secret_basic" | "client_secret_post")) if self.kind == "confidential" => {
+                let method = if method == "client_secret_basic" {
+                    oauth21::AuthMethod::ClientSecretBasic
+                } else {
+                    oauth21::AuthMethod::ClientSecretPost
+                };
+                builder = builder.auth_methods([method]);
+            }
+            Some("client_secret_basic" | "client_secret_post") => {
+                return Err(format!("{id}: a public client has no secret to authenticate with").into());
+            }
+            Some("private_key_jwt") => return Err(unsupported("token_endpoint_auth_method private_key_jwt")),
+            Some(other) => return Err(format!("{id}: unknown token_endpoint_auth_method {other:?}").into()),
+        }
+        builder.build().map_err(|e| format!("{id}: {e}").into())
     }
 }
 

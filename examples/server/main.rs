@@ -59,6 +59,9 @@ struct Args {
     /// every instance shares.
     #[arg(long, env = "OAUTH21_STORE", value_name = "memory|redis://HOST:PORT", default_value = "memory")]
     store: String,
+    /// Require a server nonce in every DPoP proof (RFC 9449 §8), at /token and /api/me.
+    #[arg(long, env = "OAUTH21_DPOP_NONCES")]
+    dpop_nonces: bool,
     /// Log lines (security events, failures, requests) as text or JSON, on standard error.
     #[arg(long, env = "OAUTH21_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -120,7 +123,8 @@ async fn run(args: Args) -> Result<(), String> {
         LogFormat::Json => app::log::LogFormat::Json,
     }));
     let generated_key = access_tokens == AccessTokenFormat::Jwt && jwt_key.is_none();
-    let options = app::Options { access_tokens, jwt_key, form_key, cors, log: Some(log) };
+    let options =
+        app::Options { access_tokens, jwt_key, form_key, cors, log: Some(log), dpop_nonces: args.dpop_nonces };
     let router = app::router_on(&issuer, store, options).map_err(|e| format!("the server: {e}"))?;
     if access_tokens == AccessTokenFormat::Jwt {
         println!("access tokens: JWT (RFC 9068); public keys at {issuer}/jwks.json");
