@@ -345,3 +345,20 @@ fn dp04_a_bound_jwt_access_token_carries_cnf_jkt() {
     let bearer = fx.token(&app_redeem_body(&code), None);
     assert!(claims(&bearer).get("cnf").is_none());
 }
+
+/// DP-05: a public client's refresh token from a DPoP request is bound to the proof's key, and
+/// stays bound through every rotation.
+#[test]
+fn dp05_a_public_clients_refresh_token_is_bound_to_the_proof_key() {
+    let fx = fixture();
+    let key = DpopKey::new();
+    let code = fx.code(&app_query(""));
+    let mut refresh =
+        json(&fx.token_with_proof(&app_redeem_body(&code), None, &key))["refresh_token"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let stored = block_on(fx.store.refresh_token(&RefreshToken::new(&refresh).hash())).unwrap().unwrap();
+        assert_eq!(stored.jkt.as_deref(), Some(key.jkt()));
+        let body = format!("grant_type=refresh_token&client_id=app&refresh_token={refresh}");
+        refresh = json(&fx.token_with_proof(&body, None, &key))["refresh_token"].as_str().unwrap().to_owned();
+    }
+}

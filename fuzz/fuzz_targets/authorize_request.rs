@@ -11,7 +11,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use oauth21::{Approval, Method, Request, Subject};
-use oauth21_fuzz::{trace_response, block_on, check_authorize_outcome, check_authorize_redirect, fields, fixture, flags_after_method, header, method, single};
+use oauth21_fuzz::{
+    block_on, check_authorize_outcome, check_authorize_redirect, fields, fixture, flags_after_method, header, method,
+    single, trace_response,
+};
 
 fuzz_target!(|data: &[u8]| {
     let f = fields(data, 4);
@@ -36,7 +39,8 @@ fuzz_target!(|data: &[u8]| {
     // A valid request: approve it and deny it; both answers must go to the same place.
     let expected_status = if method == Method::Post { 303 } else { 302 };
     let client = consent.client().id().as_str().to_owned();
-    let approved = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
+    let approved =
+        block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
     trace_response("approve", &approved);
     assert_eq!(approved.status(), expected_status);
     let params = check_authorize_redirect(&approved, &client, any);

@@ -35,11 +35,8 @@ fuzz_target!(|data: &[u8]| {
     if let Some(a) = &authorization {
         request = request.with_authorization(a);
     }
-    let issued: Vec<TokenHash> = ["AT", "WAT", "SAT", "RSAT"]
-        .iter()
-        .filter_map(|n| live.values.get(n))
-        .map(|t| TokenHash::of(t))
-        .collect();
+    let issued: Vec<TokenHash> =
+        ["AT", "WAT", "SAT", "RSAT"].iter().filter_map(|n| live.values.get(n)).map(|t| TokenHash::of(t)).collect();
 
     let mut checkers = vec![(BearerChecker::new(fx.store.clone(), fx.clock.clone(), "api").unwrap(), false)];
     if flags.audience {

@@ -74,7 +74,8 @@ fuzz_target!(|data: &[u8]| {
     if let Some(a) = authority(s) {
         let start = s.find("//").unwrap() + 2;
         let end = start + a.len();
-        let host_end = if a.starts_with('[') { a.find(']').map_or(a.len(), |i| i + 1) } else { a.find(':').unwrap_or(a.len()) };
+        let host_end =
+            if a.starts_with('[') { a.find(']').map_or(a.len(), |i| i + 1) } else { a.find(':').unwrap_or(a.len()) };
         let host = &s[start..start + host_end];
         for port in ["", ":0", ":1", ":8080", ":65535", ":65536", ":080", ":", ":1x", ":123456"] {
             derived.push(format!("{}{}{}{}", &s[..start], host, port, &s[end..]));

@@ -14,7 +14,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use oauth21::{Request, Response};
-use oauth21_fuzz::{ISSUER, Live, trace_response, block_on, check_error_json, check_token_response, fields, fixture, flags_after_method, header, method};
+use oauth21_fuzz::{
+    ISSUER, Live, block_on, check_error_json, check_token_response, fields, fixture, flags_after_method, header,
+    method, trace_response,
+};
 
 /// Returns `Some(active)` for a 200, `None` for an error.
 fn check_introspection(response: &Response) -> Option<serde_json::Value> {

@@ -16,7 +16,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use oauth21::Request;
-use oauth21_fuzz::{Live, block_on, trace_response, check_token_response, fields, fixture, flags_after_method, header, method};
+use oauth21_fuzz::{
+    Live, block_on, check_token_response, fields, fixture, flags_after_method, header, method, trace_response,
+};
 
 fuzz_target!(|data: &[u8]| {
     let f = fields(data, 5);

@@ -33,21 +33,57 @@ struct Flow {
 enum Op {
     /// `client`: app, web or an unknown client; `redirect`, `scope`, `state`, `pkce` pick
     /// valid and invalid values (see `authorize`).
-    Authorize { client: u8, redirect: u8, scope: u8, state: u8, pkce: u8, post: bool },
+    Authorize {
+        client: u8,
+        redirect: u8,
+        scope: u8,
+        state: u8,
+        pkce: u8,
+        post: bool,
+    },
     /// Approves a pending consent as alice, optionally with a narrower scope.
-    Approve { which: u8, narrow: bool },
-    Deny { which: u8 },
+    Approve {
+        which: u8,
+        narrow: bool,
+    },
+    Deny {
+        which: u8,
+    },
     /// Redeems an issued code; `tamper` bits change the request (see `redeem`).
-    RedeemCode { which: u8, tamper: u8 },
+    RedeemCode {
+        which: u8,
+        tamper: u8,
+    },
     /// Refreshes with a known refresh token; `scope` 0 none, 1 read, 2 write, 3 admin.
-    Refresh { which: u8, scope: u8, tamper: u8 },
-    Revoke { which: u8, refresh: bool, caller: u8, hint: bool },
-    Introspect { which: u8, refresh: bool, caller: u8 },
+    Refresh {
+        which: u8,
+        scope: u8,
+        tamper: u8,
+    },
+    Revoke {
+        which: u8,
+        refresh: bool,
+        caller: u8,
+        hint: bool,
+    },
+    Introspect {
+        which: u8,
+        refresh: bool,
+        caller: u8,
+    },
     /// Moves the clock `secs % 121` seconds.
-    AdvanceClock { secs: u8 },
-    ClientCredentials { caller: u8, scope: u8 },
+    AdvanceClock {
+        secs: u8,
+    },
+    ClientCredentials {
+        caller: u8,
+        scope: u8,
+    },
     /// Checks an access token with `BearerChecker`; `scope` 0 none, 1 read, 2 write.
-    BearerCheck { which: u8, scope: u8 },
+    BearerCheck {
+        which: u8,
+        scope: u8,
+    },
 }
 
 const MAX_OPS: usize = 64;
@@ -264,8 +300,7 @@ impl Model {
             }
         }
         let encoded = form(&pairs);
-        let request =
-            if post { Request::form_post(encoded.as_bytes()) } else { Request::get(&encoded) };
+        let request = if post { Request::form_post(encoded.as_bytes()) } else { Request::get(&encoded) };
         let outcome = block_on(fx.server.authorize(&request));
 
         // What the model expects.
@@ -309,12 +344,7 @@ impl Model {
         if let Some(consent) = check_authorize_outcome(outcome, self.localhost_any) {
             assert_eq!(Some(consent.scope()), scope_expected.as_ref());
             assert_eq!(consent.state(), state);
-            self.pending.push(Pending {
-                consent,
-                client: client.unwrap(),
-                state: state.map(str::to_owned),
-                post,
-            });
+            self.pending.push(Pending { consent, client: client.unwrap(), state: state.map(str::to_owned), post });
         }
     }
 
@@ -331,7 +361,8 @@ impl Model {
                 approval = approval.with_scope(granted.clone());
             }
         }
-        let response = block_on(fx.server.approve(&p.consent, approval)).expect("approval within the request").into_response();
+        let response =
+            block_on(fx.server.approve(&p.consent, approval)).expect("approval within the request").into_response();
         assert_eq!(response.status(), if p.post { 303 } else { 302 });
         let params = check_authorize_redirect(&response, p.client.id(), self.localhost_any);
         assert_eq!(single(&params, "state"), p.state.as_deref(), "state not echoed");
@@ -455,7 +486,12 @@ impl Model {
                 revoked: false,
             });
             let refresh = json["refresh_token"].as_str().expect("app and web get refresh tokens");
-            self.refresh.push(RefreshInfo { token: refresh.to_owned(), family, state: RefreshState::Active, dead: false });
+            self.refresh.push(RefreshInfo {
+                token: refresh.to_owned(),
+                family,
+                state: RefreshState::Active,
+                dead: false,
+            });
         } else if replay && passes_bindings {
             // AC-04: a replay that passes every binding revokes what the code issued.
             if let Some(f) = info.family {

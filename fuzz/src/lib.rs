@@ -49,7 +49,8 @@ pub const AUTHORIZE_ERRORS: [&str; 7] = [
 
 /// The registered redirect URIs, per client id.
 pub const APP_REDIRECTS: &[&str] = &["http://127.0.0.1/cb"];
-pub const NATIVE_REDIRECTS: &[&str] = &["com.example.app:/oauth2redirect", "http://[::1]/cb", "http://localhost:3000/cb"];
+pub const NATIVE_REDIRECTS: &[&str] =
+    &["com.example.app:/oauth2redirect", "http://[::1]/cb", "http://localhost:3000/cb"];
 pub const WEB_REDIRECTS: &[&str] = &["https://web.example/cb", "https://web.example/cb?tenant=1"];
 
 /// The redirect URIs registered for `client_id` (empty for clients without any).
@@ -130,20 +131,23 @@ pub fn clients() -> Vec<Client> {
             .build()
             .unwrap(),
         native.scope("read").build().unwrap(),
-        Client::confidential("web", &ClientSecret::new(WEB_SECRET)).allow_short_secrets()
+        Client::confidential("web", &ClientSecret::new(WEB_SECRET))
+            .allow_short_secrets()
             .redirect_uri(WEB_REDIRECTS[0])
             .redirect_uri(WEB_REDIRECTS[1])
             .grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
             .scope("read write")
             .build()
             .unwrap(),
-        Client::confidential("svc", &ClientSecret::new(SVC_SECRET)).allow_short_secrets()
+        Client::confidential("svc", &ClientSecret::new(SVC_SECRET))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .default_scope("read")
             .build()
             .unwrap(),
-        Client::confidential("rs", &ClientSecret::new(RS_SECRET)).allow_short_secrets()
+        Client::confidential("rs", &ClientSecret::new(RS_SECRET))
+            .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .may_introspect_any_token()
@@ -343,7 +347,11 @@ pub fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> 
 /// port variant) of `client_id`, `Cache-Control: no-store`, visible ASCII only, `iss` equal to
 /// the issuer exactly once, and either a `code` or an `error` from the known set. Returns the
 /// appended parameters.
-pub fn check_authorize_redirect(response: &Response, client_id: &str, localhost_any_port: bool) -> Vec<(String, String)> {
+pub fn check_authorize_redirect(
+    response: &Response,
+    client_id: &str,
+    localhost_any_port: bool,
+) -> Vec<(String, String)> {
     assert!(matches!(response.status(), 302 | 303), "redirect status {}", response.status());
     let location = response.location().expect("a redirect has a Location");
     assert!(location.bytes().all(|b| b.is_ascii_graphic()), "Location has a non-visible byte: {location:?}");
@@ -364,10 +372,7 @@ pub fn check_authorize_redirect(response: &Response, client_id: &str, localhost_
 /// Checks an authorization-endpoint outcome: errors that may not be redirected are pages, not
 /// redirects; redirects go to a registered URI; consent names a registered URI. Returns the
 /// consent request, if any.
-pub fn check_authorize_outcome(
-    outcome: AuthorizeOutcome,
-    localhost_any_port: bool,
-) -> Option<oauth21::ConsentRequest> {
+pub fn check_authorize_outcome(outcome: AuthorizeOutcome, localhost_any_port: bool) -> Option<oauth21::ConsentRequest> {
     match outcome {
         AuthorizeOutcome::Consent(consent) => {
             let id = consent.client().id().as_str().to_owned();
@@ -387,9 +392,9 @@ pub fn check_authorize_outcome(
                 // some client whose id the request named. Check against every client and make
                 // sure it is an error.
                 let location = response.location().unwrap();
-                let owner = ["app", "native", "web"].into_iter().find(|id| {
-                    split_redirect(location, registered_redirects(id), localhost_any_port).is_some()
-                });
+                let owner = ["app", "native", "web"]
+                    .into_iter()
+                    .find(|id| split_redirect(location, registered_redirects(id), localhost_any_port).is_some());
                 let Some(owner) = owner else { panic!("error redirect to an unregistered URI: {location:?}") };
                 let params = check_authorize_redirect(&response, owner, localhost_any_port);
                 let code = single(&params, "error");
@@ -490,7 +495,8 @@ pub fn issue_code(fx: &Fixture, client_id: &str, redirect_uri: &str, scope: &str
     let AuthorizeOutcome::Consent(consent) = block_on(fx.server.authorize(&Request::get(&query))) else {
         panic!("fixture authorization request refused")
     };
-    let response = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
+    let response =
+        block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
     let params = check_authorize_redirect(&response, client_id, false);
     single(&params, "code").unwrap().to_owned()
 }

@@ -116,12 +116,58 @@ fn sign_and_verify(c: &mut Criterion) {
     }
 }
 
+/// A DPoP proof (RFC 9449) by `set`'s key, its public JWK in the header, for POST `url` at `iat`.
+fn dpop_proof(set: &KeySet, url: &str, iat: i64) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use oauth21::jose::{JwtSigner, SignerKey};
+    let key = set.signing_key().unwrap();
+    let header =
+        serde_json::json!({ "typ": "dpop+jwt", "alg": key.algorithm().name(), "jwk": key.public_key().to_jwk() });
+    let claims = serde_json::json!({ "jti": "Zm9vYmFyYmF6cXV4", "htm": "POST", "htu": url, "iat": iat });
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let signer = SignerKey::new(key.kid(), key.algorithm());
+    let signature = oauth21_compare::block_on(JwtSigner::sign(set, &signer, input.as_bytes())).unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// The DPoP proof check per algorithm (JWS with the key in its header, claims, htm/htu, iat),
+/// next to ring's raw verification of the same signing input.
+fn dpop_verify(c: &mut Criterion) {
+    use oauth21::dpop::{self, ProofTarget};
+    let url = "https://as.example/token";
+    let now = OffsetDateTime::now_utc();
+    for alg in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256] {
+        let der = pkcs8(alg);
+        let floor = floor(alg, &der);
+        let set = KeySet::with_active(SigningKey::from_pkcs8_der(alg, "k1", &der).unwrap());
+        let proof = dpop_proof(&set, url, now.unix_timestamp());
+        let (input, _) = proof.rsplit_once('.').unwrap();
+        let raw_signature = (floor.sign)(input.as_bytes());
+        let target = ProofTarget::new("POST", url);
+        let mut group = c.benchmark_group(format!("dpop_verify/{alg}"));
+        group.bench_function("ring_floor", |b| {
+            b.iter(|| {
+                UnparsedPublicKey::new(floor.verify_alg, &floor.public)
+                    .verify(black_box(input.as_bytes()), &raw_signature)
+                    .unwrap()
+            })
+        });
+        group.bench_function("dpop_verify", |b| {
+            b.iter(|| dpop::verify(black_box(proof.as_bytes()), &target, now, dpop::DEFAULT_WINDOW).unwrap())
+        });
+        group.finish();
+    }
+}
+
 fn token_endpoint(c: &mut Criterion) {
     let mut group = c.benchmark_group("client_credentials_token");
     for (name, format) in [("opaque", AccessTokenFormat::Opaque), ("jwt_eddsa", AccessTokenFormat::Jwt)] {
         let store = Arc::new(MemoryStore::new());
         store.insert_client(
-            Client::confidential("svc", &ClientSecret::new("svc-secret")).allow_short_secrets()
+            Client::confidential("svc", &ClientSecret::new("svc-secret"))
+                .allow_short_secrets()
                 .grant_types([GrantType::ClientCredentials])
                 .scope("read")
                 .build()
@@ -147,6 +193,6 @@ fn token_endpoint(c: &mut Criterion) {
 criterion_group! {
     name = jwt;
     config = Criterion::default().sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = sign_and_verify, token_endpoint
+    targets = sign_and_verify, dpop_verify, token_endpoint
 }
 criterion_main!(jwt);

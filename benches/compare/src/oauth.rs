@@ -80,7 +80,9 @@ impl Oauth21 {
             AuthorizeOutcome::Error { error, .. } => panic!("authorize: {error:?}"),
             _ => unreachable!("a variant this code does not know"),
         };
-        let redirect = block_on(self.server.approve(&consent, Approval::new(self.subject.clone()))).expect("approve").into_response();
+        let redirect = block_on(self.server.approve(&consent, Approval::new(self.subject.clone())))
+            .expect("approve")
+            .into_response();
         let location = redirect.location().expect("Location");
         let code = location.split(['?', '&']).find_map(|p| p.strip_prefix("code=")).expect("code");
         let body = format!(

@@ -141,7 +141,8 @@ fn code_flows(
             _ => unreachable!("a variant this code does not know"),
         };
         let t1 = Instant::now();
-        let redirect = block_on(server.approve(&consent, Approval::new(subject.clone()))).expect("approve").into_response();
+        let redirect =
+            block_on(server.approve(&consent, Approval::new(subject.clone()))).expect("approve").into_response();
         let t2 = Instant::now();
         let code = redirect.location().expect("Location").split(['?', '&']).find_map(|p| p.strip_prefix("code="));
         let body = format!(
