@@ -179,12 +179,12 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
         let (scheme, token) = read_access_token(request)?;
         match scheme {
             Scheme::Bearer => {
-                let record = self.check_token(token, required).await?;
+                let record = self.live_token(token).await?;
                 if record.jkt.is_some() {
-                    // DP-07: a bound token is worthless without its key.
+                    // DP-07: a bound token is worthless without its key, whatever its scope.
                     return Err(BearerError::InvalidToken("the access token is DPoP-bound: send it with a DPoP proof"));
                 }
-                Ok(record)
+                with_scope(record, required)
             }
             _ => self.check_dpop(request, token, required).await,
         }
@@ -221,7 +221,7 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
                 return Err(BearerError::UseDpopNonce);
             }
         }
-        let record = self.check_token(token, required).await.map_err(|e| match e {
+        let record = self.live_token(token).await.map_err(|e| match e {
             BearerError::InvalidToken(reason) => BearerError::InvalidDpopToken(reason),
             other => other,
         })?;
@@ -231,7 +231,7 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
             None => return Err(BearerError::InvalidDpopToken("the access token is not DPoP-bound")),
         }
         match self.store.claim_once(&proof.replay_key(), now, proof.replay_until(dpop.window)).await {
-            Ok(ClaimOutcome::Claimed) => Ok(record),
+            Ok(ClaimOutcome::Claimed) => with_scope(record, required),
             Ok(_) => Err(BearerError::InvalidDpopProof(proof_refusal(&DpopError::Replayed))),
             Err(_) => Err(BearerError::Unavailable),
         }
@@ -264,12 +264,16 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
     ) -> Result<AccessTokenRecord, BearerError> {
         let request = values.into_iter().fold(Request::new(Method::Get), |r, value| r.with_authorization(value));
         let token = read_bearer_token(&request)?;
-        self.check_token(token, required).await
+        let record = self.live_token(token).await?;
+        if record.jkt.is_some() {
+            return Err(BearerError::InvalidToken("the access token is DPoP-bound: send it with a DPoP proof"));
+        }
+        with_scope(record, required)
     }
 
-    /// The checks after the token is read: signature (JWT), store record, expiry, audience,
-    /// scope.
-    async fn check_token(&self, token: &str, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
+    /// The checks after the token is read: signature (JWT), store record, expiry, audience.
+    /// The scope comes last, once the token is known to be usable by this request at all.
+    async fn live_token(&self, token: &str) -> Result<AccessTokenRecord, BearerError> {
         let key = match &self.jwt {
             Some(verifier) if token.contains('.') => {
                 let claims = verifier.verify(token, self.clock.now()).map_err(|e| e.bearer_error())?;
@@ -289,9 +293,6 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
             if record.audience.as_deref() != Some(audience.as_str()) {
                 return Err(BearerError::InvalidToken("the access token is meant for another resource"));
             }
-        }
-        if !required.is_subset_of(&record.scope) {
-            return Err(BearerError::InsufficientScope(required.clone()));
         }
         Ok(record)
     }
@@ -333,6 +334,15 @@ pub fn challenge(realm: &str, error: &BearerError) -> Response {
         challenge.push_str(&format!(", scope=\"{scope}\""));
     }
     Response::new(status).with_header("WWW-Authenticate", challenge).with_header("Cache-Control", "no-store")
+}
+
+/// `record`, if it carries every scope token of `required` (RS-04).
+fn with_scope(record: AccessTokenRecord, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
+    if required.is_subset_of(&record.scope) {
+        Ok(record)
+    } else {
+        Err(BearerError::InsufficientScope(required.clone()))
+    }
 }
 
 /// The `DPoP` challenge (RFC 9449 §7.1): the accepted algorithms, the error and its text.

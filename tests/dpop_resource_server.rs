@@ -67,6 +67,14 @@ fn dp07_bound_tokens_are_no_bearer_tokens_and_bearer_tokens_no_dpop_tokens() {
     let checker = checker(&fx);
     let as_bearer = check(&checker, &get("/me", &format!("Bearer {token}"), None)).unwrap_err();
     assert!(matches!(as_bearer, BearerError::InvalidToken(_)), "{as_bearer:?}");
+    // Whatever scope is asked for: a bound token says nothing as a bearer token, not even which
+    // scopes it lacks (found by the whole_flow fuzz target).
+    let wider = block_on(checker.check(&get("/me", &format!("Bearer {token}"), None), &Scope::from_static("admin")));
+    assert!(matches!(wider, Err(BearerError::InvalidToken(_))), "{wider:?}");
+    let headers_only = [format!("Bearer {token}")];
+    let wider =
+        block_on(checker.check_authorization(headers_only.iter().map(|h| h.as_bytes()), &Scope::from_static("admin")));
+    assert!(matches!(wider, Err(BearerError::InvalidToken(_))), "{wider:?}");
     assert!(checker.response(&as_bearer).header("WWW-Authenticate").unwrap().starts_with("Bearer "));
     let (bearer, _) = fx.app_tokens();
     let proof =

@@ -8,6 +8,10 @@
 //! yields a 200 later; no response redirects to an unregistered URI; every error body is JSON
 //! with an `error` from the known set. The model also predicts successes (a fresh code, a live
 //! refresh token, an active token at introspection) so a server that refuses too much fails too.
+//! Redemptions and refreshes may carry a DPoP proof by one of two client keys: the grant is then
+//! bound (`token_type` DPoP), a bound refresh needs a proof (of the same key for the public
+//! client) and fails with `invalid_dpop_proof` otherwise without changing anything, and a bound
+//! access token is refused as a bearer token.
 //!
 //! Set `OAUTH21_FUZZ_TRACE=1` to print the decoded operations and the answers (for reproducing).
 #![no_main]
@@ -49,14 +53,17 @@ enum Op {
     Deny {
         which: u8,
     },
-    /// Redeems an issued code; `tamper` bits change the request (see `redeem`).
+    /// Redeems an issued code; `tamper` bits change the request (see `redeem`); `dpop` % 3:
+    /// no proof, or a proof by client key 0 or 1.
     RedeemCode {
         which: u8,
         tamper: u8,
+        dpop: u8,
     },
     /// Refreshes with a known refresh token; `scope` 0 none, 1 read, 2 write, 3 admin.
     Refresh {
         which: u8,
+        dpop: u8,
         scope: u8,
         tamper: u8,
     },
@@ -145,6 +152,8 @@ struct Family {
     subject: String,
     scope: Scope,
     revoked: bool,
+    /// The DPoP key (0 or 1) the grant is bound to.
+    jkt: Option<usize>,
 }
 
 struct AccessInfo {
@@ -153,6 +162,8 @@ struct AccessInfo {
     scope: Scope,
     issued_at: i64,
     revoked: bool,
+    /// DPoP-bound: worthless as a bearer token.
+    bound: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +213,7 @@ fn token_request(
     params: &[(&str, &str)],
     use_basic: bool,
     bad_auth: bool,
+    proof: Option<&str>,
 ) -> Response {
     let mut pairs: Vec<(&str, &str)> = params.to_vec();
     let secret = match (client.secret(), bad_auth) {
@@ -227,7 +239,20 @@ fn token_request(
     if let Some(h) = &header {
         request = request.with_authorization(h.as_bytes());
     }
+    if let Some(proof) = proof {
+        request = request.with_dpop(proof.as_bytes());
+    }
     block_on(server.token(&request))
+}
+
+/// The DPoP key of `dpop` (none, key 0, key 1) and a fresh proof by it for the token endpoint.
+fn proof_of(fx: &oauth21_fuzz::Fixture, dpop: u8) -> (Option<usize>, Option<String>) {
+    let key = match dpop % 3 {
+        0 => return (None, None),
+        n => usize::from(n - 1),
+    };
+    let now = oauth21::Clock::now(&*fx.clock).unix_timestamp();
+    (Some(key), Some(oauth21_fuzz::dpop_proof(key, now)))
 }
 
 fn endpoint_request<'a>(body: &'a str, header: Option<&'a str>) -> Request<'a> {
@@ -396,7 +421,7 @@ impl Model {
     /// wrong redirect_uri, 3 presented by the other client, 4 a corrupted code, 5 no verifier
     /// (unless bit 0), 6 failed client authentication, 7 Basic instead of post for web
     /// (harmless). Requests refused before the code is taken (bits 4, 5, 6) consume nothing.
-    fn redeem(&mut self, fx: &oauth21_fuzz::Fixture, which: u8, tamper: u8) {
+    fn redeem(&mut self, fx: &oauth21_fuzz::Fixture, which: u8, tamper: u8, dpop: u8) {
         if self.codes.is_empty() {
             return;
         }
@@ -426,10 +451,14 @@ impl Model {
             (C::App, false) | (C::Web, true) => C::App,
             _ => C::Web,
         };
-        let response = token_request(&fx.server, client, &params, bit(7), bit(6));
+        let (key, proof) = proof_of(fx, dpop);
+        let response = token_request(&fx.server, client, &params, bit(7), bit(6), proof.as_deref());
         let json = check_token_response(&response);
         if trace() {
             eprintln!("  -> {} {json}", response.status());
+        }
+        if response.status() == 200 {
+            assert_eq!(json["token_type"], if key.is_some() { "DPoP" } else { "Bearer" }, "DP-04 token_type");
         }
 
         let age = self.now - info.issued_at;
@@ -475,6 +504,7 @@ impl Model {
                 subject: "alice".into(),
                 scope: granted.clone(),
                 revoked: false,
+                jkt: key,
             });
             let expected_scope = (!granted.is_empty()).then(|| granted.to_string());
             assert_eq!(json["scope"].as_str().map(str::to_owned), expected_scope, "token scope");
@@ -484,6 +514,7 @@ impl Model {
                 scope: granted,
                 issued_at: self.now,
                 revoked: false,
+                bound: key.is_some(),
             });
             let refresh = json["refresh_token"].as_str().expect("app and web get refresh tokens");
             self.refresh.push(RefreshInfo {
@@ -502,7 +533,7 @@ impl Model {
 
     /// `tamper` bits: 0 presented by the other client, 1 failed client authentication,
     /// 2 a corrupted token, 3 Basic instead of post for web (harmless).
-    fn refresh(&mut self, fx: &oauth21_fuzz::Fixture, which: u8, scope_sel: u8, tamper: u8) {
+    fn refresh(&mut self, fx: &oauth21_fuzz::Fixture, which: u8, dpop: u8, scope_sel: u8, tamper: u8) {
         if self.refresh.is_empty() {
             return;
         }
@@ -526,7 +557,8 @@ impl Model {
             (C::App, false) | (C::Web, true) => C::App,
             _ => C::Web,
         };
-        let response = token_request(&fx.server, client, &params, bit(3), bit(1));
+        let (key, proof) = proof_of(fx, dpop);
+        let response = token_request(&fx.server, client, &params, bit(3), bit(1), proof.as_deref());
         let json = check_token_response(&response);
         if trace() {
             eprintln!("  -> {} {json}", response.status());
@@ -534,14 +566,27 @@ impl Model {
         let untampered = !bit(0) && !bit(1) && !bit(2);
         let scope_ok = requested.is_none_or(|s| scope(s).is_subset_of(&family.scope));
         let alive = info.state == RefreshState::Active && !family.revoked;
+        // DP-05, DP-12: a bound grant needs a proof, of the same key for the public client.
+        let binding_ok = match (family.jkt, key) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(bound), Some(key)) => owner != C::App || bound == key,
+        };
         let status = response.status();
         if status == 200 {
             assert!(!info.dead, "a rotated-out or refused refresh token yielded a 200");
             assert!(untampered, "a tampered refresh (bits {tamper:#06b}) yielded a 200");
             assert!(alive, "a dead refresh token yielded a 200");
             assert!(scope_ok, "a refresh beyond the grant's scope yielded a 200");
-        } else if untampered && alive && scope_ok {
+            assert!(binding_ok, "a bound refresh token refreshed without its key");
+            assert_eq!(json["token_type"], if key.is_some() { "DPoP" } else { "Bearer" }, "DP-04 token_type");
+        } else if untampered && alive && scope_ok && binding_ok {
             panic!("a live refresh token was refused: {json}");
+        }
+        if untampered && alive && !binding_ok {
+            // Refused before anything changes: the token stays live for its key.
+            assert_eq!(error_code(&json), "invalid_dpop_proof", "a bound refresh without its key");
+            return;
         }
         if bit(1) {
             assert_eq!(error_code(&json), "invalid_client");
@@ -558,7 +603,12 @@ impl Model {
                 scope: access_scope,
                 issued_at: self.now,
                 revoked: false,
+                bound: key.is_some(),
             });
+            // The grant follows this request's key (a confidential client may move to another).
+            if key.is_some() {
+                self.families[fam].jkt = key;
+            }
             let rotates = owner == C::App || !self.config_keep;
             match json["refresh_token"].as_str() {
                 Some(new) => {
@@ -695,7 +745,8 @@ impl Model {
             assert_eq!(json["iss"], ISSUER);
             let scope_text = (!expected_scope.is_empty()).then(|| expected_scope.to_string());
             assert_eq!(json["scope"].as_str().map(str::to_owned), scope_text);
-            assert_eq!(json["token_type"], if access_index.is_some() { "Bearer" } else { "refresh_token" });
+            let access_type = |i: usize| if self.access[i].bound { "DPoP" } else { "Bearer" };
+            assert_eq!(json["token_type"], access_index.map_or("refresh_token", access_type));
         } else {
             assert_eq!(response.body(), br#"{"active":false}"#);
         }
@@ -718,7 +769,7 @@ impl Model {
         if let Some(s) = requested {
             params.push(("scope", s));
         }
-        let response = token_request(&fx.server, client, &params, caller & 4 != 0, false);
+        let response = token_request(&fx.server, client, &params, caller & 4 != 0, false, None);
         let json = check_token_response(&response);
         if trace() {
             eprintln!("  -> {} {json}", response.status());
@@ -738,6 +789,7 @@ impl Model {
                     subject: client.id().to_owned(),
                     scope: granted.clone(),
                     revoked: false,
+                    jkt: None,
                 });
                 self.access.push(AccessInfo {
                     token: json["access_token"].as_str().unwrap().to_owned(),
@@ -745,6 +797,7 @@ impl Model {
                     scope: granted,
                     issued_at: self.now,
                     revoked: false,
+                    bound: false,
                 });
             }
             Err(code) => assert_eq!(error_code(&json), code, "client credentials error"),
@@ -764,6 +817,12 @@ impl Model {
         let result = block_on(checker.check(&request, &required));
         let a = &self.access[i];
         let alive = !a.revoked && !self.families[family].revoked && self.now < a.issued_at + ACCESS_LIFETIME;
+        if a.bound {
+            // DP-07: a bound token is no bearer token.
+            let error = result.expect_err("BearerChecker accepted a DPoP-bound token as a bearer token");
+            assert_eq!(checker.response(&error).status(), 401, "{error:?}");
+            return;
+        }
         match result {
             Ok(record) => {
                 assert!(alive, "BearerChecker accepted a revoked or expired token");
@@ -818,8 +877,8 @@ fuzz_target!(|flow: Flow| {
             }
             Op::Approve { which, narrow } => model.approve(&fx, which, narrow),
             Op::Deny { which } => model.deny(&fx, which),
-            Op::RedeemCode { which, tamper } => model.redeem(&fx, which, tamper),
-            Op::Refresh { which, scope, tamper } => model.refresh(&fx, which, scope, tamper),
+            Op::RedeemCode { which, tamper, dpop } => model.redeem(&fx, which, tamper, dpop),
+            Op::Refresh { which, dpop, scope, tamper } => model.refresh(&fx, which, dpop, scope, tamper),
             Op::Revoke { which, refresh, caller, hint } => model.revoke(&fx, which, refresh, caller, hint),
             Op::Introspect { which, refresh, caller } => model.introspect(&fx, which, refresh, caller),
             Op::AdvanceClock { secs } => {

@@ -25,7 +25,9 @@ pub const RS_SECRET: &str = "rs-secret";
 pub const START: i64 = 1_700_000_000;
 
 /// Every error code the token, revocation and introspection endpoints may answer with.
-pub const TOKEN_ERRORS: [&str; 8] = [
+pub const TOKEN_ERRORS: [&str; 10] = [
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
     "invalid_request",
     "invalid_client",
     "invalid_grant",
@@ -433,7 +435,8 @@ pub fn check_token_response(response: &Response) -> serde_json::Value {
     let object = json.as_object().expect("token answer is a JSON object");
     if status == 200 {
         assert!(object.get("access_token").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())));
-        assert_eq!(object.get("token_type").and_then(|v| v.as_str()), Some("Bearer"));
+        let token_type = object.get("token_type").and_then(|v| v.as_str());
+        assert!(matches!(token_type, Some("Bearer" | "DPoP")), "token_type {token_type:?}");
         assert!(object.get("expires_in").is_some_and(|v| v.as_i64().is_some_and(|n| n > 0)));
         assert!(object.get("error").is_none());
         for (k, v) in object {
@@ -609,4 +612,31 @@ mod tests {
         let out = substitute(b"a=$CODE&b=$WCODE&c=$CODE", &PLACEHOLDERS, |n| n.to_lowercase());
         assert_eq!(out, b"a=code&b=wcode&c=code");
     }
+}
+
+/// Two client DPoP keys (EdDSA): proofs by either, for the token endpoint, at a given time.
+pub fn dpop_proof(key: usize, iat: i64) -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use oauth21::jose::{Algorithm, JwtSigner, KeySet, SignerKey, SigningKey};
+
+    static KEYS: OnceLock<[KeySet; 2]> = OnceLock::new();
+    static JTI: AtomicU64 = AtomicU64::new(0);
+    let keys = KEYS.get_or_init(|| {
+        [0, 1].map(|i| KeySet::with_active(SigningKey::generate(Algorithm::EdDSA, format!("client-{i}")).unwrap()))
+    });
+    let set = &keys[key % 2];
+    let signing = set.signing_key().unwrap();
+    let header = serde_json::json!({ "typ": "dpop+jwt", "alg": "EdDSA", "jwk": signing.public_key().to_jwk() });
+    let jti = JTI.fetch_add(1, Ordering::Relaxed);
+    let claims =
+        serde_json::json!({ "jti": format!("j{jti}"), "htm": "POST", "htu": format!("{ISSUER}/token"), "iat": iat });
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let signer = SignerKey::new(signing.kid(), Algorithm::EdDSA);
+    let signature = block_on(set.sign(&signer, input.as_bytes())).unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
