@@ -89,12 +89,22 @@ impl Grants {
         }
     }
 
-    fn add_tokens(&mut self, family_id: &GrantId, access: AccessTokenRecord, refresh: Option<RefreshTokenRecord>) {
+    /// Stores a token response's records in the family. `refresh_is_new` is false when the
+    /// presented refresh token is kept (no rotation): it is a member already. Knowing it, no
+    /// rotation scans the family's members, so the cost of a refresh stays flat however often
+    /// the grant was refreshed before.
+    fn add_tokens(
+        &mut self,
+        family_id: &GrantId,
+        access: AccessTokenRecord,
+        refresh: Option<RefreshTokenRecord>,
+        refresh_is_new: bool,
+    ) {
         let Some(family) = self.families.get_mut(family_id) else { return };
         family.members.push(access.hash);
         self.access.insert(access.hash, access);
         if let Some(refresh) = refresh {
-            if !family.members.contains(&refresh.hash) {
+            if refresh_is_new {
                 family.members.push(refresh.hash);
             }
             self.refresh.insert(refresh.hash, refresh);
@@ -246,7 +256,7 @@ impl Store for MemoryStore {
         }
         let active = new.refresh.as_ref().map(|r| r.hash);
         g.families.insert(id.clone(), Family { grant: new.grant, active, previous: None, members: Vec::new() });
-        g.add_tokens(&id, new.access, new.refresh);
+        g.add_tokens(&id, new.access, new.refresh, true);
         ready(Ok(InsertOutcome::Inserted))
     }
 
@@ -268,7 +278,7 @@ impl Store for MemoryStore {
                 old.rotated_at = Some(rotation.at);
             }
         }
-        g.add_tokens(&id, rotation.access, Some(rotation.refresh));
+        g.add_tokens(&id, rotation.access, Some(rotation.refresh), new_hash != replaced);
         ready(Ok(RotateOutcome::Rotated))
     }
 
