@@ -56,6 +56,20 @@ pub enum ConfigError {
     DpopNonceSecret,
 }
 
+/// Which `aud` values a client assertion (`private_key_jwt`) may carry (CA-02).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AssertionAudience {
+    /// The issuer identifier, as a single string, and nothing else (draft-ietf-oauth-rfc7523bis,
+    /// FAPI 2.0): an assertion made for another server can never be replayed here. The default.
+    #[default]
+    IssuerOnly,
+    /// Also the token endpoint URL, and a one-element array of either: for older clients. This
+    /// reopens the audience-injection attack the strict rule closes; opt in only for clients
+    /// that cannot be changed, and move them off it.
+    IssuerOrTokenEndpoint,
+}
+
 /// How the server treats DPoP proofs (RFC 9449).
 #[derive(Debug, Clone)]
 struct DpopSettings {
@@ -79,6 +93,8 @@ pub struct ServerConfig {
     access_token_format: AccessTokenFormat,
     paths: EndpointPaths,
     dpop: Option<DpopSettings>,
+    assertion_audience: AssertionAudience,
+    assertion_max_lifetime: Duration,
 }
 
 /// The paths of the endpoints under the issuer, for the metadata document (MD-03, MD-06). Each
@@ -176,8 +192,20 @@ impl ServerConfig {
                 paths: EndpointPaths::default(),
                 dpop: Some(DpopSettings { window: dpop::DEFAULT_WINDOW, nonces: None }),
                 dpop_nonce_secret_too_short: false,
+                assertion_audience: AssertionAudience::IssuerOnly,
+                assertion_max_lifetime: Duration::minutes(5),
             },
         }
+    }
+
+    /// Which audiences client assertions may name.
+    pub fn client_assertion_audience(&self) -> AssertionAudience {
+        self.assertion_audience
+    }
+
+    /// The longest a client assertion may live.
+    pub fn client_assertion_max_lifetime(&self) -> Duration {
+        self.assertion_max_lifetime
     }
 
     /// The DPoP proof window, or `None` when DPoP is off ([`ServerConfigBuilder::without_dpop`]).
@@ -293,6 +321,8 @@ struct ServerConfigValues {
     paths: EndpointPaths,
     dpop: Option<DpopSettings>,
     dpop_nonce_secret_too_short: bool,
+    assertion_audience: AssertionAudience,
+    assertion_max_lifetime: Duration,
 }
 
 /// Builds a [`ServerConfig`]; every value is checked in [`ServerConfigBuilder::build`].
@@ -383,6 +413,19 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Which audiences client assertions may name (default [`AssertionAudience::IssuerOnly`]).
+    pub fn client_assertion_audience(mut self, audience: AssertionAudience) -> Self {
+        self.config.assertion_audience = audience;
+        self
+    }
+
+    /// The longest a client assertion may live, `exp - iat` (default 5 minutes, at most an
+    /// hour; CA-03).
+    pub fn client_assertion_max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.assertion_max_lifetime = lifetime;
+        self
+    }
+
     /// Turns DPoP off: proofs are ignored and every token is a bearer token. For a store that
     /// cannot claim a proof's `jti` once
     /// ([`Capabilities::SINGLE_USE_CLAIMS`](crate::store::Capabilities::SINGLE_USE_CLAIMS)); DPoP is on by
@@ -459,6 +502,9 @@ impl ServerConfigBuilder {
         if c.dpop_nonce_secret_too_short {
             return Err(ConfigError::DpopNonceSecret);
         }
+        if !in_range(c.assertion_max_lifetime, Duration::hours(1)) {
+            return Err(ConfigError::Lifetime("client_assertion_max_lifetime"));
+        }
         Ok(ServerConfig {
             issuer: Issuer::new(self.issuer)?,
             code_lifetime: c.code_lifetime,
@@ -473,6 +519,8 @@ impl ServerConfigBuilder {
             access_token_format: c.access_token_format,
             paths: c.paths,
             dpop: c.dpop,
+            assertion_audience: c.assertion_audience,
+            assertion_max_lifetime: c.assertion_max_lifetime,
         })
     }
 }

@@ -53,7 +53,7 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 const MAX_KID_BYTES: usize = 128;
 
 /// A JWS signature algorithm this crate signs and verifies with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Algorithm {
     /// Ed25519 (RFC 8037).
@@ -733,6 +733,25 @@ fn signing_input(kid: &str, alg: Algorithm, typ: &str, payload: &[u8]) -> String
 /// Verifies a compact JWS against `keys` at `now` (strict; see the module docs). The `typ`
 /// is returned, not judged: the caller knows which types it accepts.
 pub fn verify(keys: &KeySet, token: &str, now: OffsetDateTime) -> Result<Verified, JoseError> {
+    verify_token(keys, token, now, KidRule::Required)
+}
+
+/// Whether a JWS header must name its key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KidRule {
+    /// `kid` is required: the server's own tokens always carry one.
+    Required,
+    /// Without `kid`, a set holding exactly one key that verifies now uses that key: many
+    /// clients sign their assertions without one. With several keys, `kid` is still required.
+    OptionalForSingleKey,
+}
+
+pub(crate) fn verify_token(
+    keys: &KeySet,
+    token: &str,
+    now: OffsetDateTime,
+    rule: KidRule,
+) -> Result<Verified, JoseError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(JoseError::Malformed("the token is too long"));
     }
@@ -746,7 +765,18 @@ pub fn verify(keys: &KeySet, token: &str, now: OffsetDateTime) -> Result<Verifie
     let header =
         parse_strict_json(&decode(header_b64)?).map_err(|_| JoseError::Malformed("the header is not strict JSON"))?;
     let header = Header::read(&header)?;
-    let key = keys.verification_key(header.kid, now).ok_or(JoseError::UnknownKid)?;
+    let key = match header.kid {
+        Some(kid) => keys.verification_key(kid, now),
+        None if rule == KidRule::OptionalForSingleKey => {
+            let mut usable = keys.entries.iter().filter(|e| verifies_at(e.state, now));
+            match (usable.next(), usable.next()) {
+                (Some(only), None) => Some(&only.public),
+                _ => None,
+            }
+        }
+        None => return Err(JoseError::HeaderRefused("kid is required")),
+    };
+    let key = key.ok_or(JoseError::UnknownKid)?;
     // The key decides the algorithm; the header only has to agree with it.
     if header.alg != key.alg.name() {
         return Err(JoseError::HeaderRefused("alg is not the key's algorithm"));
@@ -828,7 +858,7 @@ pub(crate) fn strict_json(bytes: &[u8]) -> Result<Value, JoseError> {
 /// in [`Header::read`].
 struct Header<'a> {
     alg: &'a str,
-    kid: &'a str,
+    kid: Option<&'a str>,
     typ: Option<&'a str>,
 }
 
@@ -855,7 +885,7 @@ impl<'a> Header<'a> {
             Some(_) => Err(JoseError::HeaderRefused(missing)),
         };
         let alg = text("alg", "alg must be a string")?.ok_or(JoseError::HeaderRefused("alg is required"))?;
-        let kid = text("kid", "kid must be a string")?.ok_or(JoseError::HeaderRefused("kid is required"))?;
+        let kid = text("kid", "kid must be a string")?;
         let typ = text("typ", "typ must be a string")?;
         Ok(Self { alg, kid, typ })
     }

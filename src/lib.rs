@@ -152,10 +152,11 @@ pub use time;
 pub use authorize::{Approval, ApprovalError, Approved, AuthorizeError, AuthorizeOutcome, ConsentRequest};
 pub use bearer::{BearerChecker, BearerError};
 pub use client::{
-    AuthMethod, Client, ClientAuthError, ClientBuilder, ClientKind, GrantType, RedirectUri, RegistrationError,
+    AuthMethod, Client, ClientAuthError, ClientBuilder, ClientKeys, ClientKind, GrantType, RedirectUri,
+    RegistrationError,
 };
 pub use config::AccessTokenFormat;
-pub use config::{ConfigError, EndpointPaths, ServerConfig, ServerConfigBuilder};
+pub use config::{AssertionAudience, ConfigError, EndpointPaths, ServerConfig, ServerConfigBuilder};
 pub use error::ErrorCode;
 pub use hooks::{Hooks, SecurityEvent};
 pub use http::{Headers, Method, ParamError, Request, Response};

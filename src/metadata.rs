@@ -8,6 +8,9 @@ use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
 use crate::http::Response;
 
+/// The algorithms client assertions are verified with.
+const ASSERTION_ALGS: [&str; 3] = ["EdDSA", "ES256", "RS256"];
+
 /// Members the configuration owns even when this document omits them (an absent `jwks_uri`
 /// must not be filled in by hand).
 const RESERVED: [&str; 5] =
@@ -32,6 +35,8 @@ pub struct Metadata {
     pub grant_types_supported: Vec<&'static str>,
     /// How clients authenticate at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The algorithms `private_key_jwt` assertions may use at the token endpoint.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// `["S256"]` (MD-04).
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// `true`: `iss` is in every authorization response (MD-05).
@@ -40,10 +45,14 @@ pub struct Metadata {
     pub revocation_endpoint: String,
     /// How clients authenticate at the revocation endpoint.
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The algorithms `private_key_jwt` assertions may use at the revocation endpoint.
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// The introspection endpoint URL.
     pub introspection_endpoint: String,
     /// How callers authenticate at the introspection endpoint (confidential clients only).
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The algorithms `private_key_jwt` assertions may use at the introspection endpoint.
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// The JWKS URL, present when the server issues JWT access tokens (MD-03).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
@@ -78,13 +87,30 @@ impl Metadata {
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
             grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
-            token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+            token_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none",
+            ],
+            token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
             revocation_endpoint: config.endpoint_url(&paths.revocation),
-            revocation_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+            revocation_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none",
+            ],
+            revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             introspection_endpoint: config.endpoint_url(&paths.introspection),
-            introspection_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+            introspection_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+            ],
+            introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             jwks_uri: (config.access_token_format() == AccessTokenFormat::Jwt)
                 .then(|| config.endpoint_url(&paths.jwks)),
             dpop_signing_alg_values_supported: match config.dpop_window() {

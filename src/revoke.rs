@@ -13,7 +13,8 @@ use crate::token::{TokenError, read_form_post};
 use crate::types::AccessToken;
 
 /// The parameters RFC 7009 and RFC 7662 define; each may appear at most once.
-const DEFINED: [&str; 4] = ["token", "token_type_hint", "client_id", "client_secret"];
+const DEFINED: [&str; 6] =
+    ["token", "token_type_hint", "client_id", "client_secret", "client_assertion", "client_assertion_type"];
 
 /// Which kind of token to look for first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

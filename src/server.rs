@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::authorize::{
     self, Approval, ApprovalError, Approved, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
 };
-use crate::client::{AuthFailure, Client, ClientAuthError, Credentials, GrantType, precheck};
+use crate::client::{AuthFailure, AuthProof, Client, ClientAuthError, Credentials, GrantType, assertion, precheck};
 use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
 use crate::dpop::{self, DpopError, Proof, ProofTarget};
@@ -298,11 +298,9 @@ impl<S: Store> Server<S> {
     /// Looks the client up and authenticates it, reporting failures to the hooks.
     async fn authenticated_client(&self, credentials: &Credentials) -> Result<Client, TokenError> {
         let client = self.seen("client", self.store.client(&credentials.client_id).await)?;
-        self.authenticate(client, credentials).await.map_err(|e| {
-            let e = TokenError::from(e);
-            self.report_auth_failure(&e, Some(&credentials.client_id));
-            e
-        })
+        self.authenticate(client, credentials)
+            .await
+            .inspect_err(|e| self.report_auth_failure(e, Some(&credentials.client_id)))
     }
 
     /// The revocation endpoint (RFC 7009; RV-01..RV-06): 200 whenever the request is valid,
@@ -407,13 +405,27 @@ impl<S: Store> Server<S> {
 
     /// Client authentication (TK-06): the registration's rules, then the secret, after asking
     /// the limiter (SEC-06).
-    async fn authenticate(&self, client: Option<Client>, credentials: &Credentials) -> Result<Client, ClientAuthError> {
-        let (client, needs_secret) = precheck(client, credentials)?;
-        let Some(secret) = credentials.secret.as_ref().filter(|_| needs_secret) else { return Ok(client) };
-        let failed = |reason| ClientAuthError::Failed { reason, header: credentials.header };
+    async fn authenticate(&self, client: Option<Client>, credentials: &Credentials) -> Result<Client, TokenError> {
+        let (client, proof) = precheck(client, credentials)?;
+        let failed = |reason| TokenError::ClientAuth(ClientAuthError::Failed { reason, header: credentials.header });
+        if proof == AuthProof::Nothing {
+            return Ok(client);
+        }
+        // SEC-06: the limiter is asked before any secret or assertion is checked.
         if !self.hooks.allow_secret_check(client.id()).await {
             return Err(failed(AuthFailure::RateLimited));
         }
+        if let (AuthProof::Assertion, Some(assertion)) = (proof, &credentials.assertion) {
+            // CA-01..CA-03, then CA-04: the jti is claimed only once every other check passed.
+            let now = self.clock.now();
+            let verified = assertion::verify(assertion, &client, &self.config, now).map_err(failed)?;
+            let claim = self.store.claim_once(&verified.replay_key, now, verified.replay_until).await;
+            return match self.seen("claim_once", claim)? {
+                ClaimOutcome::Claimed => Ok(client),
+                _ => Err(failed(AuthFailure::AssertionReplayed)),
+            };
+        }
+        let Some(secret) = credentials.secret.as_ref() else { return Err(failed(AuthFailure::SecretRequired)) };
         if client.verify_secret(secret) {
             return Ok(client);
         }

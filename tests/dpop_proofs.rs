@@ -2,17 +2,17 @@
 //! independent JOSE implementation (`jsonwebtoken`) for every algorithm, and each refusal the
 //! checklist names (DP-01, DP-02, DP-08, DP-09, DP-11, DP-13; bad-input class 14).
 
+mod common;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{EncodingKey, Header};
+use common::Key;
+use jsonwebtoken::Header;
 use oauth21::dpop::{self, DpopError, NonceKey, ProofTarget};
 use oauth21::jose::{Algorithm, JoseError, SigningKey};
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
-
-const RSA_PKCS8: &[u8] = include_bytes!("keys/rsa2048.pk8.der");
-const RSA_PKCS1: &[u8] = include_bytes!("keys/rsa2048.pkcs1.der");
 
 /// RFC 9449 figure 3: a token request proof, `iat` 1562262616.
 const RFC_TOKEN_PROOF: &str = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg";
@@ -59,34 +59,8 @@ fn dp11_the_rfc9449_ath_vector_and_a_proof_for_another_token() {
     assert_eq!(dpop::check_access_token_hash(&token_proof, RFC_ACCESS_TOKEN), Err(DpopError::AccessTokenHash));
 }
 
-/// One client key in the forms each side loads.
-struct Key {
-    alg: Algorithm,
-    ours: SigningKey,
-    theirs: EncodingKey,
-}
-
 fn keys() -> Vec<Key> {
-    let rng = ring::rand::SystemRandom::new();
-    let ed = Ed25519KeyPair::generate_pkcs8(&rng).unwrap().as_ref().to_vec();
-    let ec = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap().as_ref().to_vec();
-    vec![
-        Key {
-            alg: Algorithm::EdDSA,
-            ours: SigningKey::from_pkcs8_der(Algorithm::EdDSA, "k", &ed).unwrap(),
-            theirs: EncodingKey::from_ed_der(&ed),
-        },
-        Key {
-            alg: Algorithm::ES256,
-            ours: SigningKey::from_pkcs8_der(Algorithm::ES256, "k", &ec).unwrap(),
-            theirs: EncodingKey::from_ec_der(&ec),
-        },
-        Key {
-            alg: Algorithm::RS256,
-            ours: SigningKey::from_pkcs8_der(Algorithm::RS256, "k", RSA_PKCS8).unwrap(),
-            theirs: EncodingKey::from_rsa_der(RSA_PKCS1),
-        },
-    ]
+    common::keys("k")
 }
 
 /// The public JWK a client puts in its proof: no `kid`, `alg` or `use`, as clients commonly send.
@@ -100,11 +74,7 @@ fn public_jwk(key: &Key) -> Value {
 
 /// A proof signed by `jsonwebtoken` with `claims`.
 fn their_proof(key: &Key, claims: &Value) -> String {
-    let alg = match key.alg {
-        Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
-        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
-        _ => jsonwebtoken::Algorithm::RS256,
-    };
+    let alg = key.their_alg();
     let mut header = Header::new(alg);
     header.typ = Some("dpop+jwt".into());
     header.jwk = Some(serde_json::from_value(public_jwk(key)).unwrap());

@@ -20,9 +20,14 @@ async fn start() -> String {
 
 /// Serves the demo router issuing access tokens in `format`.
 async fn start_with(format: oauth21::AccessTokenFormat) -> String {
+    start_serving(app::demo_clients().unwrap(), format).await
+}
+
+/// Serves the demo router with `clients`, issuing access tokens in `format`.
+async fn start_serving(clients: Vec<oauth21::Client>, format: oauth21::AccessTokenFormat) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app::router(&base, app::demo_clients().unwrap(), format).unwrap();
+    let router = app::router(&base, clients, format).unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     base
 }
@@ -679,8 +684,8 @@ async fn dpop_for_a_confidential_client_and_in_the_metadata() {
     assert_eq!(api_me_dpop(&base, "DPoP", access, Some(&proof)).await.status(), StatusCode::OK);
 }
 
-/// `--clients` takes the RFC 7591 / RFC 9449 names it supports and refuses, clearly, the ones
-/// it does not support yet.
+/// `--clients` takes the RFC 7591 / RFC 9449 names it supports and refuses, clearly, what it
+/// does not support or what contradicts itself.
 #[test]
 fn clients_file_takes_dpop_bound_access_tokens_and_refuses_unsupported_metadata() {
     let json = r#"[{"client_id": "cli", "type": "public", "redirect_uris": ["http://127.0.0.1/cb"], "scope": "read",
@@ -718,10 +723,86 @@ fn clients_file_takes_dpop_bound_access_tokens_and_refuses_unsupported_metadata(
         let error = spec.build().unwrap_err().to_string();
         assert!(error.contains(needle) && error.starts_with("x: "), "{bad}: {error}");
     }
+    for (bad, needle) in [
+        (
+            r#"{"client_id": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A", "kid": "k"}]}}"#,
+            "private",
+        ),
+        (
+            r#"{"client_id": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "k"}]}, "token_endpoint_auth_signing_alg": "HS256"}"#,
+            "HS256",
+        ),
+        (
+            r#"{"client_id": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "k"}]}, "token_endpoint_auth_signing_alg": "ES256"}"#,
+            "x: ",
+        ),
+        (r#"{"client_id": "x", "type": "confidential", "grant_types": ["client_credentials"]}"#, "secret or jwks"),
+    ] {
+        let spec: app::ClientSpec = serde_json::from_str(bad).unwrap();
+        let error = spec.build().unwrap_err().to_string();
+        assert!(error.contains(needle) && error.starts_with("x: "), "{bad}: {error}");
+    }
     let basic_only = r#"{"client_id": "b", "type": "confidential", "secret": "a secret long enough!", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"}"#;
     let client = serde_json::from_str::<app::ClientSpec>(basic_only).unwrap().build().unwrap();
     assert!(
         format!("{:?}", client.kind()).contains("ClientSecretBasic")
             && !format!("{:?}", client.kind()).contains("Post")
     );
+}
+
+/// A `private_key_jwt` client from a `--clients` entry (RFC 7591 `jwks`, no `secret`, no
+/// `type`): its assertion, audience the issuer, gets a token over HTTP; a replay, an assertion
+/// for the token endpoint URL and a Basic secret beside an assertion do not.
+#[tokio::test]
+async fn clients_file_private_key_jwt_client_authenticates_over_http() {
+    let key = common::jwt_client_key();
+    let entry = serde_json::json!({
+        "client_id": "keyed", "grant_types": ["client_credentials"], "scope": "read",
+        "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "EdDSA",
+        "jwks": { "keys": [key.public_key().to_jwk()] },
+    });
+    let spec: app::ClientSpec = serde_json::from_value(entry).unwrap();
+    let mut clients = app::demo_clients().unwrap();
+    clients.push(spec.build().unwrap());
+    let base = start_serving(clients, oauth21::AccessTokenFormat::Opaque).await;
+
+    let metadata: serde_json::Value = http()
+        .get(format!("{base}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(metadata["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&"private_key_jwt".into()));
+    let assertion_for = |aud: &str| {
+        let mut claims = common::assertion_claims("keyed", now());
+        claims["aud"] = aud.into();
+        common::sign_assertion(common::jwt_client_key(), &claims)
+    };
+    let post = |assertion: String, basic: bool| {
+        let mut request = http().post(format!("{base}/token")).form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "read"),
+            ("client_assertion_type", common::JWT_BEARER),
+            ("client_assertion", assertion.as_str()),
+        ]);
+        if basic {
+            request = request.basic_auth("keyed", Some("a secret it does not have"));
+        }
+        async move {
+            let answer = request.send().await.unwrap();
+            (answer.status(), answer.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let assertion = assertion_for(&base);
+    let (status, body) = post(assertion.clone(), false).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    let (status, body) = post(assertion, false).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_client")));
+    let (_, body) = post(assertion_for(&format!("{base}/token")), false).await;
+    assert_eq!(body["error"], "invalid_client");
+    let (status, _) = post(assertion_for(&base), true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

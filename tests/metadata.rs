@@ -183,8 +183,10 @@ fn md06_token_endpoint_auth_methods_are_listed() {
     let doc = document(&fx);
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
     );
+    // The algorithms assertions may be signed with: asymmetric only, never `none` or HS*.
+    assert_eq!(doc["token_endpoint_auth_signing_alg_values_supported"], json!(["EdDSA", "ES256", "RS256"]));
 }
 
 #[test]
@@ -194,11 +196,11 @@ fn md06_revocation_and_introspection_endpoints_are_listed_with_their_auth_method
     assert_eq!(doc["revocation_endpoint"], "https://as.example/revoke");
     assert_eq!(
         doc["revocation_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
     );
     assert_eq!(doc["introspection_endpoint"], "https://as.example/introspect");
     let introspection = strings(&doc["introspection_endpoint_auth_methods_supported"]);
-    assert_eq!(introspection, ["client_secret_basic", "client_secret_post"]);
+    assert_eq!(introspection, ["client_secret_basic", "client_secret_post", "private_key_jwt"]);
     assert!(!introspection.contains(&"none"), "introspection needs an authenticated caller");
 }
 
@@ -320,6 +322,13 @@ fn md06_every_listed_token_endpoint_auth_method_works() {
             "client_secret_post" => {
                 fx.token("grant_type=client_credentials&scope=read&client_id=svc&client_secret=svc-secret", None)
             }
+            "private_key_jwt" => {
+                let body = format!(
+                    "grant_type=client_credentials&scope=read&{}",
+                    assertion_params(&fx.jwt_client_assertion())
+                );
+                fx.token(&body, None)
+            }
             // A public client sends only its client_id.
             "none" => fx.token(&app_redeem_body(&fx.code(&app_query(""))), None),
             other => panic!("metadata lists {other}, which this test does not know how to use"),
@@ -350,6 +359,10 @@ fn md06_every_listed_revocation_auth_method_works() {
             }
             "client_secret_post" => {
                 let body = format!("token={}&client_id=svc&client_secret=svc-secret", svc_token());
+                block_on(fx.server.revoke(&Request::form_post(body.as_bytes())))
+            }
+            "private_key_jwt" => {
+                let body = format!("token={}&{}", svc_token(), assertion_params(&fx.jwt_client_assertion()));
                 block_on(fx.server.revoke(&Request::form_post(body.as_bytes())))
             }
             "none" => {
@@ -386,6 +399,16 @@ fn md06_every_listed_introspection_auth_method_works_and_none_does_not() {
             }
             "client_secret_post" => {
                 let body = format!("token={token}&client_id=svc&client_secret=svc-secret");
+                block_on(fx.server.introspect(&Request::form_post(body.as_bytes())))
+            }
+            "private_key_jwt" => {
+                // A client introspects its own tokens.
+                let body = format!(
+                    "grant_type=client_credentials&scope=read&{}",
+                    assertion_params(&fx.jwt_client_assertion())
+                );
+                let own = json(&fx.token(&body, None))["access_token"].as_str().unwrap().to_owned();
+                let body = format!("token={own}&{}", assertion_params(&fx.jwt_client_assertion()));
                 block_on(fx.server.introspect(&Request::form_post(body.as_bytes())))
             }
             other => panic!("metadata lists {other}, which this test does not know how to use"),

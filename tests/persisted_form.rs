@@ -127,3 +127,41 @@ fn store_records_keep_their_golden_form() {
         r#"{{"from":"{HASH_B}","grace_retry":false,"access":{access},"refresh":{refresh},"at":1700000100}}"#
     ));
 }
+
+/// `billing`, a `private_key_jwt` client with the RFC 8037 Ed25519 example key, pinned to EdDSA.
+const KEYED_CLIENT: &str = r#"{"version":1,"id":"billing","kind":{"type":"confidential","secrets":[],"auth_methods":["private_key_jwt"],"keys":{"keys":[{"crv":"Ed25519","kid":"b-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]},"assertion_alg":"EdDSA"},"redirect_uris":[],"grant_types":["client_credentials"],"scope":"invoices","default_scope":null,"introspect_any":false}"#;
+
+fn keyed_client() -> Client {
+    let jwks =
+        br#"{"keys":[{"crv":"Ed25519","kid":"b-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    Client::private_key_jwt("billing", oauth21::ClientKeys::from_jwks(jwks).unwrap())
+        .assertion_alg(oauth21::jose::Algorithm::EdDSA)
+        .grant_types([GrantType::ClientCredentials])
+        .scope("invoices")
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_private_key_jwt_client_keeps_its_golden_form_and_its_keys_are_checked_when_read() {
+    assert_eq!(serde_json::to_string(&keyed_client()).unwrap(), KEYED_CLIENT);
+    assert_eq!(serde_json::from_str::<Client>(KEYED_CLIENT).unwrap(), keyed_client());
+    let cases = [
+        // A private member in a stored key.
+        KEYED_CLIENT.replace(r#""kid":"b-1","#, r#""kid":"b-1","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","#),
+        // A key without kid, a symmetric key, an empty set.
+        KEYED_CLIENT.replace(r#""kid":"b-1","#, ""),
+        KEYED_CLIENT.replace(r#""crv":"Ed25519","kid":"b-1","kty":"OKP","x""#, r#""kid":"b-1","kty":"oct","k""#),
+        KEYED_CLIENT.replace(r#"{"keys":[{"crv":"Ed25519","kid":"b-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#, r#"{"keys":[]}"#),
+        // A pinned algorithm no key has, an algorithm that is not asymmetric.
+        KEYED_CLIENT.replace(r#""assertion_alg":"EdDSA""#, r#""assertion_alg":"ES256""#),
+        KEYED_CLIENT.replace(r#""assertion_alg":"EdDSA""#, r#""assertion_alg":"HS256""#),
+        // private_key_jwt without keys, keys without the method.
+        KEYED_CLIENT.replace(r#","keys":{"keys":[{"crv":"Ed25519","kid":"b-1","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]},"assertion_alg":"EdDSA""#, ""),
+        KEYED_CLIENT.replace(r#"["private_key_jwt"]"#, r#"["client_secret_basic"]"#),
+    ];
+    for case in cases {
+        assert!(serde_json::from_str::<Client>(&case).is_err(), "{case}");
+    }
+    assert!(oauth21::ClientKeys::from_jwks(br#"{"keys":[]}"#).is_err());
+}

@@ -12,9 +12,11 @@ use super::APP_REDIRECT;
 pub struct ClientSpec {
     /// The client id.
     pub client_id: String,
-    /// `"public"` or `"confidential"`.
-    #[serde(rename = "type")]
-    pub kind: String,
+    /// `"public"` or `"confidential"`; without it, what `token_endpoint_auth_method` implies
+    /// (`none` is public, every other method confidential), else confidential when a `secret`
+    /// or `jwks` is given and public otherwise.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
     /// The secret of a confidential client.
     #[serde(default)]
     pub secret: Option<String>,
@@ -34,14 +36,16 @@ pub struct ClientSpec {
     #[serde(default)]
     pub introspection: bool,
     /// RFC 7591 `token_endpoint_auth_method`: `none` (public), `client_secret_basic` or
-    /// `client_secret_post` (confidential; default both). `private_key_jwt` is not supported
-    /// yet and is refused at start-up.
+    /// `client_secret_post` (confidential; default both), or `private_key_jwt` (confidential,
+    /// with `jwks` and no `secret`).
     #[serde(default)]
     pub token_endpoint_auth_method: Option<String>,
-    /// RFC 7591 `jwks` (for `private_key_jwt`): not supported yet, refused at start-up.
+    /// RFC 7591 `jwks`: the public keys (each with a `kid`) a `private_key_jwt` client signs
+    /// its assertions with.
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
-    /// RFC 7591 `token_endpoint_auth_signing_alg`: not supported yet, refused at start-up.
+    /// RFC 7591 `token_endpoint_auth_signing_alg`: the one algorithm (`EdDSA`, `ES256` or
+    /// `RS256`) a `private_key_jwt` client's assertions may use.
     #[serde(default)]
     pub token_endpoint_auth_signing_alg: Option<String>,
     /// RFC 9449 `dpop_bound_access_tokens`: every token of the client is DPoP-bound.
@@ -60,18 +64,52 @@ impl ClientSpec {
         let unsupported = |what: &str| -> Box<dyn std::error::Error> {
             format!("{id}: {what} is not supported by this server yet").into()
         };
-        if self.jwks.is_some() {
-            return Err(unsupported("jwks (private_key_jwt client authentication)"));
-        }
-        if self.token_endpoint_auth_signing_alg.is_some() {
-            return Err(unsupported("token_endpoint_auth_signing_alg"));
-        }
         if self.require_pushed_authorization_requests {
             return Err(unsupported("require_pushed_authorization_requests (pushed authorization requests)"));
         }
-        let mut builder = match (self.kind.as_str(), &self.secret) {
-            ("public", None) => Client::public(&self.client_id),
-            ("confidential", Some(secret)) => {
+        let method = self.token_endpoint_auth_method.as_deref();
+        let kind = match (self.kind.as_deref(), method) {
+            (Some(kind), _) => kind,
+            (None, Some("none")) => "public",
+            (None, Some(_)) => "confidential",
+            (None, None) if self.secret.is_some() || self.jwks.is_some() => "confidential",
+            (None, None) => "public",
+        };
+        let keyed = method == Some("private_key_jwt");
+        if self.jwks.is_some() != keyed {
+            return Err(
+                format!("{id}: jwks goes with token_endpoint_auth_method private_key_jwt, and only with it").into()
+            );
+        }
+        if self.token_endpoint_auth_signing_alg.is_some() && !keyed {
+            return Err(format!("{id}: token_endpoint_auth_signing_alg applies to private_key_jwt only").into());
+        }
+        let mut builder = match (kind, &self.secret, &self.jwks) {
+            ("confidential", None, Some(jwks)) => {
+                let keys = oauth21::ClientKeys::from_jwks(jwks.to_string().as_bytes())
+                    .map_err(|e| format!("{id}: jwks: {e}"))?;
+                let mut builder = Client::private_key_jwt(&self.client_id, keys);
+                if let Some(alg) = &self.token_endpoint_auth_signing_alg {
+                    let alg = match alg.as_str() {
+                        "EdDSA" => oauth21::jose::Algorithm::EdDSA,
+                        "ES256" => oauth21::jose::Algorithm::ES256,
+                        "RS256" => oauth21::jose::Algorithm::RS256,
+                        other => {
+                            return Err(
+                                format!("{id}: token_endpoint_auth_signing_alg {other:?} is not supported").into()
+                            );
+                        }
+                    };
+                    builder = builder.assertion_alg(alg);
+                }
+                builder
+            }
+            ("confidential", Some(_), Some(_)) => {
+                return Err(format!("{id}: a private_key_jwt client has no secret").into());
+            }
+            (_, _, Some(_)) => return Err(format!("{id}: a public client has no keys to authenticate with").into()),
+            ("public", None, None) => Client::public(&self.client_id),
+            ("confidential", Some(secret), None) => {
                 // A file of demo clients may carry short secrets; the core refuses them unless
                 // told, and an empty one always (it would authenticate anyone).
                 if !secret.is_empty() && secret.len() < oauth21::client::MIN_SECRET_BYTES {
@@ -83,11 +121,13 @@ impl ClientSpec {
                 }
                 Client::confidential(&self.client_id, &ClientSecret::new(secret)).allow_short_secrets()
             }
-            ("public", Some(_)) => return Err(format!("{}: a public client has no secret", self.client_id).into()),
-            ("confidential", None) => {
-                return Err(format!("{}: a confidential client needs a secret", self.client_id).into());
+            ("public", Some(_), None) => {
+                return Err(format!("{}: a public client has no secret", self.client_id).into());
             }
-            (other, _) => {
+            ("confidential", None, None) => {
+                return Err(format!("{}: a confidential client needs a secret or jwks", self.client_id).into());
+            }
+            (other, _, _) => {
                 return Err(format!("{}: type must be public or confidential, not {other:?}", self.client_id).into());
             }
         };
@@ -107,13 +147,13 @@ impl ClientSpec {
         if self.dpop_bound_access_tokens {
             builder = builder.dpop_bound_access_tokens();
         }
-        match self.token_endpoint_auth_method.as_deref() {
-            None => {}
-            Some("none") if self.kind == "public" => {}
+        match method {
+            None | Some("private_key_jwt") => {}
+            Some("none") if kind == "public" => {}
             Some("none") => {
                 return Err(format!("{id}: a confidential client cannot use token_endpoint_auth_method none").into());
             }
-            Some(method @ ("client_secret_basic" | "client_secret_post")) if self.kind == "confidential" => {
+            Some(method @ ("client_secret_basic" | "client_secret_post")) if kind == "confidential" => {
                 let method = if method == "client_secret_basic" {
                     oauth21::AuthMethod::ClientSecretBasic
                 } else {
@@ -124,7 +164,6 @@ impl ClientSpec {
             Some("client_secret_basic" | "client_secret_post") => {
                 return Err(format!("{id}: a public client has no secret to authenticate with").into());
             }
-            Some("private_key_jwt") => return Err(unsupported("token_endpoint_auth_method private_key_jwt")),
             Some(other) => return Err(format!("{id}: unknown token_endpoint_auth_method {other:?}").into()),
         }
         builder.build().map_err(|e| format!("{id}: {e}").into())

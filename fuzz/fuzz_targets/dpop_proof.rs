@@ -20,6 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use libfuzzer_sys::fuzz_target;
 use oauth21::dpop::{self, ProofTarget};
 use oauth21::jose::{Algorithm, JwtSigner, KeySet, SignerKey, SigningKey};
+use oauth21_fuzz::mutate;
 use time::{Duration, OffsetDateTime};
 
 const URL: &str = "https://as.example/token";
@@ -77,21 +78,6 @@ fn fixture() -> &'static Fixture {
 
 fn signing_input(token: &str) -> &str {
     token.rsplit_once('.').map_or(token, |(input, _)| input)
-}
-
-/// A genuine proof with edits read from `data`: (position, byte) overwrites, a cut, an insert.
-fn mutate(genuine: &str, data: &[u8]) -> Vec<u8> {
-    let mut token = genuine.as_bytes().to_vec();
-    for chunk in data.chunks_exact(3) {
-        let position = usize::from(u16::from_le_bytes([chunk[0], chunk[1]])) % (token.len() + 1);
-        match chunk[2] {
-            0 => token.truncate(position),
-            1 => token.insert(position, b'.'),
-            byte if position < token.len() => token[position] = byte,
-            byte => token.push(byte),
-        }
-    }
-    token
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use oauth21::jose::{self, Algorithm, KeySet, PublicKey, SharedKeySet, SigningKey};
 use oauth21::jwt::JwtVerifier;
+use oauth21_fuzz::mutate;
 use time::OffsetDateTime;
 
 const ISSUER: &str = "https://as.example";
@@ -61,23 +62,6 @@ fn fixture() -> &'static Fixture {
 
 fn signing_input(token: &str) -> &str {
     token.rsplit_once('.').map_or(token, |(input, _)| input)
-}
-
-/// A genuine token with edits read from `data`: pairs of (position, byte) overwrites, then
-/// a possible cut or insertion.
-fn mutate(genuine: &str, data: &[u8]) -> Vec<u8> {
-    let mut token = genuine.as_bytes().to_vec();
-    let mut chunks = data.chunks_exact(3);
-    for chunk in &mut chunks {
-        let position = usize::from(u16::from_le_bytes([chunk[0], chunk[1]])) % (token.len() + 1);
-        match chunk[2] {
-            0 => token.truncate(position),
-            1 => token.insert(position, b'.'),
-            byte if position < token.len() => token[position] = byte,
-            byte => token.push(byte),
-        }
-    }
-    token
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -640,3 +640,19 @@ pub fn dpop_proof(key: usize, iat: i64) -> String {
     let signature = block_on(set.sign(&signer, input.as_bytes())).unwrap();
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
+
+/// A genuine token with edits read from `data`, three bytes each: a little-endian position and
+/// a byte that overwrites it (0 cuts the token there, 1 inserts a `.`; past the end, appends).
+pub fn mutate(genuine: &str, data: &[u8]) -> Vec<u8> {
+    let mut token = genuine.as_bytes().to_vec();
+    for chunk in data.chunks_exact(3) {
+        let position = usize::from(u16::from_le_bytes([chunk[0], chunk[1]])) % (token.len() + 1);
+        match chunk[2] {
+            0 => token.truncate(position),
+            1 => token.insert(position, b'.'),
+            byte if position < token.len() => token[position] = byte,
+            byte => token.push(byte),
+        }
+    }
+    token
+}

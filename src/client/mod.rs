@@ -10,14 +10,18 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AccessTokenFormat;
+use crate::jose::{Algorithm, JoseError, KeySet};
 use crate::types::{ClientId, ClientSecret, InvalidValue, Scope, TokenHash};
 
+pub(crate) mod assertion;
 mod auth;
+mod builder;
 mod redirect;
 
 pub use crate::http::{BasicAuthError, basic_auth_header, parse_basic_auth};
 pub use auth::{AuthFailure, ClientAuthError};
-pub(crate) use auth::{Credentials, precheck, read_credentials};
+pub(crate) use auth::{Credentials, Proof as AuthProof, precheck, read_credentials};
+pub use builder::ClientBuilder;
 pub use redirect::{RedirectUri, RedirectUriError};
 
 /// A grant type a client may use at the token endpoint (TK-03).
@@ -65,6 +69,9 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// `none`: a public client that sends only its `client_id`.
     None,
+    /// `private_key_jwt` (RFC 7523 §2.2): a JWT the client signs with one of its registered
+    /// keys ([`ClientKeys`]).
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -74,6 +81,7 @@ impl AuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -109,25 +117,97 @@ impl fmt::Debug for StoredSecret {
 pub enum ClientKind {
     /// A public client (a browser or native app): no secret, authenticates with `none`.
     Public,
-    /// A confidential client: one or more secrets, kept only as digests. Other credentials
-    /// (keys for `private_key_jwt`, certificates) will join the secrets here.
+    /// A confidential client: secrets, kept only as digests, and/or public keys for
+    /// `private_key_jwt`. Other credentials (certificates) will join them here.
     #[non_exhaustive]
     Confidential {
         /// Every active secret.
         secrets: Vec<StoredSecret>,
-        /// The authentication methods it may use (a subset of basic and post).
+        /// The authentication methods it may use.
         auth_methods: Vec<AuthMethod>,
+        /// The public keys its client assertions are signed with (RFC 7591 `jwks`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keys: Option<ClientKeys>,
+        /// The one algorithm its assertions may use (`token_endpoint_auth_signing_alg`);
+        /// without it, each key's own algorithm.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assertion_alg: Option<Algorithm>,
     },
+}
+
+/// A client's public keys for `private_key_jwt` (RFC 7591 `jwks`): a JWK Set, read strictly
+/// ([`KeySet::from_jwks`]: public keys only, each with a `kid`). Several keys make rotation
+/// seamless: register the new key beside the old, let the client switch, then drop the old.
+/// A host that fetches a client's `jwks_uri` does so itself, on its own schedule, and stores
+/// the document here.
+#[derive(Clone)]
+pub struct ClientKeys {
+    document: serde_json::Value,
+    set: std::sync::Arc<KeySet>,
+}
+
+impl ClientKeys {
+    /// The keys of a JWK Set document: at least one.
+    pub fn from_jwks(json: &[u8]) -> Result<Self, JoseError> {
+        let set = KeySet::from_jwks(json)?;
+        if set.states().next().is_none() {
+            return Err(JoseError::InvalidJwk("a client's key set holds at least one key"));
+        }
+        let document = serde_json::from_slice(json).map_err(|_| JoseError::InvalidJwk("not JSON"))?;
+        Ok(Self { document, set: std::sync::Arc::new(set) })
+    }
+
+    /// The key set the assertions verify against.
+    pub fn key_set(&self) -> &KeySet {
+        &self.set
+    }
+
+    /// The JWK Set document as registered.
+    pub fn document(&self) -> &serde_json::Value {
+        &self.document
+    }
+}
+
+impl PartialEq for ClientKeys {
+    fn eq(&self, other: &Self) -> bool {
+        self.document == other.document
+    }
+}
+
+impl Eq for ClientKeys {}
+
+impl fmt::Debug for ClientKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kids: Vec<&str> = self.set.states().map(|(kid, _)| kid).collect();
+        f.debug_struct("ClientKeys").field("kids", &kids).finish()
+    }
+}
+
+impl Serialize for ClientKeys {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.document.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let document = serde_json::Value::deserialize(deserializer)?;
+        let bytes = serde_json::to_vec(&document).map_err(serde::de::Error::custom)?;
+        // The same strict reading as at registration: a stored key set is checked again.
+        Self::from_jwks(&bytes).map_err(serde::de::Error::custom)
+    }
 }
 
 impl fmt::Debug for ClientKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Public => f.write_str("Public"),
-            Self::Confidential { secrets, auth_methods } => f
+            Self::Confidential { secrets, auth_methods, keys, assertion_alg } => f
                 .debug_struct("Confidential")
                 .field("secrets", &secrets.len())
                 .field("auth_methods", auth_methods)
+                .field("keys", keys)
+                .field("assertion_alg", assertion_alg)
                 .finish(),
         }
     }
@@ -321,6 +401,21 @@ impl Client {
         ClientBuilder::new(id.into(), false).secret(secret)
     }
 
+    /// Starts a confidential client that authenticates with `private_key_jwt` only, its
+    /// assertions signed by one of `keys` (RFC 7523; no secret).
+    pub fn private_key_jwt(id: impl Into<String>, keys: ClientKeys) -> ClientBuilder {
+        ClientBuilder::new(id.into(), false).keys(keys)
+    }
+
+    /// The client's registered assertion keys and pinned algorithm, if it uses
+    /// `private_key_jwt`.
+    pub(crate) fn assertion_keys(&self) -> Option<(&KeySet, Option<Algorithm>)> {
+        match &self.kind {
+            ClientKind::Confidential { keys: Some(keys), assertion_alg, .. } => Some((keys.key_set(), *assertion_alg)),
+            _ => None,
+        }
+    }
+
     /// The client id.
     pub fn id(&self) -> &ClientId {
         &self.id
@@ -405,12 +500,33 @@ impl Client {
                     return Err(RegistrationError::PublicClientIntrospection);
                 }
             }
-            ClientKind::Confidential { secrets, auth_methods } => {
-                if secrets.is_empty() {
+            ClientKind::Confidential { secrets, auth_methods, keys, assertion_alg } => {
+                if secrets.is_empty() && keys.is_none() {
                     return Err(RegistrationError::ConfidentialClientWithoutSecret);
                 }
                 if let Some(m) = auth_methods.iter().find(|m| **m == AuthMethod::None) {
                     return Err(RegistrationError::AuthMethod(m.as_str()));
+                }
+                let secret_method =
+                    |m: &&AuthMethod| matches!(m, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);
+                if secrets.is_empty() && auth_methods.iter().any(|m| secret_method(&m)) {
+                    return Err(RegistrationError::AuthMethod("a secret method without a secret"));
+                }
+                if auth_methods.contains(&AuthMethod::PrivateKeyJwt) != keys.is_some() {
+                    return Err(RegistrationError::AuthMethod(
+                        "private_key_jwt goes with registered keys, and only with them",
+                    ));
+                }
+                if let (Some(alg), Some(keys)) = (assertion_alg, keys) {
+                    if !keys.key_set().states().any(|(kid, _)| {
+                        keys.key_set()
+                            .verification_key(kid, time::OffsetDateTime::UNIX_EPOCH)
+                            .is_some_and(|k| k.algorithm() == *alg)
+                    }) {
+                        return Err(RegistrationError::AuthMethod(
+                            "token_endpoint_auth_signing_alg matches no registered key",
+                        ));
+                    }
                 }
                 if auth_methods.is_empty() {
                     return Err(RegistrationError::AuthMethod("an empty list"));
@@ -433,201 +549,6 @@ impl Client {
             StoredSecret::External(text) => Some(text.as_str()),
             StoredSecret::Sha256(_) => None,
         })
-    }
-}
-
-/// Builds a [`Client`]; nothing is checked until [`ClientBuilder::build`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct ClientBuilder {
-    id: String,
-    public: bool,
-    secrets: Vec<StoredSecret>,
-    auth_methods: Option<Vec<AuthMethod>>,
-    redirect_uris: Vec<String>,
-    grant_types: Vec<GrantType>,
-    unknown_grant_type: Option<String>,
-    scope: String,
-    default_scope: Option<String>,
-    introspect_any: bool,
-    access_token_format: Option<AccessTokenFormat>,
-    empty_secret: bool,
-    short_secret: bool,
-    allow_short_secrets: bool,
-    dpop_bound_access_tokens: bool,
-}
-
-impl ClientBuilder {
-    fn new(id: String, public: bool) -> Self {
-        Self {
-            id,
-            public,
-            secrets: Vec::new(),
-            auth_methods: None,
-            redirect_uris: Vec::new(),
-            grant_types: Vec::new(),
-            unknown_grant_type: None,
-            scope: String::new(),
-            default_scope: None,
-            introspect_any: false,
-            access_token_format: None,
-            empty_secret: false,
-            short_secret: false,
-            allow_short_secrets: false,
-            dpop_bound_access_tokens: false,
-        }
-    }
-
-    /// Adds an active secret (only its digest is kept). Several may be active at once.
-    ///
-    /// An empty secret always fails [`ClientBuilder::build`]; one shorter than
-    /// [`MIN_SECRET_BYTES`] fails it unless [`ClientBuilder::allow_short_secrets`] was called.
-    pub fn secret(mut self, secret: &ClientSecret) -> Self {
-        let len = secret.secret().len();
-        self.empty_secret |= len == 0;
-        self.short_secret |= len < MIN_SECRET_BYTES;
-        self.secret_hash(secret.hash())
-    }
-
-    /// Accepts secrets shorter than [`MIN_SECRET_BYTES`] under the fast digest: for fixtures and
-    /// demos only. Human-chosen production secrets belong under a slow hash
-    /// ([`ClientBuilder::external_secret`]). Empty secrets are refused even so.
-    pub fn allow_short_secrets(mut self) -> Self {
-        self.allow_short_secrets = true;
-        self
-    }
-
-    /// Adds an active secret by its SHA-256 digest, for registrations loaded from storage.
-    pub fn secret_hash(mut self, digest: TokenHash) -> Self {
-        self.secrets.push(StoredSecret::Sha256(digest));
-        self
-    }
-
-    /// Adds an active secret stored under the host's own (slow) hash, checked through
-    /// [`Hooks::verify_external_secret`](crate::hooks::Hooks::verify_external_secret).
-    pub fn external_secret(mut self, stored: impl Into<String>) -> Self {
-        self.secrets.push(StoredSecret::External(stored.into()));
-        self
-    }
-
-    /// Adds a redirect URI.
-    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.redirect_uris.push(uri.into());
-        self
-    }
-
-    /// Sets the grant types (default: `authorization_code` only).
-    pub fn grant_types(mut self, grants: impl IntoIterator<Item = GrantType>) -> Self {
-        self.grant_types = grants.into_iter().collect();
-        self
-    }
-
-    /// Sets the grant types by name, as they come from configuration files; an unknown name
-    /// fails [`ClientBuilder::build`].
-    pub fn grant_type_names<'a>(mut self, names: impl IntoIterator<Item = &'a str>) -> Self {
-        self.grant_types.clear();
-        for name in names {
-            match GrantType::parse(name) {
-                Some(grant) => self.grant_types.push(grant),
-                None => self.unknown_grant_type = self.unknown_grant_type.or_else(|| Some(name.to_owned())),
-            }
-        }
-        self
-    }
-
-    /// Sets the scope the client may ask for (space-separated tokens).
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
-    }
-
-    /// Sets the scope granted when a request omits `scope`.
-    pub fn default_scope(mut self, scope: impl Into<String>) -> Self {
-        self.default_scope = Some(scope.into());
-        self
-    }
-
-    /// Lets this (confidential) client introspect every token, as a resource server does
-    /// (IN-02). Without it a client may introspect only tokens issued to itself.
-    pub fn may_introspect_any_token(mut self) -> Self {
-        self.introspect_any = true;
-        self
-    }
-
-    /// Issues this client's access tokens in `format`, whatever the server's default: JWTs
-    /// for a client whose APIs verify tokens offline, say.
-    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
-        self.access_token_format = Some(format);
-        self
-    }
-
-    /// Requires a DPoP proof with every token request of this client, so each of its tokens is
-    /// bound to the client's key (`dpop_bound_access_tokens`, RFC 9449 §5.2; DP-06).
-    pub fn dpop_bound_access_tokens(mut self) -> Self {
-        self.dpop_bound_access_tokens = true;
-        self
-    }
-
-    /// Restricts the token-endpoint authentication methods of a confidential client
-    /// (default: `client_secret_basic` and `client_secret_post`).
-    pub fn auth_methods(mut self, methods: impl IntoIterator<Item = AuthMethod>) -> Self {
-        self.auth_methods = Some(methods.into_iter().collect());
-        self
-    }
-
-    /// Checks every field and returns the registration.
-    pub fn build(self) -> Result<Client, RegistrationError> {
-        let id = ClientId::new(self.id).map_err(RegistrationError::ClientId)?;
-        let redirect_uris = self
-            .redirect_uris
-            .into_iter()
-            .map(|uri| RedirectUri::new(uri.clone()).map_err(|reason| RegistrationError::RedirectUri { uri, reason }))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(name) = self.unknown_grant_type {
-            return Err(RegistrationError::UnknownGrantType(name));
-        }
-        let mut grant_types = self.grant_types;
-        if grant_types.is_empty() {
-            grant_types.push(GrantType::AuthorizationCode);
-        }
-        grant_types.dedup();
-        let scope = Scope::parse(&self.scope).map_err(|_| RegistrationError::Scope("scope"))?;
-        let default_scope = match self.default_scope {
-            Some(text) => Some(Scope::parse(&text).map_err(|_| RegistrationError::Scope("default_scope"))?),
-            None => None,
-        };
-        let kind = if self.public {
-            if !self.secrets.is_empty() {
-                return Err(RegistrationError::PublicClientWithSecret);
-            }
-            if let Some(m) = self.auth_methods.iter().flatten().find(|m| **m != AuthMethod::None) {
-                return Err(RegistrationError::AuthMethod(m.as_str()));
-            }
-            ClientKind::Public
-        } else {
-            if self.empty_secret {
-                return Err(RegistrationError::EmptySecret);
-            }
-            if self.short_secret && !self.allow_short_secrets {
-                return Err(RegistrationError::WeakSecret);
-            }
-            let auth_methods =
-                self.auth_methods.unwrap_or_else(|| vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost]);
-            ClientKind::Confidential { secrets: self.secrets, auth_methods }
-        };
-        let client = Client {
-            id,
-            kind,
-            redirect_uris,
-            grant_types,
-            scope,
-            default_scope,
-            introspect_any: self.introspect_any,
-            access_token_format: self.access_token_format,
-            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
-        };
-        client.check()?;
-        Ok(client)
     }
 }
 

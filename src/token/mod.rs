@@ -18,8 +18,18 @@ use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject,
 
 /// Every parameter the token endpoint defines for the grants it knows; each may appear at most
 /// once (TK-02).
-const DEFINED: [&str; 8] =
-    ["grant_type", "client_id", "client_secret", "code", "code_verifier", "redirect_uri", "scope", "refresh_token"];
+const DEFINED: [&str; 10] = [
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "code",
+    "code_verifier",
+    "redirect_uri",
+    "scope",
+    "refresh_token",
+];
 
 /// Why a token request failed. Each case knows its error code and HTTP status (TK-08, TK-11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -161,7 +171,7 @@ pub(crate) fn read_form_post<'a>(
     }
     let limit = config.max_request_bytes();
     let query = Params::parse(request.query(), limit).map_err(TokenError::Unreadable)?;
-    if query.contains_any(&["client_id", "client_secret"]) {
+    if query.contains_any(&["client_id", "client_secret", "client_assertion", "client_assertion_type"]) {
         return Err(ClientAuthError::CredentialsInQuery.into());
     }
     if query.contains_any(defined) {

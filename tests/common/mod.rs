@@ -5,10 +5,12 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use oauth21::client::ClientKeys;
 use oauth21::hooks::{Hooks, SecurityEvent};
+use oauth21::jose::{Algorithm, KeySet, SigningKey};
 use oauth21::{
-    Approval, AuthorizeOutcome, Client, ClientSecret, ConsentRequest, GrantType, ManualClock, MemoryStore, Request,
-    Response, Server, ServerConfig, Subject, SystemRandom,
+    Approval, AuthorizeOutcome, Client, ClientSecret, Clock, ConsentRequest, GrantType, ManualClock, MemoryStore,
+    Request, Response, Server, ServerConfig, Subject, SystemRandom,
 };
 
 /// RFC 7636 App. B verifier and challenge.
@@ -61,6 +63,8 @@ pub struct Fixture {
 ///   `https://web.example/cb` and `https://web.example/cb?tenant=1`, grant code only,
 ///   scope `read write`, no default scope.
 /// - `svc`: confidential, client_credentials only (no redirect URIs).
+/// - `jwt-svc`: confidential by `private_key_jwt` ([`jwt_client_key`]), client_credentials
+///   only, scope `read`.
 pub fn fixture() -> Fixture {
     let store = Arc::new(MemoryStore::new());
     store.insert_client(
@@ -84,6 +88,13 @@ pub fn fixture() -> Fixture {
     store.insert_client(
         Client::confidential("svc", &ClientSecret::new("svc-secret"))
             .allow_short_secrets()
+            .grant_types([GrantType::ClientCredentials])
+            .scope("read")
+            .build()
+            .unwrap(),
+    );
+    store.insert_client(
+        Client::private_key_jwt(JWT_CLIENT, client_keys(&[&jwt_client_key()]))
             .grant_types([GrantType::ClientCredentials])
             .scope("read")
             .build()
@@ -277,4 +288,96 @@ impl Fixture {
         }
         block_on(self.server.token(&request))
     }
+}
+
+/// The `private_key_jwt` client of [`fixture`].
+pub const JWT_CLIENT: &str = "jwt-svc";
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// `jwt-svc`'s signing key (Ed25519, kid `jwt-svc-1`).
+pub fn jwt_client_key() -> SigningKey {
+    SigningKey::from_pkcs8_der(Algorithm::EdDSA, "jwt-svc-1", include_bytes!("../keys/ed25519.pk8.der")).unwrap()
+}
+
+/// The registration's JWK Set holding the public halves of `keys`.
+pub fn client_keys(keys: &[&SigningKey]) -> ClientKeys {
+    let jwks = serde_json::json!({ "keys": keys.iter().map(|k| k.public_key().to_jwk()).collect::<Vec<_>>() });
+    ClientKeys::from_jwks(jwks.to_string().as_bytes()).unwrap()
+}
+
+/// Claims of a valid assertion by `client` at unix time `now`: the issuer as `aud`, a minute
+/// of life, a fresh `jti`.
+pub fn assertion_claims(client: &str, now: i64) -> serde_json::Value {
+    use base64::Engine as _;
+    let mut jti = [0u8; 12];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut jti).unwrap();
+    serde_json::json!({
+        "iss": client, "sub": client, "aud": ISSUER, "iat": now, "exp": now + 60,
+        "jti": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jti),
+    })
+}
+
+/// `claims` signed by `key` (header `alg`, `typ: JWT`, `kid`).
+pub fn sign_assertion(key: SigningKey, claims: &serde_json::Value) -> String {
+    let signer = KeySet::with_active(key);
+    block_on(oauth21::jose::sign_with(&signer, "JWT", claims.to_string().as_bytes())).unwrap()
+}
+
+/// The form parameters presenting `assertion`.
+pub fn assertion_params(assertion: &str) -> String {
+    format!("client_assertion_type={}&client_assertion={assertion}", JWT_BEARER.replace(':', "%3A"))
+}
+
+impl Fixture {
+    /// A fresh valid assertion by `jwt-svc` at the fixture's current time.
+    pub fn jwt_client_assertion(&self) -> String {
+        sign_assertion(jwt_client_key(), &assertion_claims(JWT_CLIENT, self.clock.now().unix_timestamp()))
+    }
+}
+
+/// One key per algorithm, in the forms each side loads: ours, and `jsonwebtoken`'s (an
+/// independent JOSE implementation) for signing.
+pub struct Key {
+    pub alg: Algorithm,
+    pub ours: SigningKey,
+    pub theirs: jsonwebtoken::EncodingKey,
+}
+
+impl Key {
+    /// The algorithm as `jsonwebtoken` names it.
+    pub fn their_alg(&self) -> jsonwebtoken::Algorithm {
+        match self.alg {
+            Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+            Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+            _ => jsonwebtoken::Algorithm::RS256,
+        }
+    }
+}
+
+/// Fresh EdDSA and ES256 keys and the fixture RSA key, in that order, each with id `kid`.
+pub fn keys(kid: &str) -> Vec<Key> {
+    use jsonwebtoken::EncodingKey;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let ed = Ed25519KeyPair::generate_pkcs8(&rng).unwrap().as_ref().to_vec();
+    let ec = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap().as_ref().to_vec();
+    let rsa = include_bytes!("../keys/rsa2048.pk8.der");
+    vec![
+        Key {
+            alg: Algorithm::EdDSA,
+            ours: SigningKey::from_pkcs8_der(Algorithm::EdDSA, kid, &ed).unwrap(),
+            theirs: EncodingKey::from_ed_der(&ed),
+        },
+        Key {
+            alg: Algorithm::ES256,
+            ours: SigningKey::from_pkcs8_der(Algorithm::ES256, kid, &ec).unwrap(),
+            theirs: EncodingKey::from_ec_der(&ec),
+        },
+        Key {
+            alg: Algorithm::RS256,
+            ours: SigningKey::from_pkcs8_der(Algorithm::RS256, kid, rsa).unwrap(),
+            theirs: EncodingKey::from_rsa_der(include_bytes!("../keys/rsa2048.pkcs1.der")),
+        },
+    ]
 }
