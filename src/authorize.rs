@@ -18,10 +18,10 @@ use crate::error::ErrorCode;
 use crate::http::{Method, ParamError, Params, Request, Response, encode_form};
 use crate::pkce::{CodeChallenge, PkceError};
 use crate::store::CodeRecord;
-use crate::types::{AuthorizationCode, ClientId, GrantId, Issuer, Scope, Subject};
+use crate::types::{AuthorizationCode, ClientId, GrantId, Issuer, Scope, Subject, TokenHash};
 
 /// Every parameter the authorization endpoint defines; each may appear at most once (AZ-02).
-const DEFINED: [&str; 8] = [
+pub(crate) const DEFINED: [&str; 8] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -305,7 +305,16 @@ pub(crate) fn validate(
     // Every defined parameter as received, for the host's consent form to send back: a new
     // parameter joins `DEFINED` and reaches every host's form without a change there.
     let form = DEFINED.iter().filter_map(|name| get(name).map(|value| (*name, value.to_owned()))).collect();
-    Ok(ConsentRequest { client, scope, code_challenge, target, form, dpop_jkt })
+    Ok(ConsentRequest { client, scope, code_challenge, target, form, dpop_jkt, pushed: None })
+}
+
+/// PAR-05: a plain request from a client (or server) that requires pushed requests, refused
+/// once the client and redirect URI are known good.
+pub(crate) fn pushed_request_required(consent: &ConsentRequest) -> AuthorizeFailure {
+    AuthorizeFailure {
+        error: AuthorizeError::InvalidRequest("this client must push its authorization requests first (PAR)"),
+        target: Some(consent.target.clone()),
+    }
 }
 
 /// The answer to [`Server::approve`](crate::Server::approve): the redirect to send, and the grant
@@ -367,6 +376,15 @@ pub struct ConsentRequest {
     target: RedirectTarget,
     form: Vec<(&'static str, String)>,
     dpop_jkt: Option<String>,
+    pushed: Option<PushedOrigin>,
+}
+
+/// Where a consent request loaded from a pushed request came from: the `request_uri`'s digest,
+/// claimed when the authorization completes (PAR-06), and until when that claim must last.
+#[derive(Debug, Clone)]
+pub(crate) struct PushedOrigin {
+    pub(crate) digest: TokenHash,
+    pub(crate) until: time::OffsetDateTime,
 }
 
 impl ConsentRequest {
@@ -424,6 +442,23 @@ impl ConsentRequest {
     /// The redirect carrying `error` (for example `AccessDenied`) back to the client.
     pub(crate) fn error_response(&self, error: AuthorizeError, issuer: &Issuer) -> Response {
         self.target.error(error, issuer)
+    }
+
+    /// The parameters to keep for a pushed request: every defined one, as received.
+    pub(crate) fn pushed_params(&self) -> Vec<(String, String)> {
+        self.form.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect()
+    }
+
+    /// This request as loaded from a pushed request: the consent form re-posts only
+    /// `client_id` and `request_uri`, and completing it consumes the `request_uri`.
+    pub(crate) fn with_pushed_origin(mut self, request_uri: &str, origin: PushedOrigin) -> Self {
+        self.form = vec![("client_id", self.client.id().as_str().to_owned()), ("request_uri", request_uri.to_owned())];
+        self.pushed = Some(origin);
+        self
+    }
+
+    pub(crate) fn pushed(&self) -> Option<&PushedOrigin> {
+        self.pushed.as_ref()
     }
 
     /// Makes the code record for an approval and the redirect that delivers the code.

@@ -95,7 +95,18 @@ pub struct ServerConfig {
     dpop: Option<DpopSettings>,
     assertion_audience: AssertionAudience,
     assertion_max_lifetime: Duration,
+    pushed_requests: Option<PushedRequests>,
 }
+
+/// Pushed authorization requests (RFC 9126), when on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PushedRequests {
+    lifetime: Duration,
+    required: bool,
+}
+
+/// The longest a `request_uri` may live (PAR-07: always under 10 minutes).
+pub const MAX_PUSHED_REQUEST_LIFETIME: Duration = Duration::seconds(599);
 
 /// The paths of the endpoints under the issuer, for the metadata document (MD-03, MD-06). Each
 /// starts with `/`; the endpoint's URL is the issuer followed by the path. Endpoints added later
@@ -121,6 +132,8 @@ pub struct EndpointPaths {
     /// The JWKS document with the public keys of JWT access tokens (default `/jwks.json`),
     /// listed as `jwks_uri` when the server issues JWTs (MD-03).
     pub jwks: String,
+    /// The pushed authorization request endpoint (default `/par`, RFC 9126).
+    pub pushed_authorization_request: String,
 }
 
 impl EndpointPaths {
@@ -153,6 +166,12 @@ impl EndpointPaths {
         self.jwks = path.into();
         self
     }
+
+    /// With the pushed authorization request endpoint at `path`.
+    pub fn with_pushed_authorization_request(mut self, path: impl Into<String>) -> Self {
+        self.pushed_authorization_request = path.into();
+        self
+    }
 }
 
 impl Default for EndpointPaths {
@@ -163,6 +182,7 @@ impl Default for EndpointPaths {
             revocation: "/revoke".into(),
             introspection: "/introspect".into(),
             jwks: "/jwks.json".into(),
+            pushed_authorization_request: "/par".into(),
         }
     }
 }
@@ -194,6 +214,7 @@ impl ServerConfig {
                 dpop_nonce_secret_too_short: false,
                 assertion_audience: AssertionAudience::IssuerOnly,
                 assertion_max_lifetime: Duration::minutes(5),
+                pushed_requests: Some(PushedRequests { lifetime: Duration::seconds(60), required: false }),
             },
         }
     }
@@ -206,6 +227,17 @@ impl ServerConfig {
     /// The longest a client assertion may live.
     pub fn client_assertion_max_lifetime(&self) -> Duration {
         self.assertion_max_lifetime
+    }
+
+    /// How long a `request_uri` lives, or `None` when pushed authorization requests are off
+    /// ([`ServerConfigBuilder::without_pushed_requests`]).
+    pub fn pushed_request_lifetime(&self) -> Option<Duration> {
+        self.pushed_requests.map(|p| p.lifetime)
+    }
+
+    /// Whether every authorization request must be pushed first (RFC 9126 §5).
+    pub fn requires_pushed_requests(&self) -> bool {
+        self.pushed_requests.is_some_and(|p| p.required)
     }
 
     /// The DPoP proof window, or `None` when DPoP is off ([`ServerConfigBuilder::without_dpop`]).
@@ -323,6 +355,7 @@ struct ServerConfigValues {
     dpop_nonce_secret_too_short: bool,
     assertion_audience: AssertionAudience,
     assertion_max_lifetime: Duration,
+    pushed_requests: Option<PushedRequests>,
 }
 
 /// Builds a [`ServerConfig`]; every value is checked in [`ServerConfigBuilder::build`].
@@ -443,8 +476,35 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// How long a pushed request's `request_uri` lives (default 60 s; above zero and under
+    /// 10 minutes, PAR-07).
+    pub fn pushed_request_lifetime(mut self, lifetime: Duration) -> Self {
+        if let Some(p) = &mut self.config.pushed_requests {
+            p.lifetime = lifetime;
+        } else {
+            self.config.pushed_requests = Some(PushedRequests { lifetime, required: false });
+        }
+        self
+    }
+
+    /// Requires every authorization request to be pushed first
+    /// (`require_pushed_authorization_requests`, RFC 9126 §5; PAR-05): a plain authorization
+    /// request is refused with `invalid_request`. Turns pushed requests on.
+    pub fn require_pushed_requests(mut self) -> Self {
+        let lifetime = self.config.pushed_requests.map_or(Duration::seconds(60), |p| p.lifetime);
+        self.config.pushed_requests = Some(PushedRequests { lifetime, required: true });
+        self
+    }
+
+    /// Turns pushed authorization requests off: no endpoint, nothing in the metadata, and no
+    /// need for a store with [`Capabilities::PUSHED_REQUESTS`](crate::store::Capabilities).
+    pub fn without_pushed_requests(mut self) -> Self {
+        self.config.pushed_requests = None;
+        self
+    }
+
     /// Sets the endpoints' paths under the issuer (defaults: `/authorize`, `/token`,
-    /// `/revoke`, `/introspect`).
+    /// `/revoke`, `/introspect`, `/jwks.json`, `/par`).
     pub fn endpoint_paths(mut self, paths: EndpointPaths) -> Self {
         self.config.paths = paths;
         self
@@ -482,9 +542,16 @@ impl ServerConfigBuilder {
         let path_ok =
             |p: &str| p.starts_with('/') && !p.contains(['?', '#']) && p.bytes().all(|b| b.is_ascii_graphic());
         let paths = &c.paths;
-        if ![&paths.authorization, &paths.token, &paths.revocation, &paths.introspection, &paths.jwks]
-            .iter()
-            .all(|p| path_ok(p))
+        if ![
+            &paths.authorization,
+            &paths.token,
+            &paths.revocation,
+            &paths.introspection,
+            &paths.jwks,
+            &paths.pushed_authorization_request,
+        ]
+        .iter()
+        .all(|p| path_ok(p))
         {
             return Err(ConfigError::EndpointPath);
         }
@@ -505,6 +572,9 @@ impl ServerConfigBuilder {
         if !in_range(c.assertion_max_lifetime, Duration::hours(1)) {
             return Err(ConfigError::Lifetime("client_assertion_max_lifetime"));
         }
+        if c.pushed_requests.is_some_and(|p| !in_range(p.lifetime, MAX_PUSHED_REQUEST_LIFETIME)) {
+            return Err(ConfigError::Lifetime("pushed_request_lifetime"));
+        }
         Ok(ServerConfig {
             issuer: Issuer::new(self.issuer)?,
             code_lifetime: c.code_lifetime,
@@ -521,6 +591,7 @@ impl ServerConfigBuilder {
             dpop: c.dpop,
             assertion_audience: c.assertion_audience,
             assertion_max_lifetime: c.assertion_max_lifetime,
+            pushed_requests: c.pushed_requests,
         })
     }
 }

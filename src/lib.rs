@@ -128,6 +128,7 @@ pub mod jose;
 pub mod jwt;
 mod memory;
 mod metadata;
+mod par;
 pub mod pkce;
 pub mod provider;
 mod revoke;

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::client::Client;
 use crate::store::{
     AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant,
-    RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
+    PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
 };
 use crate::types::{ClientId, GrantId, Subject, TokenHash};
 
@@ -128,6 +128,8 @@ pub struct MemoryStore {
     grants: Mutex<Grants>,
     /// Single-use claims and when each ends.
     claims: Mutex<DigestMap<OffsetDateTime>>,
+    /// Pushed authorization requests and when each must be gone.
+    pushed: Mutex<DigestMap<(PushedRequest, OffsetDateTime)>>,
 }
 
 /// A poisoned lock only means another thread panicked mid-operation; every operation here
@@ -193,7 +195,45 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::SINGLE_USE_CLAIMS
+        Capabilities::SINGLE_USE_CLAIMS.union(Capabilities::PUSHED_REQUESTS)
+    }
+
+    fn insert_pushed_request(
+        &self,
+        hash: &TokenHash,
+        request: PushedRequest,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let mut pushed = lock(&self.pushed);
+        // Now and then drop what has ended, so the map stays as large as the live requests.
+        if pushed.len() % 1024 == 1023 {
+            pushed.retain(|_, (_, ends)| *ends > at);
+        }
+        let result = if pushed.contains_key(hash) {
+            Err(StoreError::backend("a pushed request with this digest exists"))
+        } else {
+            pushed.insert(*hash, (request, until));
+            Ok(())
+        };
+        ready(result)
+    }
+
+    fn pushed_request(
+        &self,
+        hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<PushedRequest>, StoreError>> + Send {
+        let mut pushed = lock(&self.pushed);
+        let found = match pushed.get(hash) {
+            Some((request, until)) if *until > at => Some(request.clone()),
+            Some(_) => {
+                pushed.remove(hash);
+                None
+            }
+            None => None,
+        };
+        ready(Ok(found))
     }
 
     fn claim_once(

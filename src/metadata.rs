@@ -59,6 +59,11 @@ pub struct Metadata {
     /// The algorithms DPoP proofs may use (RFC 9449 §5.1), when DPoP is on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// The pushed authorization request endpoint (RFC 9126 §5), when pushed requests are on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// Whether every authorization request must be pushed first (RFC 9126 §5; PAR-05).
+    pub require_pushed_authorization_requests: bool,
     /// The scopes the host chooses to advertise (RFC 8414 RECOMMENDED); omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
@@ -117,6 +122,10 @@ impl Metadata {
                 Some(_) => crate::dpop::ALGORITHMS.iter().map(|a| a.name()).collect(),
                 None => Vec::new(),
             },
+            pushed_authorization_request_endpoint: config
+                .pushed_request_lifetime()
+                .map(|_| config.endpoint_url(&paths.pushed_authorization_request)),
+            require_pushed_authorization_requests: config.requires_pushed_requests(),
             scopes_supported: Vec::new(),
             extra: std::collections::BTreeMap::new(),
         }

@@ -34,6 +34,8 @@ use crate::token::{self, TokenError, authorization_code, client_credentials};
 use crate::token::{AccessText, NewAccess, Validity};
 use crate::types::{AuthorizationCode, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash, encode_token};
 
+mod pushed;
+
 /// The authorization server: configuration plus the caller's store, clock, randomness, JWT
 /// keys and hooks (security events, brute-force limits, external secret hashes).
 ///
@@ -197,7 +199,19 @@ impl<S: Store> Server<S> {
         // The redirect URI is not validated yet, so a store failure is an error page.
         let client =
             self.seen("client", self.store.client(&id).await).map_err(|e| AuthorizeFailure::page(store_fault(&e)))?;
-        authorize::validate(params, client, &self.config, post)
+        // PAR-04: with a `request_uri`, the pushed parameters are the request; any others the
+        // browser carried are ignored.
+        match params.get("request_uri") {
+            Ok(Some(request_uri)) => return self.load_pushed(request_uri, client, post).await,
+            Ok(None) => {}
+            Err(_) => return Err(AuthorizeError::InvalidRequest("request_uri appears more than once").into()),
+        }
+        let consent = authorize::validate(params, client, &self.config, post)?;
+        // PAR-05: a client (or server) that requires pushed requests gets none of this kind.
+        if self.config.requires_pushed_requests() || consent.client().require_pushed_requests() {
+            return Err(authorize::pushed_request_required(&consent));
+        }
+        Ok(consent)
     }
 
     /// The resource owner approved: issues a code and redirects to the client with `code`,
@@ -220,6 +234,9 @@ impl<S: Store> Server<S> {
                 Err(e) => return failed(store_fault(&e)),
             }
         }
+        if let Err(error) = self.complete_pushed(consent).await {
+            return failed(error);
+        }
         let now = self.clock.now();
         let (code, grant_id) = match self.fresh_code() {
             Ok(fresh) => fresh,
@@ -232,9 +249,11 @@ impl<S: Store> Server<S> {
         }
     }
 
-    /// The resource owner denied: redirects to the client with `access_denied` (AZ-11).
-    pub fn deny(&self, consent: &ConsentRequest) -> Response {
-        consent.error_response(AuthorizeError::AccessDenied, self.config.issuer())
+    /// The resource owner denied: redirects to the client with `access_denied` (AZ-11). A
+    /// request loaded from a pushed request is consumed by the denial too (PAR-06).
+    pub async fn deny(&self, consent: &ConsentRequest) -> Response {
+        let error = self.complete_pushed(consent).await.err().unwrap_or(AuthorizeError::AccessDenied);
+        consent.error_response(error, self.config.issuer())
     }
 
     /// The token endpoint (TK-01..TK-11): every answer is JSON with `Cache-Control: no-store`.
@@ -682,9 +701,17 @@ impl<S: Store> Server<S> {
 #[error("the store does not support {0}, which the configuration needs")]
 pub struct MissingCapabilities(pub Capabilities);
 
-/// The optional store operations `config` needs: single-use claims while DPoP is on.
+/// The optional store operations `config` needs: single-use claims while DPoP is on, and
+/// pushed requests (with claims) while those are on.
 fn required_capabilities(config: &ServerConfig) -> Capabilities {
-    if config.dpop_window().is_some() { Capabilities::SINGLE_USE_CLAIMS } else { Capabilities::NONE }
+    let mut needed = Capabilities::NONE;
+    if config.dpop_window().is_some() {
+        needed = needed.union(Capabilities::SINGLE_USE_CLAIMS);
+    }
+    if config.pushed_request_lifetime().is_some() {
+        needed = needed.union(Capabilities::SINGLE_USE_CLAIMS).union(Capabilities::PUSHED_REQUESTS);
+    }
+    needed
 }
 
 /// The `error_description` of a refused proof: fixed text, never the proof's own.

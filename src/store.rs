@@ -213,6 +213,28 @@ pub struct CodeRecord {
     pub dpop_jkt: Option<String>,
 }
 
+/// A pushed authorization request (RFC 9126), as stored under the digest of its
+/// `request_uri`'s random part: whose it is, its parameters as pushed (already validated), and
+/// when the `request_uri` stops being usable for a first load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PushedRequest {
+    /// The client that pushed it; only that client may use the `request_uri` (PAR-07).
+    pub client_id: ClientId,
+    /// The authorization request's parameters, as pushed, values decoded.
+    pub params: Vec<(String, String)>,
+    /// When the `request_uri` expires (`expires_in` after it was pushed).
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl PushedRequest {
+    /// A pushed request of `client_id`.
+    pub fn new(client_id: ClientId, params: Vec<(String, String)>, expires_at: OffsetDateTime) -> Self {
+        Self { client_id, params, expires_at }
+    }
+}
+
 /// An issued access token, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -396,8 +418,12 @@ impl Capabilities {
     pub const NONE: Self = Self(0);
     /// [`Store::claim_once`]: single-use claims (DPoP proof `jti`s, client assertion `jti`s).
     pub const SINGLE_USE_CLAIMS: Self = Self(1);
+    /// [`Store::insert_pushed_request`] and [`Store::pushed_request`]: pushed authorization
+    /// requests (RFC 9126).
+    pub const PUSHED_REQUESTS: Self = Self(2);
 
-    const NAMES: [(Self, &'static str); 1] = [(Self::SINGLE_USE_CLAIMS, "single-use claims")];
+    const NAMES: [(Self, &'static str); 2] =
+        [(Self::SINGLE_USE_CLAIMS, "single-use claims"), (Self::PUSHED_REQUESTS, "pushed requests")];
 
     /// Both sets.
     pub const fn union(self, other: Self) -> Self {
@@ -455,6 +481,34 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
         let _ = (key, at, until);
         std::future::ready(Err(StoreError::unsupported("claim_once")))
+    }
+
+    /// Stores a pushed authorization request under `hash` (the digest of its `request_uri`'s
+    /// random part) at `at` (the server's now) until `until`, after which it must be gone (optional:
+    /// [`Capabilities::PUSHED_REQUESTS`]). The random part has 256 bits, so a collision is a
+    /// failure, never an overwrite. Default: unsupported.
+    fn insert_pushed_request(
+        &self,
+        hash: &TokenHash,
+        request: PushedRequest,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (hash, request, at, until);
+        std::future::ready(Err(StoreError::unsupported("insert_pushed_request")))
+    }
+
+    /// The pushed request stored under `hash`, unless its `until` is at or before `at` (optional:
+    /// [`Capabilities::PUSHED_REQUESTS`]). Reading does not consume it: the server makes a
+    /// `request_uri` single-use with [`Store::claim_once`] when the authorization completes.
+    /// Default: unsupported.
+    fn pushed_request(
+        &self,
+        hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<PushedRequest>, StoreError>> + Send {
+        let _ = (hash, at);
+        std::future::ready(Err(StoreError::unsupported("pushed_request")))
     }
 
     /// The registration of client `id`, if any.
@@ -538,6 +592,22 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
         (**self).claim_once(key, at, until)
     }
+    fn insert_pushed_request(
+        &self,
+        hash: &TokenHash,
+        request: PushedRequest,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).insert_pushed_request(hash, request, at, until)
+    }
+    fn pushed_request(
+        &self,
+        hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<PushedRequest>, StoreError>> + Send {
+        (**self).pushed_request(hash, at)
+    }
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
         (**self).client(id)
     }
@@ -599,6 +669,22 @@ impl<T: Store + ?Sized> Store for &T {
         until: OffsetDateTime,
     ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
         (**self).claim_once(key, at, until)
+    }
+    fn insert_pushed_request(
+        &self,
+        hash: &TokenHash,
+        request: PushedRequest,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).insert_pushed_request(hash, request, at, until)
+    }
+    fn pushed_request(
+        &self,
+        hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<PushedRequest>, StoreError>> + Send {
+        (**self).pushed_request(hash, at)
     }
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
         (**self).client(id)

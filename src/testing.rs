@@ -38,7 +38,7 @@ use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::provider::{Random, SystemRandom, random_32};
 use crate::store::{
     AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant,
-    RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
+    PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
 };
 use crate::types::{ClientId, GrantId, Scope, Subject, TokenHash};
 
@@ -225,6 +225,12 @@ pub async fn check_store<S: Store>(store: &S, contenders: usize) -> Result<usize
         cases += 1;
     } else {
         undeclared_claims_fail_closed(store, &fx).await?;
+    }
+    if store.capabilities().contains(Capabilities::PUSHED_REQUESTS) {
+        pushed_requests_are_kept_and_never_overwritten(store, &fx).await?;
+        cases += 1;
+    } else {
+        undeclared_pushed_requests_fail_closed(store, &fx).await?;
     }
     Ok(cases)
 }
@@ -569,6 +575,47 @@ async fn claims_are_single_use<S: Store>(store: &S, fx: &Fixture, contenders: us
         return Err(fail(CASE, "another key was refused"));
     }
     Ok(())
+}
+
+/// Declared pushed requests: read back as stored, more than once, and each under its own
+/// digest; a second insert under a digest in use fails and leaves the first intact.
+async fn pushed_requests_are_kept_and_never_overwritten<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "pushed requests: kept as stored, never overwritten";
+    let e = store_err(CASE);
+    let (hash, other) = (fx.hash(), fx.hash());
+    let client = ClientId::new(fx.name("par-client")).map_err(|_| fail(CASE, "fixture client id"))?;
+    let params = vec![("response_type".to_owned(), "code".to_owned()), ("state".to_owned(), fx.name("s"))];
+    let request = PushedRequest::new(client, params, fx.now + Duration::seconds(60));
+    let until = fx.now + Duration::seconds(600);
+    store.insert_pushed_request(&hash, request.clone(), fx.now, until).await.map_err(&e)?;
+    for _ in 0..2 {
+        if store.pushed_request(&hash, fx.now + Duration::seconds(1)).await.map_err(&e)?.as_ref() != Some(&request) {
+            return Err(fail(CASE, "a stored pushed request did not read back as stored"));
+        }
+    }
+    let mut intruder = request.clone();
+    intruder.params.push(("scope".to_owned(), "admin".to_owned()));
+    if store.insert_pushed_request(&hash, intruder, fx.now, until).await.is_ok() {
+        return Err(fail(CASE, "a second pushed request under one digest was accepted"));
+    }
+    if store.pushed_request(&hash, fx.now).await.map_err(&e)?.as_ref() != Some(&request) {
+        return Err(fail(CASE, "a refused insert changed the stored pushed request"));
+    }
+    if store.pushed_request(&other, fx.now).await.map_err(&e)?.is_some() {
+        return Err(fail(CASE, "a digest never stored found a pushed request"));
+    }
+    Ok(())
+}
+
+/// A store that does not declare pushed requests must refuse them, not pretend to keep them.
+async fn undeclared_pushed_requests_fail_closed<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "undeclared pushed requests fail closed";
+    let client = ClientId::new(fx.name("par-client")).map_err(|_| fail(CASE, "fixture client id"))?;
+    let request = PushedRequest::new(client, Vec::new(), fx.now + Duration::seconds(60));
+    match store.insert_pushed_request(&fx.hash(), request, fx.now, fx.now + Duration::seconds(60)).await {
+        Err(e) if e.kind() == crate::store::StoreErrorKind::Unsupported => Ok(()),
+        other => Err(fail(CASE, format!("gave {other:?} without declaring PUSHED_REQUESTS"))),
+    }
 }
 
 /// A store that does not declare claims must refuse them, never report a claim it did not make.

@@ -894,7 +894,7 @@ fn az11_no_code_exists_before_approval() {
 fn az11_denial_redirects_access_denied_with_state_and_iss() {
     let fx = fixture();
     let consent = fx.consent(&app_query(""));
-    let response = fx.server.deny(&consent);
+    let response = block_on(fx.server.deny(&consent));
     let location = assert_error_redirect(AuthorizeError::AccessDenied, &response, 302, "access_denied");
     assert!(location.starts_with("http://127.0.0.1:5000/cb?"), "{location}");
     assert_eq!(query_param(&location, "state").as_deref(), Some("st8"));
@@ -968,7 +968,7 @@ fn az12_state_is_echoed_exactly_in_error_redirects() {
             assert_eq!(count_param(&location, "state"), 1, "{location}");
         }
         let consent = fx.consent(&Query::app().set("state", state).encode());
-        let location = fx.server.deny(&consent).location().unwrap().to_owned();
+        let location = block_on(fx.server.deny(&consent)).location().unwrap().to_owned();
         assert_eq!(query_param(&location, "state").as_deref(), Some(state), "{location}");
     }
 }
@@ -1031,7 +1031,7 @@ fn az13_iss_is_the_issuer_in_every_error_redirect() {
     // The same over POST (303), and for a denial.
     let (error, response) = error_of(post(&fx, &Query::app().set("response_type", "token").encode()));
     assert_error_redirect(error, &response, 303, "unsupported_response_type");
-    let response = fx.server.deny(&fx.consent(&web_query("")));
+    let response = block_on(fx.server.deny(&fx.consent(&web_query(""))));
     assert_error_redirect(AuthorizeError::AccessDenied, &response, 302, "access_denied");
 }
 
@@ -1091,7 +1091,8 @@ fn az14_error_descriptions_use_only_the_allowed_characters() {
         // The queries carry `"` and `\`, which a description echoing input would leak.
         assert!(is_valid_description(&description), "{error:?}: {description:?}");
     }
-    let description = query_param(fx.server.deny(&fx.consent(&app_query(""))).location().unwrap(), "error_description");
+    let description =
+        query_param(block_on(fx.server.deny(&fx.consent(&app_query("")))).location().unwrap(), "error_description");
     assert!(is_valid_description(&description.unwrap()));
 }
 
@@ -1238,7 +1239,7 @@ fn sec05_post_flow_answers_303_for_code_denial_and_errors() {
     let body = app_query("");
     let consent = consent_of(post(&fx, &body));
     assert_eq!(approve(&fx, &consent).status(), 303);
-    assert_eq!(fx.server.deny(&consent).status(), 303);
+    assert_eq!(block_on(fx.server.deny(&consent)).status(), 303);
     for (query, code) in [
         (Query::app().set("response_type", "token"), "unsupported_response_type"),
         (Query::app().without("code_challenge"), "invalid_request"),
@@ -1256,10 +1257,10 @@ fn sec05_no_response_is_a_307_or_carries_cors_headers() {
     for query in [app_query(""), web_query("")] {
         let consent = fx.consent(&query);
         responses.push(approve(&fx, &consent));
-        responses.push(fx.server.deny(&consent));
+        responses.push(block_on(fx.server.deny(&consent)));
         let consent = consent_of(post(&fx, &query));
         responses.push(approve(&fx, &consent));
-        responses.push(fx.server.deny(&consent));
+        responses.push(block_on(fx.server.deny(&consent)));
     }
     for query in [
         Query::app().set("response_type", "token").encode(),

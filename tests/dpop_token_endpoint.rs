@@ -274,14 +274,14 @@ fn dp10_a_server_with_dpop_refuses_to_build_on_a_store_without_single_use_claims
             self.0.refresh_token(hash).await
         }
     }
-    let config = ServerConfig::builder(ISSUER).build().unwrap();
+    // Pushed requests (on by default) need a store capability of their own; off here, so the
+    // refusal is DPoP's alone.
+    let config = ServerConfig::builder(ISSUER).without_pushed_requests().build().unwrap();
     let refused = Server::try_new(config, NoClaims(MemoryStore::new())).unwrap_err();
     assert_eq!(refused.0, Capabilities::SINGLE_USE_CLAIMS);
     assert!(refused.to_string().contains("single-use claims"), "{refused}");
-    assert!(
-        Server::try_new(ServerConfig::builder(ISSUER).without_dpop().build().unwrap(), NoClaims(MemoryStore::new()))
-            .is_ok()
-    );
+    let without_dpop = ServerConfig::builder(ISSUER).without_dpop().without_pushed_requests().build().unwrap();
+    assert!(Server::try_new(without_dpop, NoClaims(MemoryStore::new())).is_ok());
     assert!(Server::try_new(ServerConfig::builder(ISSUER).build().unwrap(), MemoryStore::new()).is_ok());
     // Built with `new` anyway: a proof then fails closed (500), never issues an unprotected token.
     let store = NoClaims(MemoryStore::new());

@@ -693,6 +693,10 @@ fn clients_file_takes_dpop_bound_access_tokens_and_refuses_unsupported_metadata(
                     "require_pushed_authorization_requests": false}]"#;
     let specs: Vec<app::ClientSpec> = serde_json::from_str(json).unwrap();
     assert!(specs[0].build().unwrap().dpop_bound_access_tokens());
+    let pushed_only = r#"{"client_id": "p", "redirect_uris": ["http://127.0.0.1/cb"], "scope": "read",
+                          "require_pushed_authorization_requests": true}"#;
+    let spec: app::ClientSpec = serde_json::from_str(pushed_only).unwrap();
+    assert!(spec.build().unwrap().require_pushed_requests());
     for (bad, needle) in [
         (
             r#"{"client_id": "x", "type": "confidential", "secret": "a secret long enough!", "grant_types": ["client_credentials"], "jwks": {"keys": []}}"#,
@@ -705,10 +709,6 @@ fn clients_file_takes_dpop_bound_access_tokens_and_refuses_unsupported_metadata(
         (
             r#"{"client_id": "x", "type": "confidential", "secret": "a secret long enough!", "grant_types": ["client_credentials"], "token_endpoint_auth_signing_alg": "ES256"}"#,
             "token_endpoint_auth_signing_alg",
-        ),
-        (
-            r#"{"client_id": "x", "type": "public", "redirect_uris": ["http://127.0.0.1/cb"], "require_pushed_authorization_requests": true}"#,
-            "pushed",
         ),
         (
             r#"{"client_id": "x", "type": "public", "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"}"#,
@@ -805,4 +805,86 @@ async fn clients_file_private_key_jwt_client_authenticates_over_http() {
     assert_eq!(body["error"], "invalid_client");
     let (status, _) = post(assertion_for(&base), true).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// Pushes `demo-app`'s authorization request to `/par` and returns the `request_uri`.
+async fn push_demo_app(base: &str) -> String {
+    let answer = http()
+        .post(format!("{base}/par"))
+        .form(&[
+            ("client_id", "demo-app"),
+            ("response_type", "code"),
+            ("scope", "read"),
+            ("state", "pushed-state"),
+            ("redirect_uri", app::APP_REDIRECT),
+            ("code_challenge", common::CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["expires_in"], 60);
+    body["request_uri"].as_str().unwrap().to_owned()
+}
+
+/// RFC 9126 over HTTP: push, open the consent page (and reload it), approve, redeem; the same
+/// `request_uri` cannot complete twice, nor be used by another client.
+#[tokio::test]
+async fn pushed_authorization_request_through_the_consent_page() {
+    let base = start().await;
+    let metadata: serde_json::Value = http()
+        .get(format!("{base}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["pushed_authorization_request_endpoint"], format!("{base}/par"));
+    assert_eq!(metadata["require_pushed_authorization_requests"], false);
+
+    let request_uri = push_demo_app(&base).await;
+    let encoded = serde_urlencoded::to_string([("request_uri", request_uri.as_str())]).unwrap();
+    let url = format!("{base}/authorize?client_id=demo-app&{encoded}");
+    // Reload before approving: the page shows each time.
+    for _ in 0..2 {
+        assert_eq!(http().get(&url).send().await.unwrap().status(), StatusCode::OK);
+    }
+    let answer = sign_in_and_decide(&base, &url, "alice-password", "approve").await;
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(app::APP_REDIRECT), "{location}");
+    assert_eq!(query_param(&location, "state").as_deref(), Some("pushed-state"));
+    let code = query_param(&location, "code").unwrap();
+    let (status, body) = token_with_dpop(
+        &base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "demo-app"),
+            ("code", &code),
+            ("redirect_uri", app::APP_REDIRECT),
+            ("code_verifier", common::VERIFIER),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Used once: the page still loads, but approving again issues no code.
+    let again = sign_in_and_decide(&base, &url, "alice-password", "approve").await;
+    let location = again.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(query_param(&location, "code"), None);
+    assert_eq!(query_param(&location, "error").as_deref(), Some("invalid_request"));
+
+    // Another client's request_uri is an error page, never a redirect.
+    let fresh = push_demo_app(&base).await;
+    let encoded = serde_urlencoded::to_string([("request_uri", fresh.as_str())]).unwrap();
+    let foreign = http().get(format!("{base}/authorize?client_id=demo-web&{encoded}")).send().await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
+    assert!(foreign.headers().get("location").is_none());
+    // A made-up request_uri too.
+    let made_up =
+        format!("{base}/authorize?client_id=demo-app&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax");
+    assert_eq!(http().get(made_up).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
 }

@@ -105,7 +105,7 @@ fn md02_issuer_equals_the_configured_issuer_and_the_iss_parameter() {
 fn md02_error_responses_carry_the_same_iss() {
     let fx = fixture();
     let consent = fx.consent(&app_query(""));
-    let denied = fx.server.deny(&consent);
+    let denied = block_on(fx.server.deny(&consent));
     assert_eq!(query_param(denied.location().unwrap(), "error").as_deref(), Some("access_denied"));
     assert_eq!(query_param(denied.location().unwrap(), "iss").as_deref(), Some(ISSUER));
 }
@@ -468,7 +468,7 @@ fn md05_every_authorization_response_carries_iss() {
     let consent = fx.consent(&app_query(""));
     let success =
         block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
-    let denied = fx.server.deny(&fx.consent(&app_query("")));
+    let denied = block_on(fx.server.deny(&fx.consent(&app_query(""))));
     let (_, error) = fx.authorize_error(&app_query("").replace("response_type=code", "response_type=token"));
     for response in [success, denied, error] {
         assert_eq!(query_param(response.location().unwrap(), "iss").as_deref(), Some(ISSUER));

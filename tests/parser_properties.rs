@@ -453,7 +453,7 @@ proptest! {
         let location = approved.location().expect("a redirect");
         prop_assert_eq!(strict_query_values(location, "state")?, vec![state.clone()]);
         prop_assert_eq!(strict_query_values(location, "iss")?, vec![ISSUER.to_owned()]);
-        let denied = fx.server.deny(&consent);
+        let denied = block_on(fx.server.deny(&consent));
         prop_assert_eq!(strict_query_values(denied.location().unwrap(), "state")?, vec![state.clone()]);
 
         let bad: Vec<(String, String)> = authorize_pairs("app", &state)

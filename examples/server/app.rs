@@ -151,6 +151,7 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
         .route("/authorize", get(authorize).post(authorize))
         .route("/token", any(token))
         .route("/revoke", any(revoke))
+        .route("/par", any(pushed_authorization_request))
         .route("/introspect", any(introspect))
         .route(&metadata_path, get(metadata))
         .route(&jwks_path, get(jwks))
@@ -208,6 +209,19 @@ async fn revoke(State(demo): State<AppState>, request: HttpRequest) -> HttpRespo
         Err(response) => return response,
     };
     with_cors(http_response(demo.server.revoke(&Request::from(&request)).await), origin)
+}
+
+/// `POST /par` (RFC 9126): a browser-based public client may push too, so CORS as at `/token`.
+async fn pushed_authorization_request(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let origin = allowed_origin(&demo, request.headers());
+    if request.method() == HttpMethod::OPTIONS {
+        return preflight(origin, request.headers());
+    }
+    let request = match collect(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    with_cors(http_response(demo.server.pushed_authorization_request(&Request::from(&request)).await), origin)
 }
 
 /// The request's `Origin`, when it is one of the registered clients' (a browser-based client).
@@ -325,7 +339,7 @@ async fn authorize(State(demo): State<AppState>, request: HttpRequest) -> HttpRe
         return error_page(403, "The form expired or was not sent from this server. Start again from the application.");
     }
     match field("decision") {
-        Some("deny") => http_response(demo.server.deny(&consent)),
+        Some("deny") => http_response(demo.server.deny(&consent).await),
         Some("approve") => {
             let user = field("username").unwrap_or("");
             let password = field("password").unwrap_or("");

@@ -51,8 +51,8 @@ pub struct ClientSpec {
     /// RFC 9449 `dpop_bound_access_tokens`: every token of the client is DPoP-bound.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
-    /// RFC 9126 `require_pushed_authorization_requests`: `true` is not supported yet (no PAR
-    /// endpoint), refused at start-up; `false` is the default.
+    /// RFC 9126 `require_pushed_authorization_requests`: the client's authorization requests
+    /// must be pushed to `/par` first.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
 }
@@ -61,12 +61,6 @@ impl ClientSpec {
     /// Builds the registration, with the crate's validation.
     pub fn build(&self) -> Result<Client, Box<dyn std::error::Error>> {
         let id = &self.client_id;
-        let unsupported = |what: &str| -> Box<dyn std::error::Error> {
-            format!("{id}: {what} is not supported by this server yet").into()
-        };
-        if self.require_pushed_authorization_requests {
-            return Err(unsupported("require_pushed_authorization_requests (pushed authorization requests)"));
-        }
         let method = self.token_endpoint_auth_method.as_deref();
         let kind = match (self.kind.as_deref(), method) {
             (Some(kind), _) => kind,
@@ -146,6 +140,9 @@ impl ClientSpec {
         }
         if self.dpop_bound_access_tokens {
             builder = builder.dpop_bound_access_tokens();
+        }
+        if self.require_pushed_authorization_requests {
+            builder = builder.require_pushed_requests();
         }
         match method {
             None | Some("private_key_jwt") => {}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use oauth21::provider::Random as _;
 use oauth21::store::{
-    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord,
-    RotateOutcome, Rotation, Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, InsertOutcome, NewGrant, PushedRequest,
+    RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
 };
 use oauth21::{Client, ClientId, GrantId, MemoryStore, Subject, TokenHash};
 use oauth21_redis::RedisStore;
@@ -103,6 +103,18 @@ impl Store for DemoStore {
         until: OffsetDateTime,
     ) -> Result<ClaimOutcome, StoreError> {
         dispatch!(self, s => s.claim_once(key, at, until))
+    }
+    async fn insert_pushed_request(
+        &self,
+        hash: &TokenHash,
+        request: PushedRequest,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.insert_pushed_request(hash, request, at, until))
+    }
+    async fn pushed_request(&self, hash: &TokenHash, at: OffsetDateTime) -> Result<Option<PushedRequest>, StoreError> {
+        dispatch!(self, s => s.pushed_request(hash, at))
     }
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         dispatch!(self, s => s.client(id))

@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(single(&params, "state"), consent.state(), "state not echoed");
     assert!(approved.location().unwrap().starts_with(consent.redirect_uri()));
 
-    let denied = fx.server.deny(&consent);
+    let denied = block_on(fx.server.deny(&consent));
     assert_eq!(denied.status(), expected_status);
     let params = check_authorize_redirect(&denied, &client, any);
     assert_eq!(single(&params, "error"), Some("access_denied"));

@@ -410,7 +410,7 @@ impl Model {
             return;
         }
         let p = &self.pending[which as usize % self.pending.len()];
-        let response = fx.server.deny(&p.consent);
+        let response = block_on(fx.server.deny(&p.consent));
         assert_eq!(response.status(), if p.post { 303 } else { 302 });
         let params = check_authorize_redirect(&response, p.client.id(), self.localhost_any);
         assert_eq!(single(&params, "error"), Some("access_denied"));

@@ -28,6 +28,7 @@ pub struct ClientBuilder {
     short_secret: bool,
     allow_short_secrets: bool,
     dpop_bound_access_tokens: bool,
+    require_pushed_requests: bool,
     keys: Option<ClientKeys>,
     assertion_alg: Option<Algorithm>,
 }
@@ -50,6 +51,7 @@ impl ClientBuilder {
             short_secret: false,
             allow_short_secrets: false,
             dpop_bound_access_tokens: false,
+            require_pushed_requests: false,
             keys: None,
             assertion_alg: None,
         }
@@ -159,6 +161,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Requires this client's authorization requests to be pushed first
+    /// (`require_pushed_authorization_requests`, RFC 9126 §6; PAR-05).
+    pub fn require_pushed_requests(mut self) -> Self {
+        self.require_pushed_requests = true;
+        self
+    }
+
     /// Restricts the token-endpoint authentication methods of a confidential client
     /// (default: `client_secret_basic` and `client_secret_post`).
     pub fn auth_methods(mut self, methods: impl IntoIterator<Item = AuthMethod>) -> Self {
@@ -229,6 +238,7 @@ impl ClientBuilder {
             introspect_any: self.introspect_any,
             access_token_format: self.access_token_format,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_requests: self.require_pushed_requests,
         };
         client.check()?;
         Ok(client)

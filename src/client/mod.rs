@@ -321,6 +321,8 @@ pub struct Client {
     access_token_format: Option<AccessTokenFormat>,
     /// Every token of this client must be DPoP-bound (RFC 9449 §5.2, DP-06).
     dpop_bound_access_tokens: bool,
+    /// Its authorization requests must be pushed first (RFC 9126 §6, PAR-05).
+    require_pushed_requests: bool,
 }
 
 /// The persisted form of a [`Client`], version 1.
@@ -341,6 +343,8 @@ struct ClientRecord {
     access_token_format: Option<AccessTokenFormat>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     dpop_bound_access_tokens: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    require_pushed_requests: bool,
 }
 
 impl ClientRecord {
@@ -367,6 +371,7 @@ impl TryFrom<ClientRecord> for Client {
             introspect_any: r.introspect_any,
             access_token_format: r.access_token_format,
             dpop_bound_access_tokens: r.dpop_bound_access_tokens,
+            require_pushed_requests: r.require_pushed_requests,
         };
         client.check()?;
         Ok(client)
@@ -386,6 +391,7 @@ impl From<Client> for ClientRecord {
             introspect_any: c.introspect_any,
             access_token_format: c.access_token_format,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            require_pushed_requests: c.require_pushed_requests,
         }
     }
 }
@@ -469,6 +475,12 @@ impl Client {
     /// Whether every token of this client must be DPoP-bound (`dpop_bound_access_tokens`).
     pub fn dpop_bound_access_tokens(&self) -> bool {
         self.dpop_bound_access_tokens
+    }
+
+    /// Whether this client's authorization requests must be pushed first
+    /// (`require_pushed_authorization_requests`, RFC 9126 §6).
+    pub fn require_pushed_requests(&self) -> bool {
+        self.require_pushed_requests
     }
 
     /// Checks `secret` against every active [`StoredSecret::Sha256`] digest, in constant time

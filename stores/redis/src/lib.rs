@@ -82,8 +82,8 @@ use std::future::Future;
 use std::sync::{Arc, LazyLock};
 
 use oauth21::store::{
-    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, InsertOutcome, NewGrant, RefreshTokenRecord,
-    RotateOutcome, Rotation, Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, InsertOutcome, NewGrant, PushedRequest,
+    RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
 };
 use oauth21::{Client, ClientId, GrantId, Subject, TokenHash};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -228,6 +228,10 @@ impl Keys {
     }
     fn claim(&self, hash: &TokenHash) -> String {
         self.key("claim", hash)
+    }
+
+    fn pushed(&self, hash: &TokenHash) -> String {
+        self.key("pushed", hash)
     }
 
     fn subject_revoking(&self, subject: &Subject) -> String {
@@ -542,6 +546,26 @@ impl RedisStore {
         Ok(if set.is_some() { ClaimOutcome::Claimed } else { ClaimOutcome::AlreadyClaimed })
     }
 
+    async fn insert_pushed_request_inner(
+        &self,
+        hash: &TokenHash,
+        request: PushedRequest,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        // SET NX: a second request under the same digest is a failure, never an overwrite.
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.keys.pushed(hash))
+            .arg(to_json(&request)?)
+            .arg("NX")
+            .arg("PX")
+            .arg(lifetime_ms(at, until))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        set.map(drop).ok_or_else(|| StoreError::backend("a pushed request with this digest exists"))
+    }
+
     async fn revoke_access_token_inner(&self, hash: &TokenHash) -> Result<(), StoreError> {
         redis::cmd("DEL")
             .arg(self.keys.access(hash))
@@ -575,7 +599,7 @@ impl RedisStore {
 
 impl Store for RedisStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::SINGLE_USE_CLAIMS
+        Capabilities::SINGLE_USE_CLAIMS.union(Capabilities::PUSHED_REQUESTS)
     }
 
     fn claim_once(
@@ -585,6 +609,27 @@ impl Store for RedisStore {
         until: OffsetDateTime,
     ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send {
         self.claim_once_inner(key, at, until)
+    }
+
+    /// `SET pushed:{hash} {json} NX PX`: gone when its time is up.
+    fn insert_pushed_request(
+        &self,
+        hash: &TokenHash,
+        request: PushedRequest,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.insert_pushed_request_inner(hash, request, at, until)
+    }
+
+    /// `GET pushed:{hash}` (JSON); the key's expiry ends it.
+    fn pushed_request(
+        &self,
+        hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<PushedRequest>, StoreError>> + Send {
+        let _ = at;
+        self.get_json(self.keys.pushed(hash))
     }
 
     /// `GET client:{id}` (JSON).
