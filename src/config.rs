@@ -54,6 +54,9 @@ pub enum ConfigError {
     /// The DPoP nonce secret is shorter than 32 bytes.
     #[error("the DPoP nonce secret must be at least 32 bytes")]
     DpopNonceSecret,
+    /// The FAPI 2.0 Security Profile is on and another setting contradicts it.
+    #[error("the FAPI 2.0 Security Profile forbids this setting: {0}")]
+    Fapi2(&'static str),
 }
 
 /// Which `aud` values a client assertion (`private_key_jwt`) may carry (CA-02).
@@ -96,6 +99,7 @@ pub struct ServerConfig {
     assertion_audience: AssertionAudience,
     assertion_max_lifetime: Duration,
     pushed_requests: Option<PushedRequests>,
+    fapi2: bool,
 }
 
 /// Pushed authorization requests (RFC 9126), when on.
@@ -215,6 +219,7 @@ impl ServerConfig {
                 assertion_audience: AssertionAudience::IssuerOnly,
                 assertion_max_lifetime: Duration::minutes(5),
                 pushed_requests: Some(PushedRequests { lifetime: Duration::seconds(60), required: false }),
+                fapi2: false,
             },
         }
     }
@@ -227,6 +232,11 @@ impl ServerConfig {
     /// The longest a client assertion may live.
     pub fn client_assertion_max_lifetime(&self) -> Duration {
         self.assertion_max_lifetime
+    }
+
+    /// Whether the FAPI 2.0 Security Profile is on ([`ServerConfigBuilder::fapi2_security_profile`]).
+    pub fn fapi2_security_profile(&self) -> bool {
+        self.fapi2
     }
 
     /// How long a `request_uri` lives, or `None` when pushed authorization requests are off
@@ -356,6 +366,7 @@ struct ServerConfigValues {
     assertion_audience: AssertionAudience,
     assertion_max_lifetime: Duration,
     pushed_requests: Option<PushedRequests>,
+    fapi2: bool,
 }
 
 /// Builds a [`ServerConfig`]; every value is checked in [`ServerConfigBuilder::build`].
@@ -496,6 +507,19 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Turns on the FAPI 2.0 Security Profile as a whole (FAPI-01): pushed authorization
+    /// requests required, with `redirect_uri` in each (PAR-08); confidential clients only,
+    /// authenticating with `private_key_jwt` only, at every endpoint; DPoP-bound tokens only;
+    /// codes living at most 60 s; refresh tokens of confidential clients not rotated (the
+    /// profile lets a client retry a refresh whose answer it lost). PKCE with S256 and `iss` in
+    /// every authorization response are always on. A setting that contradicts the profile
+    /// (DPoP or pushed requests off, a longer code lifetime) makes
+    /// [`build`](Self::build) fail with [`ConfigError::Fapi2`].
+    pub fn fapi2_security_profile(mut self) -> Self {
+        self.config.fapi2 = true;
+        self
+    }
+
     /// Turns pushed authorization requests off: no endpoint, nothing in the metadata, and no
     /// need for a store with [`Capabilities::PUSHED_REQUESTS`](crate::store::Capabilities).
     pub fn without_pushed_requests(mut self) -> Self {
@@ -575,6 +599,20 @@ impl ServerConfigBuilder {
         if c.pushed_requests.is_some_and(|p| !in_range(p.lifetime, MAX_PUSHED_REQUEST_LIFETIME)) {
             return Err(ConfigError::Lifetime("pushed_request_lifetime"));
         }
+        let mut c = c;
+        if c.fapi2 {
+            if c.dpop.is_none() {
+                return Err(ConfigError::Fapi2("DPoP cannot be turned off"));
+            }
+            let Some(pushed) = &mut c.pushed_requests else {
+                return Err(ConfigError::Fapi2("pushed authorization requests cannot be turned off"));
+            };
+            pushed.required = true;
+            if c.code_lifetime > Duration::seconds(60) {
+                return Err(ConfigError::Fapi2("codes live at most 60 seconds"));
+            }
+            c.rotate_confidential_refresh_tokens = false;
+        }
         Ok(ServerConfig {
             issuer: Issuer::new(self.issuer)?,
             code_lifetime: c.code_lifetime,
@@ -592,6 +630,7 @@ impl ServerConfigBuilder {
             assertion_audience: c.assertion_audience,
             assertion_max_lifetime: c.assertion_max_lifetime,
             pushed_requests: c.pushed_requests,
+            fapi2: c.fapi2,
         })
     }
 }

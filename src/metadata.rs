@@ -92,29 +92,15 @@ impl Metadata {
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
             grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
-            token_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-                "private_key_jwt",
-                "none",
-            ],
+            token_endpoint_auth_methods_supported: auth_methods(config, true),
             token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
             revocation_endpoint: config.endpoint_url(&paths.revocation),
-            revocation_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-                "private_key_jwt",
-                "none",
-            ],
+            revocation_endpoint_auth_methods_supported: auth_methods(config, true),
             revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             introspection_endpoint: config.endpoint_url(&paths.introspection),
-            introspection_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-                "private_key_jwt",
-            ],
+            introspection_endpoint_auth_methods_supported: auth_methods(config, false),
             introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             jwks_uri: (config.access_token_format() == AccessTokenFormat::Jwt)
                 .then(|| config.endpoint_url(&paths.jwks)),
@@ -181,4 +167,18 @@ impl Metadata {
             Err(_) => Response::new(500),
         }
     }
+}
+
+/// The client authentication methods an endpoint accepts: `private_key_jwt` alone under the
+/// FAPI 2.0 profile (FAPI-01); otherwise the secret methods, `private_key_jwt`, and `none` where
+/// public clients are served.
+fn auth_methods(config: &ServerConfig, public_clients: bool) -> Vec<&'static str> {
+    if config.fapi2_security_profile() {
+        return vec!["private_key_jwt"];
+    }
+    let mut methods = vec!["client_secret_basic", "client_secret_post", "private_key_jwt"];
+    if public_clients {
+        methods.push("none");
+    }
+    methods
 }

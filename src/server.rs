@@ -13,7 +13,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::authorize::{
     self, Approval, ApprovalError, Approved, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
 };
-use crate::client::{AuthFailure, AuthProof, Client, ClientAuthError, Credentials, GrantType, assertion, precheck};
+use crate::client::{
+    AuthFailure, AuthMethod, AuthProof, Client, ClientAuthError, Credentials, GrantType, assertion, precheck,
+};
 use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
 use crate::dpop::{self, DpopError, Proof, ProofTarget};
@@ -34,7 +36,9 @@ use crate::token::{self, TokenError, authorization_code, client_credentials};
 use crate::token::{AccessText, NewAccess, Validity};
 use crate::types::{AuthorizationCode, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash, encode_token};
 
+mod grants;
 mod pushed;
+mod revocation;
 
 /// The authorization server: configuration plus the caller's store, clock, randomness, JWT
 /// keys and hooks (security events, brute-force limits, external secret hashes).
@@ -282,6 +286,9 @@ impl<S: Store> Server<S> {
         }
         let proof = self.dpop_proof(http).await?;
         // DP-06: a client registered with dpop_bound_access_tokens gets bound tokens only.
+        if self.config.fapi2_security_profile() && proof.is_none() {
+            return Err(TokenError::InvalidDpopProof("the FAPI 2.0 profile issues DPoP-bound tokens only"));
+        }
         if client.dpop_bound_access_tokens() && proof.is_none() {
             return Err(TokenError::InvalidDpopProof("this client's tokens are DPoP-bound: a DPoP proof is required"));
         }
@@ -322,91 +329,6 @@ impl<S: Store> Server<S> {
             .inspect_err(|e| self.report_auth_failure(e, Some(&credentials.client_id)))
     }
 
-    /// The revocation endpoint (RFC 7009; RV-01..RV-06): 200 whenever the request is valid,
-    /// whether or not anything was revoked; 503 when the store fails.
-    pub async fn revoke(&self, request: &Request<'_>) -> Response {
-        match self.revoke_result(request).await {
-            Ok(response) => response,
-            // RV-06: a store failure must make the client retry, never look like success.
-            Err(TokenError::ServerError) => TokenError::TemporarilyUnavailable.response(),
-            Err(error) => error.response(),
-        }
-    }
-
-    async fn revoke_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
-        let reference = revoke::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
-        let client = self.authenticated_client(&reference.credentials).await?;
-        match self.find_token(&reference).await? {
-            Some(Found::Access(record, _)) if record.client_id == *client.id() => {
-                self.seen("revoke_access_token", self.store.revoke_access_token(&record.hash).await)?;
-            }
-            // RV-04: a refresh token takes its whole grant with it.
-            Some(Found::Refresh(record)) if record.client_id == *client.id() => {
-                self.revoke_grant(&record.grant_id).await?;
-            }
-            // RV-05, RV-06: another client's token, or an unknown one, is left alone with the
-            // same answer.
-            _ => {}
-        }
-        Ok(revoke::revoked())
-    }
-
-    /// The introspection endpoint (RFC 7662; IN-01..IN-05). Callers authenticate as
-    /// confidential clients; failures are 401.
-    pub async fn introspect(&self, request: &Request<'_>) -> Response {
-        match self.introspect_result(request).await {
-            Ok(response) => response,
-            Err(error) => error.response(),
-        }
-    }
-
-    async fn introspect_result(&self, request: &Request<'_>) -> Result<Response, TokenError> {
-        // IN-02: authentication failures are 401 here, whichever way credentials came.
-        let as_401 = |e: TokenError| match e {
-            TokenError::ClientAuth(ClientAuthError::Failed { reason, .. }) => {
-                TokenError::ClientAuth(ClientAuthError::Failed { reason, header: true })
-            }
-            e => e,
-        };
-        let reference = revoke::parse(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None));
-        let reference = reference.map_err(as_401)?;
-        let client = self.authenticated_client(&reference.credentials).await.map_err(as_401)?;
-        if client.is_public() {
-            let e =
-                TokenError::ClientAuth(ClientAuthError::Failed { reason: AuthFailure::MethodNotAllowed, header: true });
-            self.report_auth_failure(&e, Some(client.id()));
-            return Err(e);
-        }
-        let now = self.clock.now();
-        Ok(match self.find_token(&reference).await? {
-            Some(Found::Access(record, jti)) => introspect::access(&record, jti.as_deref(), &client, &self.config, now),
-            Some(Found::Refresh(record)) => introspect::refresh(&record, &client, &self.config, now),
-            None => introspect::inactive(),
-        })
-    }
-
-    /// Looks the referenced token up, the hinted kind first; a hint never limits the search
-    /// (RV-03).
-    async fn find_token(&self, reference: &TokenReference) -> Result<Option<Found>, StoreError> {
-        for kind in reference.search {
-            let found = match kind {
-                TokenKind::Access => match self.access_token_key(reference.token.secret()) {
-                    Some((key, jti)) => self
-                        .seen("access_token", self.store.access_token(&key).await)?
-                        .map(|record| Found::Access(record, jti)),
-                    None => None,
-                },
-                TokenKind::Refresh => self
-                    .seen("refresh_token", self.store.refresh_token(&reference.token.hash()).await)?
-                    .map(Found::Refresh),
-            };
-            if found.is_some() {
-                return Ok(found);
-            }
-        }
-        Ok(None)
-    }
-
     /// The metadata document's HTTP answer (RFC 8414; MD-01..MD-06); serve it at
     /// [`ServerConfig::metadata_path`].
     /// `jwks_uri` is listed whenever the server has JWT keys.
@@ -425,8 +347,12 @@ impl<S: Store> Server<S> {
     /// Client authentication (TK-06): the registration's rules, then the secret, after asking
     /// the limiter (SEC-06).
     async fn authenticate(&self, client: Option<Client>, credentials: &Credentials) -> Result<Client, TokenError> {
-        let (client, proof) = precheck(client, credentials)?;
         let failed = |reason| TokenError::ClientAuth(ClientAuthError::Failed { reason, header: credentials.header });
+        // FAPI-01: under the profile, clients authenticate with private_key_jwt and nothing else.
+        if self.config.fapi2_security_profile() && credentials.method != AuthMethod::PrivateKeyJwt {
+            return Err(failed(AuthFailure::MethodNotAllowed));
+        }
+        let (client, proof) = precheck(client, credentials)?;
         if proof == AuthProof::Nothing {
             return Ok(client);
         }
@@ -458,33 +384,6 @@ impl<S: Store> Server<S> {
         if external_ok { Ok(client) } else { Err(failed(AuthFailure::WrongSecret)) }
     }
 
-    async fn client_credentials(
-        &self,
-        params: &Params<'_>,
-        client: &Client,
-        proof: Option<&Proof>,
-    ) -> Result<Response, TokenError> {
-        client_credentials::check_client(client)?;
-        let scope = client_credentials::scope(params, client)?;
-        let now = self.clock.now();
-        // One system call for all of this request's randomness: each call costs far more than
-        // the bytes it returns.
-        let mut random = [0u8; 48];
-        self.fill_random(&mut random)?;
-        let (token, grant) = random.split_at(32);
-        let subject = client_credentials::subject(client)?;
-        let validity = Validity::access(&self.config, now, None);
-        let access = self.new_access(client, encode_token(token), &subject, &scope, validity, proof).await?;
-        let grant_id = grant_id_from(grant)?;
-        let (grant, response) =
-            client_credentials::issue(client, subject, scope, grant_id, &self.config, validity, access);
-        match self.seen("insert_grant", self.store.insert_grant(grant).await)? {
-            InsertOutcome::Inserted => Ok(response),
-            // Only a revocation of the client's own subject can get here.
-            InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant("the client's grants are revoked")),
-        }
-    }
-
     fn report_auth_failure(&self, error: &TokenError, client_id: Option<&ClientId>) {
         if let TokenError::ClientAuth(ClientAuthError::Failed { reason, .. }) = error {
             let reason: AuthFailure = *reason;
@@ -504,106 +403,6 @@ impl<S: Store> Server<S> {
     pub async fn revoke_subject(&self, subject: &Subject) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.seen("revoke_subject", self.store.revoke_subject(subject, now, now + self.config.grant_memory()).await)
-    }
-
-    async fn refresh(
-        &self,
-        params: &Params<'_>,
-        client: &Client,
-        proof: Option<&Proof>,
-    ) -> Result<Response, TokenError> {
-        let request = refresh::parse(params)?;
-        let now = self.clock.now();
-        let invalid = TokenError::InvalidGrant(refresh::INVALID_REFRESH_TOKEN);
-        let record =
-            self.seen("refresh_token", self.store.refresh_token(&request.token.hash()).await)?.ok_or(invalid)?;
-        refresh::check_client(&record, client)?;
-        let presentation = refresh::classify(&record, now, &self.config);
-        match presentation {
-            Presentation::Replay => {
-                self.revoke_family(&record.grant_id, &record.client_id, &record.subject, now).await?;
-                return Err(invalid);
-            }
-            Presentation::LostRace => return Err(invalid),
-            Presentation::Active | Presentation::GraceRetry => {}
-        }
-        refresh::check_expiry(&record, now)?;
-        refresh::check_binding(&record, client, proof)?;
-        let scope = refresh::access_scope(&request, &record)?;
-        let (access, new_refresh) = self.fresh_tokens(refresh::rotates(client, &self.config))?;
-        let validity = refresh::access_validity(&record, &self.config, now);
-        let access = self.new_access(client, access, &record.subject, &scope, validity, proof).await?;
-        let (rotation, response) =
-            refresh::issue(&record, presentation, scope, &self.config, validity, access, new_refresh.as_ref());
-        match self.seen("rotate_refresh", self.store.rotate_refresh(rotation).await)? {
-            RotateOutcome::Rotated => Ok(response),
-            // A grace retry that the family no longer allows (already retried, or not the last
-            // token rotated out) is a replay.
-            RotateOutcome::NotActive if presentation == Presentation::GraceRetry => {
-                self.revoke_family(&record.grant_id, &record.client_id, &record.subject, now).await?;
-                Err(invalid)
-            }
-            // Another refresh of this token won the compare-and-swap while this one ran.
-            RotateOutcome::NotActive => Err(invalid),
-        }
-    }
-
-    async fn revoke_family(
-        &self,
-        grant_id: &GrantId,
-        client_id: &ClientId,
-        subject: &Subject,
-        now: time::OffsetDateTime,
-    ) -> Result<(), TokenError> {
-        self.seen("revoke_grant", self.store.revoke_grant(grant_id, now, now + self.config.grant_memory()).await)?;
-        self.hooks.report(&SecurityEvent::RefreshTokenReplay {
-            client_id: client_id.clone(),
-            grant_id: grant_id.clone(),
-            subject: subject.clone(),
-        });
-        Ok(())
-    }
-
-    async fn redeem_code(
-        &self,
-        params: &Params<'_>,
-        client: &Client,
-        proof: Option<&Proof>,
-    ) -> Result<Response, TokenError> {
-        let redemption = authorization_code::parse(params)?;
-        let now = self.clock.now();
-        match self.seen("take_code", self.store.take_code(&redemption.code.hash()).await)? {
-            CodeTake::NotFound => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
-            CodeTake::AlreadyTaken(record) => {
-                // AC-04: only a replay that passes every binding revokes the grant.
-                authorization_code::check_bindings(&redemption, &record, client)?;
-                self.seen(
-                    "revoke_grant",
-                    self.store.revoke_grant(&record.grant_id, now, now + self.config.grant_memory()).await,
-                )?;
-                self.hooks.report(&SecurityEvent::CodeReplay {
-                    client_id: record.client_id.clone(),
-                    grant_id: record.grant_id.clone(),
-                    subject: record.subject.clone(),
-                });
-                Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE))
-            }
-            CodeTake::Taken(record) => {
-                authorization_code::check_bindings(&redemption, &record, client)?;
-                authorization_code::check_expiry(&record, now)?;
-                authorization_code::check_dpop_binding(&record, proof)?;
-                let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
-                let validity = authorization_code::access_validity(&self.config, now, refresh.is_some());
-                let access = self.new_access(client, access, &record.subject, &record.scope, validity, proof).await?;
-                let (tokens, response) =
-                    authorization_code::issue(&record, &self.config, validity, access, refresh.as_ref());
-                match self.seen("insert_grant", self.store.insert_grant(tokens).await)? {
-                    InsertOutcome::Inserted => Ok(response),
-                    // A replay revoked the grant while this redemption was running.
-                    InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
-                }
-            }
-        }
     }
 
     /// A code (256 bits) and its grant id (128 bits), from one call for randomness.
@@ -627,38 +426,6 @@ impl<S: Store> Server<S> {
     /// The access-token format for `client`: its registration's, else the server's.
     fn format(&self, client: &Client) -> AccessTokenFormat {
         client.access_token_format().unwrap_or(self.config.access_token_format())
-    }
-
-    /// The access token for `client`, of its format: the random value itself, or a JWT with it
-    /// as `jti`, signed through the server's signer. A JWT server without a signer (or whose
-    /// signer fails) is misconfigured or down: `server_error`, nothing issued.
-    async fn new_access(
-        &self,
-        client: &Client,
-        random: String,
-        subject: &Subject,
-        scope: &Scope,
-        validity: Validity,
-        proof: Option<&Proof>,
-    ) -> Result<NewAccess, TokenError> {
-        let jkt = proof.map(|p| p.jkt.clone());
-        let token = match self.format(client) {
-            AccessTokenFormat::Opaque => AccessText::Opaque(random),
-            AccessTokenFormat::Jwt => {
-                let Some(signer) = self.signer.as_deref() else {
-                    self.hooks.failure(&Failure::NoSigner);
-                    return Err(TokenError::ServerError);
-                };
-                let payload =
-                    token::jwt_payload(&self.config, subject, client.id(), scope, validity, &random, jkt.as_deref())?;
-                let jwt = jose::sign_with(signer, "at+jwt", &payload).await.map_err(|error| {
-                    self.hooks.failure(&Failure::Signing { error: &error });
-                    TokenError::ServerError
-                })?;
-                AccessText::Jwt { jwt, jti: random }
-            }
-        };
-        Ok(NewAccess { token, jkt })
     }
 
     /// The key under which a presented access token's record is stored, with the `jti` when

@@ -93,6 +93,7 @@ fn help_documents_every_flag_and_its_environment_variable() {
         ("--store", "OAUTH21_STORE"),
         ("--log-format", "OAUTH21_LOG_FORMAT"),
         ("--dpop-nonces", "OAUTH21_DPOP_NONCES"),
+        ("--fapi2", "OAUTH21_FAPI2"),
     ] {
         assert!(help.contains(flag) && help.contains(env), "{flag} / {env} missing from --help");
     }
@@ -118,4 +119,46 @@ fn sigterm_stops_the_server_cleanly() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+}
+
+/// `--fapi2` refuses clients the profile forbids, naming them; with fitting clients it serves
+/// the profile (metadata: pushed requests required, `private_key_jwt` only).
+#[cfg(unix)]
+#[test]
+fn fapi2_checks_the_clients_and_serves_the_profile() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let stderr = refused(&["--addr", "127.0.0.1:0", "--fapi2"], &[], "--fapi2: client demo-");
+    assert!(stderr.contains("--clients"), "{stderr}");
+    let dir = std::env::temp_dir().join(format!("oauth21-cli-fapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let jwk = common::jwt_client_key().public_key().to_jwk();
+    let clients = serde_json::json!([{
+        "client_id": "bank", "redirect_uris": ["https://bank.example/cb"], "scope": "accounts",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "private_key_jwt", "jwks": { "keys": [jwk] },
+    }]);
+    let file = dir.join("clients.json");
+    std::fs::write(&file, clients.to_string()).unwrap();
+    let mut child = Command::new(example_binary())
+        .args(["--addr", "127.0.0.1:0", "--fapi2", "--clients", file.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let listening = lines.by_ref().find_map(|l| l.strip_prefix("listening: ").map(str::to_owned)).expect("started");
+    let addr = listening.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(stream, "GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let metadata: serde_json::Value = serde_json::from_str(body).expect("metadata JSON");
+    assert_eq!(metadata["require_pushed_authorization_requests"], true);
+    assert_eq!(metadata["token_endpoint_auth_methods_supported"], serde_json::json!(["private_key_jwt"]));
 }

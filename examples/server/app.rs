@@ -70,6 +70,8 @@ pub struct Options {
     pub log: Option<Arc<log::Log>>,
     /// Whether DPoP proofs must carry a server nonce (`--dpop-nonces`).
     pub dpop_nonces: bool,
+    /// Whether the FAPI 2.0 Security Profile is on (`--fapi2`).
+    pub fapi2: bool,
 }
 
 type AppState = Arc<Demo>;
@@ -85,7 +87,8 @@ pub fn router(
     let mut form_key = [0u8; 32];
     SystemRandom::new().fill_random(&mut form_key)?;
     let cors = CorsOrigins::of(&clients);
-    let options = Options { access_tokens: format, jwt_key: None, form_key, cors, log: None, dpop_nonces: false };
+    let options =
+        Options { access_tokens: format, jwt_key: None, form_key, cors, log: None, dpop_nonces: false, fapi2: false };
     router_on(issuer, DemoStore::memory(clients), options)
 }
 
@@ -97,6 +100,9 @@ pub fn router(
 pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Router, Box<dyn std::error::Error>> {
     let format = options.access_tokens;
     let mut config = ServerConfig::builder(issuer).access_token_format(format);
+    if options.fapi2 {
+        config = config.fapi2_security_profile();
+    }
     // /api/me is served by this server, so its public URL is the issuer's: a DPoP proof names
     // the issuer plus the path, whatever address the process listens on.
     let mut api = BearerChecker::new(store.clone(), SystemClock, "demo-api")?.accept_dpop(issuer)?;

@@ -62,6 +62,10 @@ struct Args {
     /// Require a server nonce in every DPoP proof (RFC 9449 §8), at /token and /api/me.
     #[arg(long, env = "OAUTH21_DPOP_NONCES")]
     dpop_nonces: bool,
+    /// Turn on the FAPI 2.0 Security Profile: pushed requests with redirect_uri, private_key_jwt
+    /// clients only, DPoP-bound tokens only. Every client (--clients) must fit it.
+    #[arg(long, env = "OAUTH21_FAPI2")]
+    fapi2: bool,
     /// Log lines (security events, failures, requests) as text or JSON, on standard error.
     #[arg(long, env = "OAUTH21_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -112,6 +116,19 @@ async fn run(args: Args) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| format!("--addr {}: {e}", args.addr))?;
     let issuer = args.issuer.clone().unwrap_or_else(|| format!("http://{local}"));
     oauth21::Issuer::new(issuer.as_str()).map_err(|e| format!("--issuer {issuer}: {e}"))?;
+    if args.fapi2 {
+        let profile = oauth21::ServerConfig::builder(issuer.as_str())
+            .fapi2_security_profile()
+            .build()
+            .map_err(|e| format!("--fapi2: {e}"))?;
+        for client in &clients {
+            profile.check_client(client).map_err(|e| {
+                let hint =
+                    if args.clients.is_none() { " (the demo clients do not fit it: pass --clients)" } else { "" };
+                format!("--fapi2: client {}: {e}{hint}", client.id())
+            })?;
+        }
+    }
     let described: Vec<String> = clients.iter().map(describe).collect();
     let cors = app::CorsOrigins::of(&clients);
     let store = app::DemoStore::open(&args.store, clients)
@@ -123,8 +140,15 @@ async fn run(args: Args) -> Result<(), String> {
         LogFormat::Json => app::log::LogFormat::Json,
     }));
     let generated_key = access_tokens == AccessTokenFormat::Jwt && jwt_key.is_none();
-    let options =
-        app::Options { access_tokens, jwt_key, form_key, cors, log: Some(log), dpop_nonces: args.dpop_nonces };
+    let options = app::Options {
+        access_tokens,
+        jwt_key,
+        form_key,
+        cors,
+        log: Some(log),
+        dpop_nonces: args.dpop_nonces,
+        fapi2: args.fapi2,
+    };
     let router = app::router_on(&issuer, store, options).map_err(|e| format!("the server: {e}"))?;
     if access_tokens == AccessTokenFormat::Jwt {
         println!("access tokens: JWT (RFC 9068); public keys at {issuer}/jwks.json");

@@ -564,6 +564,27 @@ impl Client {
     }
 }
 
+impl crate::config::ServerConfig {
+    /// Whether `client` may be served under this configuration: under the FAPI 2.0 profile,
+    /// only confidential clients that authenticate with `private_key_jwt` alone (FAPI-01).
+    /// Registration code calls this to refuse such clients up front with the reason; the server
+    /// refuses their requests anyway.
+    pub fn check_client(&self, client: &Client) -> Result<(), crate::config::ConfigError> {
+        if !self.fapi2_security_profile() {
+            return Ok(());
+        }
+        match client.kind() {
+            ClientKind::Confidential { auth_methods, .. } if auth_methods.as_slice() == [AuthMethod::PrivateKeyJwt] => {
+                Ok(())
+            }
+            ClientKind::Confidential { .. } => {
+                Err(crate::config::ConfigError::Fapi2("clients authenticate with private_key_jwt only"))
+            }
+            _ => Err(crate::config::ConfigError::Fapi2("public clients are not allowed")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,10 @@ impl<S: Store> Server<S> {
         let params = par::read(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
         let credentials = read_credentials(request, &params).map_err(TokenError::from)?;
         let client = self.authenticated_client(&credentials).await?;
+        // PAR-08: under the FAPI 2.0 profile the redirect URI is always named.
+        if self.config.fapi2_security_profile() && params.get("redirect_uri").ok().flatten().is_none() {
+            return Err(TokenError::InvalidRequest("the FAPI 2.0 profile requires redirect_uri in a pushed request"));
+        }
         let consent = match authorize::validate(&params, Some(client), &self.config, false) {
             Ok(consent) => consent,
             Err(failure) => {

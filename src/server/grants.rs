@@ -1,0 +1,165 @@
+//! The grants the token endpoint serves: redeeming a code, rotating a refresh token (with
+//! reuse detection), client credentials, and minting the access token they all issue.
+
+use super::*;
+
+impl<S: Store> Server<S> {
+    pub(super) async fn client_credentials(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+        proof: Option<&Proof>,
+    ) -> Result<Response, TokenError> {
+        client_credentials::check_client(client)?;
+        let scope = client_credentials::scope(params, client)?;
+        let now = self.clock.now();
+        // One system call for all of this request's randomness: each call costs far more than
+        // the bytes it returns.
+        let mut random = [0u8; 48];
+        self.fill_random(&mut random)?;
+        let (token, grant) = random.split_at(32);
+        let subject = client_credentials::subject(client)?;
+        let validity = Validity::access(&self.config, now, None);
+        let access = self.new_access(client, encode_token(token), &subject, &scope, validity, proof).await?;
+        let grant_id = grant_id_from(grant)?;
+        let (grant, response) =
+            client_credentials::issue(client, subject, scope, grant_id, &self.config, validity, access);
+        match self.seen("insert_grant", self.store.insert_grant(grant).await)? {
+            InsertOutcome::Inserted => Ok(response),
+            // Only a revocation of the client's own subject can get here.
+            InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant("the client's grants are revoked")),
+        }
+    }
+
+    pub(super) async fn refresh(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+        proof: Option<&Proof>,
+    ) -> Result<Response, TokenError> {
+        let request = refresh::parse(params)?;
+        let now = self.clock.now();
+        let invalid = TokenError::InvalidGrant(refresh::INVALID_REFRESH_TOKEN);
+        let record =
+            self.seen("refresh_token", self.store.refresh_token(&request.token.hash()).await)?.ok_or(invalid)?;
+        refresh::check_client(&record, client)?;
+        let presentation = refresh::classify(&record, now, &self.config);
+        match presentation {
+            Presentation::Replay => {
+                self.revoke_family(&record.grant_id, &record.client_id, &record.subject, now).await?;
+                return Err(invalid);
+            }
+            Presentation::LostRace => return Err(invalid),
+            Presentation::Active | Presentation::GraceRetry => {}
+        }
+        refresh::check_expiry(&record, now)?;
+        refresh::check_binding(&record, client, proof)?;
+        let scope = refresh::access_scope(&request, &record)?;
+        let (access, new_refresh) = self.fresh_tokens(refresh::rotates(client, &self.config))?;
+        let validity = refresh::access_validity(&record, &self.config, now);
+        let access = self.new_access(client, access, &record.subject, &scope, validity, proof).await?;
+        let (rotation, response) =
+            refresh::issue(&record, presentation, scope, &self.config, validity, access, new_refresh.as_ref());
+        match self.seen("rotate_refresh", self.store.rotate_refresh(rotation).await)? {
+            RotateOutcome::Rotated => Ok(response),
+            // A grace retry that the family no longer allows (already retried, or not the last
+            // token rotated out) is a replay.
+            RotateOutcome::NotActive if presentation == Presentation::GraceRetry => {
+                self.revoke_family(&record.grant_id, &record.client_id, &record.subject, now).await?;
+                Err(invalid)
+            }
+            // Another refresh of this token won the compare-and-swap while this one ran.
+            RotateOutcome::NotActive => Err(invalid),
+        }
+    }
+
+    pub(super) async fn revoke_family(
+        &self,
+        grant_id: &GrantId,
+        client_id: &ClientId,
+        subject: &Subject,
+        now: time::OffsetDateTime,
+    ) -> Result<(), TokenError> {
+        self.seen("revoke_grant", self.store.revoke_grant(grant_id, now, now + self.config.grant_memory()).await)?;
+        self.hooks.report(&SecurityEvent::RefreshTokenReplay {
+            client_id: client_id.clone(),
+            grant_id: grant_id.clone(),
+            subject: subject.clone(),
+        });
+        Ok(())
+    }
+
+    pub(super) async fn redeem_code(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+        proof: Option<&Proof>,
+    ) -> Result<Response, TokenError> {
+        let redemption = authorization_code::parse(params)?;
+        let now = self.clock.now();
+        match self.seen("take_code", self.store.take_code(&redemption.code.hash()).await)? {
+            CodeTake::NotFound => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
+            CodeTake::AlreadyTaken(record) => {
+                // AC-04: only a replay that passes every binding revokes the grant.
+                authorization_code::check_bindings(&redemption, &record, client)?;
+                self.seen(
+                    "revoke_grant",
+                    self.store.revoke_grant(&record.grant_id, now, now + self.config.grant_memory()).await,
+                )?;
+                self.hooks.report(&SecurityEvent::CodeReplay {
+                    client_id: record.client_id.clone(),
+                    grant_id: record.grant_id.clone(),
+                    subject: record.subject.clone(),
+                });
+                Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE))
+            }
+            CodeTake::Taken(record) => {
+                authorization_code::check_bindings(&redemption, &record, client)?;
+                authorization_code::check_expiry(&record, now)?;
+                authorization_code::check_dpop_binding(&record, proof)?;
+                let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
+                let validity = authorization_code::access_validity(&self.config, now, refresh.is_some());
+                let access = self.new_access(client, access, &record.subject, &record.scope, validity, proof).await?;
+                let (tokens, response) =
+                    authorization_code::issue(&record, &self.config, validity, access, refresh.as_ref());
+                match self.seen("insert_grant", self.store.insert_grant(tokens).await)? {
+                    InsertOutcome::Inserted => Ok(response),
+                    // A replay revoked the grant while this redemption was running.
+                    InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
+                }
+            }
+        }
+    }
+
+    /// The access token for `client`, of its format: the random value itself, or a JWT with it
+    /// as `jti`, signed through the server's signer. A JWT server without a signer (or whose
+    /// signer fails) is misconfigured or down: `server_error`, nothing issued.
+    pub(super) async fn new_access(
+        &self,
+        client: &Client,
+        random: String,
+        subject: &Subject,
+        scope: &Scope,
+        validity: Validity,
+        proof: Option<&Proof>,
+    ) -> Result<NewAccess, TokenError> {
+        let jkt = proof.map(|p| p.jkt.clone());
+        let token = match self.format(client) {
+            AccessTokenFormat::Opaque => AccessText::Opaque(random),
+            AccessTokenFormat::Jwt => {
+                let Some(signer) = self.signer.as_deref() else {
+                    self.hooks.failure(&Failure::NoSigner);
+                    return Err(TokenError::ServerError);
+                };
+                let payload =
+                    token::jwt_payload(&self.config, subject, client.id(), scope, validity, &random, jkt.as_deref())?;
+                let jwt = jose::sign_with(signer, "at+jwt", &payload).await.map_err(|error| {
+                    self.hooks.failure(&Failure::Signing { error: &error });
+                    TokenError::ServerError
+                })?;
+                AccessText::Jwt { jwt, jti: random }
+            }
+        };
+        Ok(NewAccess { token, jkt })
+    }
+}
