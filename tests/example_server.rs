@@ -888,3 +888,44 @@ async fn pushed_authorization_request_through_the_consent_page() {
         format!("{base}/authorize?client_id=demo-app&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax");
     assert_eq!(http().get(made_up).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
 }
+
+/// An expired `request_uri` over HTTP: the server runs with a one-second lifetime
+/// (`--par-lifetime 1`); loaded after it, the consent page is an error page.
+#[tokio::test]
+async fn an_expired_pushed_request_is_an_error_page() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let clients = app::demo_clients().unwrap();
+    let options = app::Options {
+        access_tokens: oauth21::AccessTokenFormat::Opaque,
+        jwt_key: None,
+        form_key: [7; 32],
+        cors: app::CorsOrigins::of(&clients),
+        log: None,
+        dpop_nonces: false,
+        fapi2: false,
+        par_lifetime: Some(time::Duration::seconds(1)),
+    };
+    let router = app::router_on(&base, app::DemoStore::memory(clients), options).unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let answer = http()
+        .post(format!("{base}/par"))
+        .form(&[
+            ("client_id", "demo-app"),
+            ("response_type", "code"),
+            ("scope", "read"),
+            ("redirect_uri", app::APP_REDIRECT),
+            ("code_challenge", common::CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["expires_in"], 1);
+    let encoded = serde_urlencoded::to_string([("request_uri", body["request_uri"].as_str().unwrap())]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let page = http().get(format!("{base}/authorize?client_id=demo-app&{encoded}")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    assert!(page.headers().get("location").is_none());
+}

@@ -73,6 +73,12 @@ fn an_unsupported_or_unusable_signing_key_is_named_with_the_reason() {
 }
 
 #[test]
+fn a_pushed_request_lifetime_out_of_range_is_refused() {
+    refused(&["--addr", "127.0.0.1:0", "--par-lifetime", "600"], &[], "--par-lifetime 600");
+    refused(&["--addr", "127.0.0.1:0"], &[("OAUTH21_PAR_LIFETIME", "0")], "--par-lifetime 0");
+}
+
+#[test]
 fn a_bad_issuer_is_refused_and_the_environment_sets_flags() {
     refused(&["--addr", "127.0.0.1:0", "--issuer", "http://auth.example"], &[], "--issuer");
     refused(&["--addr", "127.0.0.1:0"], &[("OAUTH21_ISSUER", "https://auth.example/")], "--issuer");
@@ -94,6 +100,7 @@ fn help_documents_every_flag_and_its_environment_variable() {
         ("--log-format", "OAUTH21_LOG_FORMAT"),
         ("--dpop-nonces", "OAUTH21_DPOP_NONCES"),
         ("--fapi2", "OAUTH21_FAPI2"),
+        ("--par-lifetime", "OAUTH21_PAR_LIFETIME"),
     ] {
         assert!(help.contains(flag) && help.contains(env), "{flag} / {env} missing from --help");
     }

@@ -403,3 +403,18 @@ fn ca05_a_private_key_jwt_client_pushes_with_an_assertion_once() {
     let both = format!("{}&client_secret=whatever-it-may-be", body.replace(&assertion, &fresh));
     assert_eq!(error_of(&push(&fx, &both, None)), "invalid_request");
 }
+
+#[test]
+fn par06_a_consent_held_past_the_completion_window_cannot_complete() {
+    let fx = fixture();
+    let uri = pushed_uri(&fx, "");
+    let consent = fx.consent(&load_query("app", &uri));
+    // Held in memory by the host past expires_in plus the 10-minute window: its claims would
+    // have ended, so completing is refused outright, approve and deny alike.
+    fx.clock.advance(Duration::seconds(60) + Duration::minutes(10));
+    let approved = block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap();
+    assert!(approved.grant_id().is_none());
+    assert_eq!(query_param(approved.response().location().unwrap(), "error").as_deref(), Some("invalid_request"));
+    let denied = block_on(fx.server.deny(&consent));
+    assert_eq!(query_param(denied.location().unwrap(), "error").as_deref(), Some("invalid_request"));
+}

@@ -72,6 +72,8 @@ pub struct Options {
     pub dpop_nonces: bool,
     /// Whether the FAPI 2.0 Security Profile is on (`--fapi2`).
     pub fapi2: bool,
+    /// How long a pushed request's `request_uri` lives (`--par-lifetime`; default 60 s).
+    pub par_lifetime: Option<time::Duration>,
 }
 
 type AppState = Arc<Demo>;
@@ -87,8 +89,16 @@ pub fn router(
     let mut form_key = [0u8; 32];
     SystemRandom::new().fill_random(&mut form_key)?;
     let cors = CorsOrigins::of(&clients);
-    let options =
-        Options { access_tokens: format, jwt_key: None, form_key, cors, log: None, dpop_nonces: false, fapi2: false };
+    let options = Options {
+        access_tokens: format,
+        jwt_key: None,
+        form_key,
+        cors,
+        log: None,
+        dpop_nonces: false,
+        fapi2: false,
+        par_lifetime: None,
+    };
     router_on(issuer, DemoStore::memory(clients), options)
 }
 
@@ -102,6 +112,9 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
     let mut config = ServerConfig::builder(issuer).access_token_format(format);
     if options.fapi2 {
         config = config.fapi2_security_profile();
+    }
+    if let Some(lifetime) = options.par_lifetime {
+        config = config.pushed_request_lifetime(lifetime);
     }
     // /api/me is served by this server, so its public URL is the issuer's: a DPoP proof names
     // the issuer plus the path, whatever address the process listens on.

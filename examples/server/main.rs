@@ -66,6 +66,9 @@ struct Args {
     /// clients only, DPoP-bound tokens only. Every client (--clients) must fit it.
     #[arg(long, env = "OAUTH21_FAPI2")]
     fapi2: bool,
+    /// How long a pushed request's request_uri lives, in seconds (1 to 599).
+    #[arg(long, env = "OAUTH21_PAR_LIFETIME", value_name = "SECONDS", default_value_t = 60)]
+    par_lifetime: i64,
     /// Log lines (security events, failures, requests) as text or JSON, on standard error.
     #[arg(long, env = "OAUTH21_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -116,6 +119,9 @@ async fn run(args: Args) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| format!("--addr {}: {e}", args.addr))?;
     let issuer = args.issuer.clone().unwrap_or_else(|| format!("http://{local}"));
     oauth21::Issuer::new(issuer.as_str()).map_err(|e| format!("--issuer {issuer}: {e}"))?;
+    if !(1..=599).contains(&args.par_lifetime) {
+        return Err(format!("--par-lifetime {}: must be 1 to 599 seconds", args.par_lifetime));
+    }
     if args.fapi2 {
         let profile = oauth21::ServerConfig::builder(issuer.as_str())
             .fapi2_security_profile()
@@ -148,6 +154,7 @@ async fn run(args: Args) -> Result<(), String> {
         log: Some(log),
         dpop_nonces: args.dpop_nonces,
         fapi2: args.fapi2,
+        par_lifetime: Some(time::Duration::seconds(args.par_lifetime)),
     };
     let router = app::router_on(&issuer, store, options).map_err(|e| format!("the server: {e}"))?;
     if access_tokens == AccessTokenFormat::Jwt {

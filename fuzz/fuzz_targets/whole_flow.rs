@@ -133,6 +133,11 @@ struct Pending {
     client: C,
     state: Option<String>,
     post: bool,
+    /// Loaded from a pushed request; `completed` once approved or denied (then never again);
+    /// completable until `until` (model seconds: pushed at plus 60 s plus the 10-minute window).
+    pushed: bool,
+    completed: bool,
+    until: i64,
 }
 
 struct CodeInfo {
@@ -324,10 +329,6 @@ impl Model {
                 pairs.push((k, v));
             }
         }
-        let encoded = form(&pairs);
-        let request = if post { Request::form_post(encoded.as_bytes()) } else { Request::get(&encoded) };
-        let outcome = block_on(fx.server.authorize(&request));
-
         // What the model expects.
         let pkce_ok = pkce % 5 == 0;
         let scope_expected: Option<Scope> = match (client, scope_text) {
@@ -345,6 +346,36 @@ impl Model {
         } else {
             None
         };
+
+        // The high bit of `client` pushes the request first (RFC 9126): the same parameters go
+        // to the PAR endpoint, and the browser then carries only client_id and request_uri.
+        let pushed = client_sel >= 128;
+        let encoded = form(&pairs);
+        let pushed_query;
+        let request = if pushed {
+            let mut push = Request::form_post(encoded.as_bytes());
+            let basic = oauth21::client::basic_auth_header("web", oauth21_fuzz::WEB_SECRET);
+            if client == Some(C::Web) {
+                push = push.with_authorization(basic.as_bytes());
+            }
+            let response = block_on(fx.server.pushed_authorization_request(&push));
+            assert!(response.location().is_none(), "the PAR endpoint redirected");
+            let body: serde_json::Value = serde_json::from_slice(response.body()).expect("PAR answers JSON");
+            let valid = redirect_ok && expected_error.is_none();
+            if response.status() != 201 {
+                assert!(!valid, "a valid pushed request was refused: {body}");
+                return;
+            }
+            assert!(valid, "an invalid pushed request was accepted");
+            let uri = body["request_uri"].as_str().expect("request_uri").to_owned();
+            pushed_query = form(&[("client_id", client_id), ("request_uri", uri.as_str())]);
+            if post { Request::form_post(pushed_query.as_bytes()) } else { Request::get(&pushed_query) }
+        } else if post {
+            Request::form_post(encoded.as_bytes())
+        } else {
+            Request::get(&encoded)
+        };
+        let outcome = block_on(fx.server.authorize(&request));
 
         match &outcome {
             oauth21::AuthorizeOutcome::Error { response, error } => {
@@ -369,7 +400,16 @@ impl Model {
         if let Some(consent) = check_authorize_outcome(outcome, self.localhost_any) {
             assert_eq!(Some(consent.scope()), scope_expected.as_ref());
             assert_eq!(consent.state(), state);
-            self.pending.push(Pending { consent, client: client.unwrap(), state: state.map(str::to_owned), post });
+            let client = client.unwrap();
+            self.pending.push(Pending {
+                consent,
+                client,
+                state: state.map(str::to_owned),
+                post,
+                pushed,
+                completed: false,
+                until: self.now + 60 + 600,
+            });
         }
     }
 
@@ -377,7 +417,8 @@ impl Model {
         if self.pending.is_empty() {
             return;
         }
-        let p = &self.pending[which as usize % self.pending.len()];
+        let index = which as usize % self.pending.len();
+        let p = &self.pending[index];
         let mut approval = Approval::new(Subject::new("alice").unwrap());
         let mut granted = p.consent.scope().clone();
         if narrow {
@@ -391,6 +432,11 @@ impl Model {
         assert_eq!(response.status(), if p.post { 303 } else { 302 });
         let params = check_authorize_redirect(&response, p.client.id(), self.localhost_any);
         assert_eq!(single(&params, "state"), p.state.as_deref(), "state not echoed");
+        if p.pushed && (p.completed || self.now >= p.until) {
+            assert_eq!(single(&params, "code"), None, "a pushed request completed twice or too late");
+            assert_eq!(single(&params, "error"), Some("invalid_request"));
+            return;
+        }
         let code = single(&params, "code").expect("approval redirect without a code").to_owned();
         assert!(self.codes.iter().all(|c| c.code != code), "a code was issued twice");
         self.codes.push(CodeInfo {
@@ -403,18 +449,23 @@ impl Model {
             redeemed: false,
             family: None,
         });
+        self.pending[index].completed = true;
     }
 
     fn deny(&mut self, fx: &oauth21_fuzz::Fixture, which: u8) {
         if self.pending.is_empty() {
             return;
         }
-        let p = &self.pending[which as usize % self.pending.len()];
+        let index = which as usize % self.pending.len();
+        let p = &self.pending[index];
         let response = block_on(fx.server.deny(&p.consent));
         assert_eq!(response.status(), if p.post { 303 } else { 302 });
         let params = check_authorize_redirect(&response, p.client.id(), self.localhost_any);
-        assert_eq!(single(&params, "error"), Some("access_denied"));
+        let ended = p.pushed && (p.completed || self.now >= p.until);
+        let expected = if ended { "invalid_request" } else { "access_denied" };
+        assert_eq!(single(&params, "error"), Some(expected));
         assert_eq!(single(&params, "state"), p.state.as_deref(), "state not echoed");
+        self.pending[index].completed = true;
     }
 
     /// `tamper` bits: 0 a wrong (well-formed) verifier, 1 omit redirect_uri (harmless), 2 a

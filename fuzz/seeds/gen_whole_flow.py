@@ -57,6 +57,12 @@ SEEDS = {
     ] + [op("AdvanceClock", 120)] * 31 + [
         op("Introspect", 0, 0, 3), op("BearerCheck", 0, 0), op("Refresh", 0, 0, 0), op("Introspect", 0, 1, 3),
     ]),
+    # Pushed requests (client byte >= 128; 129 % 3 is app, 130 % 3 web): app pushes and approves, approves again (no code),
+    # denies (invalid_request), redeems the one code; web pushes over Basic and denies.
+    "pushed_requests": (0, [
+        op("Authorize", 129, 0, 3, 1, 0, 0), op("Approve", 0, 0), op("Approve", 0, 0), op("Deny", 0),
+        op("RedeemCode", 0, 0, 0), op("Authorize", 130, 0, 1, 1, 0, 1), op("Deny", 1), op("Approve", 1, 0),
+    ]),
 }
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "whole_flow")

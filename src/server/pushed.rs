@@ -119,8 +119,14 @@ impl<S: Store> Server<S> {
     /// `request_uri`, once.
     pub(super) async fn complete_pushed(&self, consent: &ConsentRequest) -> Result<(), AuthorizeError> {
         let Some(origin) = consent.pushed() else { return Ok(()) };
+        let now = self.clock.now();
+        // The completion claim lasts until `until`; past it, completing is refused outright, so
+        // a consent request held in memory can never complete a second time.
+        if now >= origin.until {
+            return Err(AuthorizeError::InvalidRequest("this request_uri has expired"));
+        }
         let key = par::claim_key(&origin.digest, "completed");
-        let claimed = self.store.claim_once(&key, self.clock.now(), origin.until).await;
+        let claimed = self.store.claim_once(&key, now, origin.until).await;
         match self.seen("claim_once", claimed) {
             Ok(ClaimOutcome::Claimed) => Ok(()),
             Ok(_) => Err(AuthorizeError::InvalidRequest("this request_uri was already used")),
