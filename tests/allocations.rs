@@ -1,0 +1,122 @@
+//! Allocation counts per operation, counted by a per-thread counting allocator. Counts are
+//! deterministic (same inputs, same code path), so they are tests: each bound is today's count
+//! plus a few, so an operation that starts allocating more fails here instead of silently
+//! getting slower. Lower a bound when an operation gets leaner; docs/benchmarks.md records the
+//! counts.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use common::*;
+use oauth21::client::basic_auth_header;
+use oauth21::{Approval, AuthorizeOutcome, BearerChecker, Request, Subject};
+
+/// Counts the allocations of the current thread, so tests running in parallel do not mix.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the counter is a
+// thread-local `Cell` with a const initialiser, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        // SAFETY: as for `dealloc`, and `new_size` is the caller's valid size.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The allocations `f` makes on this thread, and its result.
+fn counted<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let value = f();
+    (ALLOCATIONS.with(Cell::get) - before, value)
+}
+
+#[track_caller]
+fn within(operation: &str, count: usize, bound: usize) {
+    println!("{operation}: {count} allocations (bound {bound})");
+    assert!(count <= bound, "{operation} made {count} allocations, more than its bound of {bound}");
+}
+
+#[test]
+fn code_flow_allocations_stay_within_bounds() {
+    let fx = fixture();
+    // One warm-up flow, so lazily grown maps and caches are not counted.
+    let _ = fx.app_tokens();
+    let query = app_query("&scope=read%20write");
+    let (authorize, outcome) = counted(|| block_on(fx.server.authorize(&Request::get(&query))));
+    let AuthorizeOutcome::Consent(consent) = outcome else { panic!("consent") };
+    let (approve, approved) =
+        counted(|| block_on(fx.server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap());
+    let code = query_param(approved.response().location().unwrap(), "code").unwrap();
+    let body = app_redeem_body(&code);
+    let (redeem, response) = counted(|| block_on(fx.server.token(&Request::form_post(body.as_bytes()))));
+    assert_eq!(response.status(), 200);
+    within("authorize", authorize, 30);
+    within("approve", approve, 26);
+    within("code redemption", redeem, 58);
+}
+
+#[test]
+fn refresh_client_credentials_introspection_and_bearer_allocations_stay_within_bounds() {
+    let fx = fixture();
+    let (access, refresh) = fx.app_tokens();
+    let (_, refresh) = {
+        // Warm-up rotation.
+        let response = fx.refresh(&refresh, "");
+        let body = json(&response);
+        ((), body["refresh_token"].as_str().unwrap().to_owned())
+    };
+    let body = format!("grant_type=refresh_token&client_id=app&refresh_token={refresh}");
+    let (rotation, response) = counted(|| block_on(fx.server.token(&Request::form_post(body.as_bytes()))));
+    assert_eq!(response.status(), 200);
+    within("refresh with rotation", rotation, 48);
+
+    let basic = basic_auth_header("svc", "svc-secret");
+    let cc = |fx: &Fixture| {
+        let request =
+            Request::form_post(b"grant_type=client_credentials&scope=read").with_authorization(basic.as_bytes());
+        block_on(fx.server.token(&request))
+    };
+    let _ = cc(&fx);
+    let (client_credentials, response) = counted(|| cc(&fx));
+    assert_eq!(response.status(), 200);
+    within("client_credentials", client_credentials, 35);
+
+    let svc_token = json(&cc(&fx))["access_token"].as_str().unwrap().to_owned();
+    let body = format!("token={svc_token}");
+    let introspect = || {
+        let request = Request::form_post(body.as_bytes()).with_authorization(basic.as_bytes());
+        block_on(fx.server.introspect(&request))
+    };
+    let _ = introspect();
+    let (introspection, response) = counted(introspect);
+    assert_eq!(json(&response)["active"], true);
+    within("introspection of an own token", introspection, 27);
+
+    let checker = BearerChecker::new(fx.store.clone(), fx.clock.clone(), "unused").unwrap();
+    let header = format!("Bearer {access}");
+    let read = oauth21::Scope::parse("read").unwrap();
+    let check = || block_on(checker.check_authorization(Some(header.as_bytes()), &read));
+    let _ = check();
+    let (bearer, result) = counted(check);
+    assert!(result.is_ok(), "{result:?}");
+    within("bearer check", bearer, 6);
+}
