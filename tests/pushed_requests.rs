@@ -402,6 +402,21 @@ fn ca05_a_private_key_jwt_client_pushes_with_an_assertion_once() {
     let fresh = sign_assertion(jwt_client_key(), &assertion_claims("keyed-web", now));
     let both = format!("{}&client_secret=whatever-it-may-be", body.replace(&assertion, &fresh));
     assert_eq!(error_of(&push(&fx, &both, None)), "invalid_request");
+    // A malformed assertion is refused, and reported as at the token endpoint.
+    fx.events.take();
+    let garbage = format!("response_type=code&{}", assertion_params("not-a-jwt"));
+    assert_eq!(error_of(&push(&fx, &garbage, None)), "invalid_client");
+    let events = fx.events.take();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            oauth21::hooks::SecurityEvent::ClientAuthenticationFailed {
+                reason: oauth21::client::AuthFailure::InvalidAssertion,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
 }
 
 #[test]

@@ -50,7 +50,9 @@ impl<S: Store> Server<S> {
             return Ok(Response::new(404).with_header("Cache-Control", "no-store"));
         };
         let params = par::read(request, &self.config).inspect_err(|e| self.report_auth_failure(e, None))?;
-        let credentials = read_credentials(request, &params).map_err(TokenError::from)?;
+        let credentials = read_credentials(request, &params)
+            .map_err(TokenError::from)
+            .inspect_err(|e| self.report_auth_failure(e, None))?;
         let client = self.authenticated_client(&credentials).await?;
         // PAR-08: under the FAPI 2.0 profile the redirect URI is always named.
         if self.config.fapi2_security_profile() && params.get("redirect_uri").ok().flatten().is_none() {
