@@ -752,19 +752,8 @@ pub(crate) fn verify_token(
     now: OffsetDateTime,
     rule: KidRule,
 ) -> Result<Verified, JoseError> {
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(JoseError::Malformed("the token is too long"));
-    }
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JoseError::Malformed("a compact JWS has exactly three parts"));
-    };
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| JoseError::Malformed("invalid base64url"));
-    let header =
-        parse_strict_json(&decode(header_b64)?).map_err(|_| JoseError::Malformed("the header is not strict JSON"))?;
-    let header = Header::read(&header)?;
+    let jws = Compact::parse(token)?;
+    let header = Header::read(&jws.header)?;
     let key = match header.kid {
         Some(kid) => keys.verification_key(kid, now),
         None if rule == KidRule::OptionalForSingleKey => {
@@ -781,17 +770,8 @@ pub(crate) fn verify_token(
     if header.alg != key.alg.name() {
         return Err(JoseError::HeaderRefused("alg is not the key's algorithm"));
     }
-    let signature = decode(signature_b64)?;
-    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-    if !key.verify(signing_input.as_bytes(), &signature) {
-        return Err(JoseError::BadSignature);
-    }
-    Ok(Verified {
-        kid: key.kid.clone(),
-        alg: key.alg,
-        typ: header.typ.map(str::to_owned),
-        payload: decode(payload_b64)?,
-    })
+    let payload = jws.verified_payload(key)?;
+    Ok(Verified { kid: key.kid.clone(), alg: key.alg, typ: header.typ.map(str::to_owned), payload })
 }
 
 /// A compact JWS whose key is in its own `jwk` header: a DPoP proof (RFC 9449 §4.2), which a
@@ -802,33 +782,14 @@ pub(crate) fn verify_token(
 /// `dp`, `dq`, `qi`, `oth` or `k`); `jku`, `x5u`, `x5c`, `crit`, `zip` and `b64` are refused.
 /// Returns the key and the payload.
 pub fn verify_embedded(token: &str, typ: &str, allowed: &[Algorithm]) -> Result<(PublicKey, Vec<u8>), JoseError> {
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(JoseError::Malformed("the token is too long"));
-    }
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JoseError::Malformed("a compact JWS has exactly three parts"));
-    };
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| JoseError::Malformed("invalid base64url"));
-    let header =
-        parse_strict_json(&decode(header_b64)?).map_err(|_| JoseError::Malformed("the header is not strict JSON"))?;
-    let object = header.as_object().ok_or(JoseError::Malformed("the header is not a JSON object"))?;
+    let jws = Compact::parse(token)?;
+    let object = jws.header.as_object().ok_or(JoseError::Malformed("the header is not a JSON object"))?;
     for refused in ["jku", "x5u", "x5c"] {
         if object.contains_key(refused) {
             return Err(JoseError::HeaderRefused("key URLs and certificates in the header are never followed"));
         }
     }
-    for (member, reason) in [
-        ("crit", "no critical header extension is understood"),
-        ("zip", "compressed payloads are refused"),
-        ("b64", "unencoded payloads are refused"),
-    ] {
-        if object.contains_key(member) {
-            return Err(JoseError::HeaderRefused(reason));
-        }
-    }
+    refuse_unsupported_members(object)?;
     if object.get("typ").and_then(Value::as_str) != Some(typ) {
         return Err(JoseError::HeaderRefused("typ is not the expected type"));
     }
@@ -841,12 +802,64 @@ pub fn verify_embedded(token: &str, typ: &str, allowed: &[Algorithm]) -> Result<
     if key.alg != alg {
         return Err(JoseError::HeaderRefused("alg is not the key's algorithm"));
     }
-    let signature = decode(signature_b64)?;
-    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-    if !key.verify(signing_input.as_bytes(), &signature) {
-        return Err(JoseError::BadSignature);
+    let payload = jws.verified_payload(&key)?;
+    Ok((key, payload))
+}
+
+/// A compact JWS split into its three parts (RFC 7515 §7.1), with its header read as strict
+/// JSON; nothing is verified yet. The size, part-count and base64url rules every verifier here
+/// applies.
+struct Compact<'t> {
+    header: Value,
+    /// `BASE64URL(header) "." BASE64URL(payload)`, what the signature covers.
+    signing_input: &'t str,
+    payload_b64: &'t str,
+    signature_b64: &'t str,
+}
+
+impl<'t> Compact<'t> {
+    fn parse(token: &'t str) -> Result<Self, JoseError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(JoseError::Malformed("the token is too long"));
+        }
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JoseError::Malformed("a compact JWS has exactly three parts"));
+        };
+        let header = parse_strict_json(&decode_part(header_b64)?)
+            .map_err(|_| JoseError::Malformed("the header is not strict JSON"))?;
+        let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+        Ok(Self { header, signing_input, payload_b64, signature_b64 })
     }
-    Ok((key, decode(payload_b64)?))
+
+    /// The payload, once `key` verified the signature.
+    fn verified_payload(&self, key: &PublicKey) -> Result<Vec<u8>, JoseError> {
+        let signature = decode_part(self.signature_b64)?;
+        if !key.verify(self.signing_input.as_bytes(), &signature) {
+            return Err(JoseError::BadSignature);
+        }
+        decode_part(self.payload_b64)
+    }
+}
+
+fn decode_part(part: &str) -> Result<Vec<u8>, JoseError> {
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| JoseError::Malformed("invalid base64url"))
+}
+
+/// `crit`, `zip` and `b64` change how a JWS is processed; no verifier here understands them.
+fn refuse_unsupported_members(header: &serde_json::Map<String, Value>) -> Result<(), JoseError> {
+    for (member, reason) in [
+        ("crit", "no critical header extension is understood"),
+        ("zip", "compressed payloads are refused"),
+        ("b64", "unencoded payloads are refused"),
+    ] {
+        if header.contains_key(member) {
+            return Err(JoseError::HeaderRefused(reason));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `bytes` as strict JSON (no duplicate member at any depth, nothing after the value).
@@ -870,15 +883,7 @@ impl<'a> Header<'a> {
                 return Err(JoseError::HeaderRefused("keys named or embedded in the header are never trusted"));
             }
         }
-        if header.contains_key("crit") {
-            return Err(JoseError::HeaderRefused("no critical header extension is understood"));
-        }
-        if header.contains_key("zip") {
-            return Err(JoseError::HeaderRefused("compressed payloads are refused"));
-        }
-        if header.contains_key("b64") {
-            return Err(JoseError::HeaderRefused("unencoded payloads are refused"));
-        }
+        refuse_unsupported_members(header)?;
         let text = |name, missing| match header.get(name) {
             Some(Value::String(s)) => Ok(Some(s.as_str())),
             None => Ok(None),

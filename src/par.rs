@@ -42,6 +42,10 @@ const DEFINED: [&str; 12] = [
     "request_uri",
 ];
 
+// The list above copies the authorization endpoint's by index: a parameter added there must be
+// added here too, or a pushed request could repeat it unnoticed.
+const _: () = assert!(authorize::DEFINED.len() == 8, "update par::DEFINED with the new parameter");
+
 /// Reads a pushed request (PAR-01, PAR-02): a form POST, parameters in the body only, each
 /// once, and no `request_uri` (a pushed request cannot point at another).
 pub(crate) fn read<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<Params<'a>, TokenError> {

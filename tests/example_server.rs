@@ -807,8 +807,8 @@ async fn clients_file_private_key_jwt_client_authenticates_over_http() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-/// Pushes `demo-app`'s authorization request to `/par` and returns the `request_uri`.
-async fn push_demo_app(base: &str) -> String {
+/// Pushes `demo-app`'s authorization request to `/par`; the 201 answer's body.
+async fn push_demo_app_answer(base: &str) -> serde_json::Value {
     let answer = http()
         .post(format!("{base}/par"))
         .form(&[
@@ -824,7 +824,12 @@ async fn push_demo_app(base: &str) -> String {
         .await
         .unwrap();
     assert_eq!(answer.status(), StatusCode::CREATED);
-    let body: serde_json::Value = answer.json().await.unwrap();
+    answer.json().await.unwrap()
+}
+
+/// Pushes `demo-app`'s authorization request and returns the `request_uri` (60 s default).
+async fn push_demo_app(base: &str) -> String {
+    let body = push_demo_app_answer(base).await;
     assert_eq!(body["expires_in"], 60);
     body["request_uri"].as_str().unwrap().to_owned()
 }
@@ -908,20 +913,7 @@ async fn an_expired_pushed_request_is_an_error_page() {
     };
     let router = app::router_on(&base, app::DemoStore::memory(clients), options).unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let answer = http()
-        .post(format!("{base}/par"))
-        .form(&[
-            ("client_id", "demo-app"),
-            ("response_type", "code"),
-            ("scope", "read"),
-            ("redirect_uri", app::APP_REDIRECT),
-            ("code_challenge", common::CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = answer.json().await.unwrap();
+    let body = push_demo_app_answer(&base).await;
     assert_eq!(body["expires_in"], 1);
     let encoded = serde_urlencoded::to_string([("request_uri", body["request_uri"].as_str().unwrap())]).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));

@@ -206,33 +206,31 @@ fn http_response(response: Response) -> HttpResponse {
     axum::http::Response::<Vec<u8>>::from(response).map(Body::from)
 }
 
+/// The endpoints browser-based clients call with `fetch`, so they answer CORS preflights.
+#[derive(Clone, Copy)]
+enum BrowserEndpoint {
+    Token,
+    Revoke,
+    PushedRequest,
+}
+
 async fn token(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
-    let origin = allowed_origin(&demo, request.headers());
-    if request.method() == HttpMethod::OPTIONS {
-        return preflight(origin, request.headers());
-    }
-    let request = match collect(request).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    with_cors(http_response(demo.server.token(&Request::from(&request)).await), origin)
+    browser_endpoint(&demo, request, BrowserEndpoint::Token).await
 }
 
 async fn revoke(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
-    let origin = allowed_origin(&demo, request.headers());
-    if request.method() == HttpMethod::OPTIONS {
-        return preflight(origin, request.headers());
-    }
-    let request = match collect(request).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    with_cors(http_response(demo.server.revoke(&Request::from(&request)).await), origin)
+    browser_endpoint(&demo, request, BrowserEndpoint::Revoke).await
 }
 
 /// `POST /par` (RFC 9126): a browser-based public client may push too, so CORS as at `/token`.
 async fn pushed_authorization_request(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
-    let origin = allowed_origin(&demo, request.headers());
+    browser_endpoint(&demo, request, BrowserEndpoint::PushedRequest).await
+}
+
+/// Answers the preflight, or passes the request to the core and marks the answer for an
+/// allowed origin.
+async fn browser_endpoint(demo: &Demo, request: HttpRequest, endpoint: BrowserEndpoint) -> HttpResponse {
+    let origin = allowed_origin(demo, request.headers());
     if request.method() == HttpMethod::OPTIONS {
         return preflight(origin, request.headers());
     }
@@ -240,7 +238,13 @@ async fn pushed_authorization_request(State(demo): State<AppState>, request: Htt
         Ok(request) => request,
         Err(response) => return response,
     };
-    with_cors(http_response(demo.server.pushed_authorization_request(&Request::from(&request)).await), origin)
+    let request = Request::from(&request);
+    let response = match endpoint {
+        BrowserEndpoint::Token => demo.server.token(&request).await,
+        BrowserEndpoint::Revoke => demo.server.revoke(&request).await,
+        BrowserEndpoint::PushedRequest => demo.server.pushed_authorization_request(&request).await,
+    };
+    with_cors(http_response(response), origin)
 }
 
 /// The request's `Origin`, when it is one of the registered clients' (a browser-based client).
