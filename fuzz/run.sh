@@ -33,7 +33,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     }
 fi
 
-all="authorize_request token_request basic_auth revoke_introspect bearer_header redirect_uri_registration whole_flow jws_verify dpop_proof client_assertion pushed_request"
+all="authorize_request token_request basic_auth revoke_introspect bearer_header redirect_uri_registration whole_flow jws_verify dpop_proof client_assertion pushed_request registration"
 targets="${FUZZ_TARGETS:-$all}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 export CARGO_BUILD_JOBS="${FUZZ_JOBS:-1}"

@@ -18,7 +18,7 @@ use crate::error::ErrorCode;
 use crate::http::{Method, ParamError, Params, Request, Response, encode_form};
 use crate::pkce::{CodeChallenge, PkceError};
 use crate::store::CodeRecord;
-use crate::types::{AuthorizationCode, ClientId, GrantId, Issuer, Scope, Subject, TokenHash};
+use crate::types::{AuthorizationCode, ClientId, GrantId, Issuer, Resource, Scope, Subject, TokenHash};
 
 /// Every parameter the authorization endpoint defines; each may appear at most once (AZ-02).
 pub(crate) const DEFINED: [&str; 8] = [
@@ -31,6 +31,10 @@ pub(crate) const DEFINED: [&str; 8] = [
     "code_challenge_method",
     "dpop_jkt",
 ];
+
+/// The parameters the authorization endpoint defines that may appear more than once:
+/// `resource` (RFC 8707 §2). Like [`DEFINED`] they are read from the body of a POST only.
+pub(crate) const REPEATABLE: [&str; 1] = ["resource"];
 
 /// Why an authorization request failed.
 ///
@@ -86,6 +90,9 @@ pub enum AuthorizeError {
     /// The scope is malformed, not allowed, or omitted without a default: `invalid_scope`.
     #[error("{0}")]
     InvalidScope(&'static str),
+    /// A `resource` is malformed, or not allowed for the client: `invalid_target` (RI-01).
+    #[error("{0}")]
+    InvalidTarget(&'static str),
     /// The resource owner denied the request: `access_denied` (AZ-11).
     #[error("the resource owner denied the request")]
     AccessDenied,
@@ -121,6 +128,7 @@ impl AuthorizeError {
             Self::UnsupportedResponseType => ErrorCode::UnsupportedResponseType,
             Self::UnauthorizedClient => ErrorCode::UnauthorizedClient,
             Self::InvalidScope(_) => ErrorCode::InvalidScope,
+            Self::InvalidTarget(_) => ErrorCode::InvalidTarget,
             Self::AccessDenied => ErrorCode::AccessDenied,
             Self::ServerError => ErrorCode::ServerError,
             Self::TemporarilyUnavailable => ErrorCode::TemporarilyUnavailable,
@@ -219,7 +227,7 @@ pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<
             }
             let body = Params::parse(request.body(), limit).map_err(AuthorizeError::Unreadable)?;
             let query = Params::parse(request.query(), limit).map_err(AuthorizeError::Unreadable)?;
-            if query.contains_any(&DEFINED) {
+            if query.contains_any(&DEFINED) || query.contains_any(&REPEATABLE) {
                 return Err(AuthorizeError::ParametersInQueryAndBody);
             }
             Ok(body)
@@ -302,10 +310,27 @@ pub(crate) fn validate(
         return Err(fail(AuthorizeError::InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint")));
     }
 
+    // RI-01: the syntax here; whether the client may ask for each is the server's to ask
+    // (registration, default audience, host policy).
+    let resources = crate::audience::read_all(params).map_err(|why| fail(AuthorizeError::InvalidTarget(why)))?;
+
     // Every defined parameter as received, for the host's consent form to send back: a new
     // parameter joins `DEFINED` and reaches every host's form without a change there.
-    let form = DEFINED.iter().filter_map(|name| get(name).map(|value| (*name, value.to_owned()))).collect();
-    Ok(ConsentRequest { client, scope, code_challenge, target, form, dpop_jkt, pushed: None })
+    let mut form: Vec<(&'static str, String)> =
+        DEFINED.iter().filter_map(|name| get(name).map(|value| (*name, value.to_owned()))).collect();
+    for name in REPEATABLE {
+        form.extend(params.get_all(name).map(|value| (name, value.to_owned())));
+    }
+    Ok(ConsentRequest { client, scope, code_challenge, target, form, dpop_jkt, pushed: None, resources })
+}
+
+/// RI-01: a request naming a resource the client may not ask for, refused once the client and
+/// redirect URI are known good.
+pub(crate) fn resource_not_allowed(consent: &ConsentRequest) -> AuthorizeFailure {
+    AuthorizeFailure {
+        error: AuthorizeError::InvalidTarget("the resource is not allowed for this client"),
+        target: Some(consent.target.clone()),
+    }
 }
 
 /// PAR-05: a plain request from a client (or server) that requires pushed requests, refused
@@ -377,6 +402,7 @@ pub struct ConsentRequest {
     form: Vec<(&'static str, String)>,
     dpop_jkt: Option<String>,
     pushed: Option<PushedOrigin>,
+    resources: Vec<Resource>,
 }
 
 /// Where a consent request loaded from a pushed request came from: the `request_uri`'s digest,
@@ -396,6 +422,12 @@ impl ConsentRequest {
     /// The scope asked for (or the client's default scope when the request had none).
     pub fn scope(&self) -> &Scope {
         &self.scope
+    }
+
+    /// The resources (RFC 8707) the client asks access to, each allowed for it: what the
+    /// consent page should name besides the scope. Empty: the server's default audience.
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
     }
 
     /// The redirect URI the answer will go to.
@@ -481,6 +513,7 @@ impl ConsentRequest {
             issued_at: now,
             expires_at: now + config.code_lifetime(),
             dpop_jkt: self.dpop_jkt.clone(),
+            resources: approval.resources.clone().unwrap_or_else(|| self.resources.clone()),
         };
         let response = self.target.respond(&[("code", code.secret())], config.issuer());
         (record, response)
@@ -488,29 +521,45 @@ impl ConsentRequest {
 
     /// Checks that `approval` grants no more than was asked.
     pub(crate) fn check(&self, approval: &Approval) -> Result<(), ApprovalError> {
-        match &approval.scope {
-            Some(granted) if !granted.is_subset_of(&self.scope) => Err(ApprovalError::ScopeNotRequested),
+        if approval.scope.as_ref().is_some_and(|granted| !granted.is_subset_of(&self.scope)) {
+            return Err(ApprovalError::ScopeNotRequested);
+        }
+        match &approval.resources {
+            Some(granted) if granted.is_empty() && !self.resources.is_empty() => Err(ApprovalError::NoResource),
+            Some(granted) if !granted.iter().all(|r| self.resources.contains(r)) => {
+                Err(ApprovalError::ResourceNotRequested)
+            }
             _ => Ok(()),
         }
     }
 }
 
-/// The resource owner's approval: who approved, and optionally a narrower scope than asked.
+/// The resource owner's approval: who approved, and optionally a narrower scope (or fewer
+/// resources) than asked.
 #[derive(Debug, Clone)]
 pub struct Approval {
     subject: Subject,
     scope: Option<Scope>,
+    resources: Option<Vec<Resource>>,
 }
 
 impl Approval {
     /// `subject` approved everything the request asked for.
     pub fn new(subject: Subject) -> Self {
-        Self { subject, scope: None }
+        Self { subject, scope: None, resources: None }
     }
 
     /// Grants only `scope`, which must be within what was asked.
     pub fn with_scope(mut self, scope: Scope) -> Self {
         self.scope = Some(scope);
+        self
+    }
+
+    /// Grants only `resources` (RFC 8707), which must be among those asked for, and at least
+    /// one when any was asked for (a request for named resources never falls back to the
+    /// default audience).
+    pub fn with_resources(mut self, resources: impl IntoIterator<Item = Resource>) -> Self {
+        self.resources = Some(resources.into_iter().collect());
         self
     }
 
@@ -527,6 +576,12 @@ pub enum ApprovalError {
     /// The approval grants scope the client did not ask for.
     #[error("the approval grants scope the client did not ask for")]
     ScopeNotRequested,
+    /// The approval grants a resource the client did not ask for.
+    #[error("the approval grants a resource the client did not ask for")]
+    ResourceNotRequested,
+    /// The approval grants no resource, where the client asked for some.
+    #[error("the approval grants none of the resources the client asked for")]
+    NoResource,
     /// The approving subject is also a registered client id. A client_credentials token names
     /// its client as `sub`, so the user's tokens and the client's would be indistinguishable to
     /// a resource server (RFC 9068 §5; JWT-04). Give users subjects no client id can take.

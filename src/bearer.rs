@@ -98,6 +98,10 @@ pub struct BearerChecker<S, C> {
     audience: Option<String>,
     jwt: Option<JwtVerifier>,
     dpop: Option<DpopResource>,
+    /// The URL of the resource's metadata document (RFC 9728), named in every challenge.
+    metadata_url: Option<String>,
+    /// Whether a token without any audience passes the audience check (an opt-in leniency).
+    audienceless: bool,
 }
 
 /// The resource server's public URL is not an absolute http(s) URL without query or fragment.
@@ -117,13 +121,49 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
         if realm.is_empty() || realm.len() > 256 || !is_valid_description(&realm) {
             return Err(InvalidRealm);
         }
-        Ok(Self { store, clock, realm, audience: None, jwt: None, dpop: None })
+        Ok(Self { store, clock, realm, audience: None, jwt: None, dpop: None, metadata_url: None, audienceless: false })
     }
 
-    /// Accepts only tokens whose audience is exactly `audience` (RS-05). Without it, the
-    /// audience is not checked.
+    /// Accepts only tokens whose audience is exactly `audience` (RS-05, RI-03): this resource
+    /// server's own identifier, the `resource` clients ask tokens for. Without it, the
+    /// audience is not checked, and a token meant for any other resource is accepted here:
+    /// set it on every resource server of a deployment with more than one.
     pub fn require_audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Also accepts tokens that carry no audience at all (issued by a server without a default
+    /// audience, to a request without `resource`), while a token for another resource is still
+    /// refused. A leniency for deployments moving to resource indicators: such a token is valid
+    /// at every resource server that allows it, so prefer giving the server a default audience.
+    pub fn accept_tokens_without_audience(mut self) -> Self {
+        self.audienceless = true;
+        self
+    }
+
+    /// This checker guards the resource `metadata` describes (RFC 9728; PRM-01): tokens must
+    /// name its `resource` as their audience ([`BearerChecker::require_audience`]), and every
+    /// challenge carries `resource_metadata` with the document's well-known URL, so a client
+    /// without a token learns where to get one.
+    ///
+    /// ```
+    /// # use oauth21::bearer::{BearerChecker, BearerError};
+    /// # use oauth21::protected_resource::ProtectedResourceMetadata;
+    /// # use oauth21::{ManualClock, MemoryStore};
+    /// let metadata = ProtectedResourceMetadata::new("https://mcp.example/api")?.authorization_server("https://auth.example");
+    /// let checker = BearerChecker::new(MemoryStore::new(), ManualClock::at_unix(0), "mcp")?.protected_resource(&metadata);
+    /// let response = checker.response(&BearerError::NoCredentials);
+    /// assert_eq!(
+    ///     response.header("WWW-Authenticate"),
+    ///     Some(r#"Bearer realm="mcp", resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/api""#)
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn protected_resource(mut self, metadata: &crate::protected_resource::ProtectedResourceMetadata) -> Self {
+        self.audience = Some(metadata.resource.clone());
+        // The URL is built from a validated resource: visible ASCII without quotes.
+        self.metadata_url = Some(metadata.well_known_url()).filter(|url| is_valid_description(url));
         self
     }
 
@@ -290,7 +330,11 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
             return Err(BearerError::InvalidToken("the access token expired"));
         }
         if let Some(audience) = &self.audience {
-            if record.audience.as_deref() != Some(audience.as_str()) {
+            let fits = match record.audience.as_deref() {
+                Some(aud) => aud == audience.as_str(),
+                None => self.audienceless,
+            };
+            if !fits {
                 return Err(BearerError::InvalidToken("the access token is meant for another resource"));
             }
         }
@@ -300,7 +344,7 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
     /// The answer for `error`, with its `WWW-Authenticate` challenge (RS-03, RS-04): `Bearer`,
     /// or `DPoP` for the DPoP scheme's errors (with the nonce to use when nonces are on).
     pub fn response(&self, error: &BearerError) -> Response {
-        let response = challenge(&self.realm, error);
+        let response = challenge_for(&self.realm, self.metadata_url.as_deref(), error);
         match (error, self.dpop.as_ref().and_then(|d| d.nonces.as_ref())) {
             (BearerError::UseDpopNonce, Some(nonces)) => {
                 response.with_header("DPoP-Nonce", nonces.issue(self.clock.now()))
@@ -314,6 +358,11 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
 /// RS-04). Characters that cannot appear in the quoted `realm` (`"`, `\`, controls) are
 /// dropped from it.
 pub fn challenge(realm: &str, error: &BearerError) -> Response {
+    challenge_for(realm, None, error)
+}
+
+/// [`challenge`], naming the resource's metadata URL (RFC 9728 §5.1) when there is one.
+fn challenge_for(realm: &str, metadata_url: Option<&str>, error: &BearerError) -> Response {
     let realm: String = realm.chars().filter(|c| is_valid_description(c.encode_utf8(&mut [0; 4]))).collect();
     let (status, code) = match error {
         BearerError::NoCredentials => (401, None),
@@ -322,11 +371,14 @@ pub fn challenge(realm: &str, error: &BearerError) -> Response {
         BearerError::InsufficientScope(_) => (403, Some("insufficient_scope")),
         BearerError::Unavailable => return Response::new(503).with_header("Retry-After", "1"),
         BearerError::Misconfigured(_) => return Response::new(500).with_header("Cache-Control", "no-store"),
-        BearerError::InvalidDpopProof(_) => return dpop_challenge(401, "invalid_dpop_proof", error),
-        BearerError::InvalidDpopToken(_) => return dpop_challenge(401, "invalid_token", error),
-        BearerError::UseDpopNonce => return dpop_challenge(401, "use_dpop_nonce", error),
+        BearerError::InvalidDpopProof(_) => return dpop_challenge(401, "invalid_dpop_proof", error, metadata_url),
+        BearerError::InvalidDpopToken(_) => return dpop_challenge(401, "invalid_token", error, metadata_url),
+        BearerError::UseDpopNonce => return dpop_challenge(401, "use_dpop_nonce", error, metadata_url),
     };
     let mut challenge = format!("Bearer realm=\"{realm}\"");
+    if let Some(url) = metadata_url {
+        challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+    }
     if let Some(code) = code {
         challenge.push_str(&format!(", error=\"{code}\", error_description=\"{error}\""));
     }
@@ -346,9 +398,12 @@ fn with_scope(record: AccessTokenRecord, required: &Scope) -> Result<AccessToken
 }
 
 /// The `DPoP` challenge (RFC 9449 §7.1): the accepted algorithms, the error and its text.
-fn dpop_challenge(status: u16, code: &str, error: &BearerError) -> Response {
+fn dpop_challenge(status: u16, code: &str, error: &BearerError, metadata_url: Option<&str>) -> Response {
     let algs: Vec<&str> = dpop::ALGORITHMS.iter().map(|a| a.name()).collect();
-    let challenge = format!("DPoP algs=\"{}\", error=\"{code}\", error_description=\"{error}\"", algs.join(" "));
+    let mut challenge = format!("DPoP algs=\"{}\", error=\"{code}\", error_description=\"{error}\"", algs.join(" "));
+    if let Some(url) = metadata_url {
+        challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+    }
     Response::new(status).with_header("WWW-Authenticate", challenge).with_header("Cache-Control", "no-store")
 }
 

@@ -138,6 +138,9 @@ pub struct EndpointPaths {
     pub jwks: String,
     /// The pushed authorization request endpoint (default `/par`, RFC 9126).
     pub pushed_authorization_request: String,
+    /// The dynamic client registration endpoint (default `/register`, RFC 7591), listed as
+    /// `registration_endpoint` when registration is enabled.
+    pub registration: String,
 }
 
 impl EndpointPaths {
@@ -171,6 +174,12 @@ impl EndpointPaths {
         self
     }
 
+    /// With the registration endpoint at `path`.
+    pub fn with_registration(mut self, path: impl Into<String>) -> Self {
+        self.registration = path.into();
+        self
+    }
+
     /// With the pushed authorization request endpoint at `path`.
     pub fn with_pushed_authorization_request(mut self, path: impl Into<String>) -> Self {
         self.pushed_authorization_request = path.into();
@@ -187,6 +196,7 @@ impl Default for EndpointPaths {
             introspection: "/introspect".into(),
             jwks: "/jwks.json".into(),
             pushed_authorization_request: "/par".into(),
+            registration: "/register".into(),
         }
     }
 }

@@ -36,6 +36,13 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// `use_dpop_nonce` (RFC 9449 §8): the server requires a (fresh) nonce in the proof.
     UseDpopNonce,
+    /// `invalid_target` (RFC 8707 §2): the requested resource is malformed, not allowed for the
+    /// client, or not within the grant.
+    InvalidTarget,
+    /// `invalid_redirect_uri` (RFC 7591 §3.2.2): a registration's redirect URI is refused.
+    InvalidRedirectUri,
+    /// `invalid_client_metadata` (RFC 7591 §3.2.2): a registration's metadata is refused.
+    InvalidClientMetadata,
 }
 
 impl ErrorCode {
@@ -54,6 +61,9 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidTarget => "invalid_target",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
         }
     }
 
@@ -72,6 +82,9 @@ impl ErrorCode {
         Self::TemporarilyUnavailable,
         Self::InvalidDpopProof,
         Self::UseDpopNonce,
+        Self::InvalidTarget,
+        Self::InvalidRedirectUri,
+        Self::InvalidClientMetadata,
     ];
 }
 

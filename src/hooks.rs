@@ -7,10 +7,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::client::AuthFailure;
+use crate::client::{AuthFailure, Client};
 use crate::jose::JoseError;
 use crate::store::StoreError;
-use crate::types::{ClientId, ClientSecret, GrantId, Subject};
+use crate::types::{ClientId, ClientSecret, GrantId, Resource, Subject};
 
 /// Something security-relevant happened. Carries identifiers only, never a code, token or
 /// secret.
@@ -36,6 +36,11 @@ pub enum SecurityEvent {
         grant_id: GrantId,
         /// The resource owner.
         subject: Subject,
+    },
+    /// A client registered itself through dynamic registration (RFC 7591).
+    ClientRegistered {
+        /// The new client's id.
+        client_id: ClientId,
     },
     /// Client authentication failed at the token endpoint.
     ClientAuthenticationFailed {
@@ -145,6 +150,17 @@ pub trait Hooks: Send + Sync {
         let _ = (client_id, stored, presented);
         HookFuture::ready(false)
     }
+
+    /// Whether `client` may ask tokens for `resource` (RFC 8707; RI-01), asked for a resource
+    /// that is neither the server's default audience nor registered for the client
+    /// ([`Client::resources`]). `false` refuses the request with `invalid_target`. A host
+    /// that knows its resource servers by rule (an MCP gateway: every `https` URI under its own
+    /// domain) answers here instead of registering each. Default: nothing beyond the
+    /// registration, always `false`.
+    fn allow_resource<'a>(&'a self, client: &'a Client, resource: &'a Resource) -> HookFuture<'a, bool> {
+        let _ = (client, resource);
+        HookFuture::ready(false)
+    }
 }
 
 /// The answer of a hook: a value at once (no allocation), or a boxed future for hooks that wait.
@@ -210,6 +226,9 @@ impl<T: Hooks + ?Sized> Hooks for std::sync::Arc<T> {
         presented: &'a ClientSecret,
     ) -> HookFuture<'a, bool> {
         (**self).verify_external_secret(client_id, stored, presented)
+    }
+    fn allow_resource<'a>(&'a self, client: &'a Client, resource: &'a Resource) -> HookFuture<'a, bool> {
+        (**self).allow_resource(client, resource)
     }
 }
 

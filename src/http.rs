@@ -360,6 +360,18 @@ impl Response {
     }
 
     /// A redirect to `location` with the given 3xx status, never cached.
+    /// A public JSON document (metadata of a server or a resource): 200, cacheable for an hour;
+    /// 500 if it cannot be serialised.
+    pub(crate) fn public_document(document: &impl serde::Serialize) -> Self {
+        match serde_json::to_vec(document) {
+            Ok(body) => Self::new(200)
+                .with_header("Content-Type", "application/json")
+                .with_header("Cache-Control", "public, max-age=3600")
+                .with_body(body),
+            Err(_) => Self::new(500),
+        }
+    }
+
     pub(crate) fn redirect(status: u16, location: String) -> Self {
         Self::new(status).with_header("Location", location).with_header("Cache-Control", "no-store")
     }
@@ -569,6 +581,11 @@ impl<'a> Params<'a> {
             }
         }
         Ok(found)
+    }
+
+    /// Every value of a parameter that may repeat (`resource`, RFC 8707), in order.
+    pub(crate) fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.pairs.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_ref())
     }
 
     /// The first of `names` that appears more than once.

@@ -115,6 +115,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod audience;
 pub mod authorize;
 pub mod bearer;
 pub mod client;
@@ -130,7 +131,9 @@ mod memory;
 mod metadata;
 mod par;
 pub mod pkce;
+pub mod protected_resource;
 pub mod provider;
+pub mod registration;
 mod revoke;
 mod server;
 pub mod store;
@@ -153,7 +156,7 @@ pub use time;
 pub use authorize::{Approval, ApprovalError, Approved, AuthorizeError, AuthorizeOutcome, ConsentRequest};
 pub use bearer::{BearerChecker, BearerError};
 pub use client::{
-    AuthMethod, Client, ClientAuthError, ClientBuilder, ClientKeys, ClientKind, GrantType, RedirectUri,
+    AuthMethod, Client, ClientAuthError, ClientBuilder, ClientDisplay, ClientKeys, ClientKind, GrantType, RedirectUri,
     RegistrationError,
 };
 pub use config::AccessTokenFormat;
@@ -169,7 +172,8 @@ pub use server::{MissingCapabilities, Server};
 pub use store::{Store, StoreError, StoreErrorKind};
 pub use token::TokenError;
 pub use types::{
-    AccessToken, AuthorizationCode, ClientId, ClientSecret, GrantId, Issuer, RefreshToken, Scope, Subject, TokenHash,
+    AccessToken, AuthorizationCode, ClientId, ClientSecret, GrantId, Issuer, RefreshToken, Resource, Scope, Subject,
+    TokenHash,
 };
 
 /// The README's code examples, compiled as doctests so they cannot drift from the API.

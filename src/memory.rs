@@ -195,7 +195,24 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::SINGLE_USE_CLAIMS.union(Capabilities::PUSHED_REQUESTS)
+        Capabilities::SINGLE_USE_CLAIMS.union(Capabilities::PUSHED_REQUESTS).union(Capabilities::CLIENT_REGISTRATION)
+    }
+
+    fn register_client(
+        &self,
+        client: &Client,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = at;
+        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
+        let result = match clients.entry(client.id().clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(StoreError::backend("a client with this id exists")),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(client.clone());
+                Ok(())
+            }
+        };
+        ready(result)
     }
 
     fn insert_pushed_request(

@@ -64,6 +64,9 @@ pub struct Metadata {
     pub pushed_authorization_request_endpoint: Option<String>,
     /// Whether every authorization request must be pushed first (RFC 9126 §5; PAR-05).
     pub require_pushed_authorization_requests: bool,
+    /// The dynamic client registration endpoint (RFC 7591), when registration is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     /// The scopes the host chooses to advertise (RFC 8414 RECOMMENDED); omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
@@ -112,6 +115,7 @@ impl Metadata {
                 .pushed_request_lifetime()
                 .map(|_| config.endpoint_url(&paths.pushed_authorization_request)),
             require_pushed_authorization_requests: config.requires_pushed_requests(),
+            registration_endpoint: None,
             scopes_supported: Vec::new(),
             extra: std::collections::BTreeMap::new(),
         }
@@ -151,6 +155,13 @@ impl Metadata {
         Ok(self)
     }
 
+    /// Lists `registration_endpoint` at the configured path
+    /// ([`Server::metadata`](crate::Server::metadata) does so when registration is enabled).
+    pub fn with_registration_endpoint(mut self, config: &ServerConfig) -> Self {
+        self.registration_endpoint = Some(config.endpoint_url(&config.endpoint_paths().registration));
+        self
+    }
+
     /// Lists `jwks_uri` at the configured JWKS path.
     pub fn with_jwks_uri(mut self, config: &ServerConfig) -> Self {
         self.jwks_uri = Some(config.endpoint_url(&config.endpoint_paths().jwks));
@@ -159,13 +170,7 @@ impl Metadata {
 
     /// The HTTP answer: 200, JSON, cacheable for an hour (MD-01).
     pub fn response(&self) -> Response {
-        match serde_json::to_vec(self) {
-            Ok(body) => Response::new(200)
-                .with_header("Content-Type", "application/json")
-                .with_header("Cache-Control", "public, max-age=3600")
-                .with_body(body),
-            Err(_) => Response::new(500),
-        }
+        Response::public_document(self)
     }
 }
 

@@ -49,7 +49,7 @@ const _: () = assert!(authorize::DEFINED.len() == 8, "update par::DEFINED with t
 /// Reads a pushed request (PAR-01, PAR-02): a form POST, parameters in the body only, each
 /// once, and no `request_uri` (a pushed request cannot point at another).
 pub(crate) fn read<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<Params<'a>, TokenError> {
-    let params = read_form_post(request, config, &DEFINED)?;
+    let params = read_form_post(request, config, &DEFINED, &authorize::REPEATABLE)?;
     if params.get("request_uri").ok().flatten().is_some() {
         return Err(TokenError::InvalidRequest("request_uri must not be sent in a pushed authorization request"));
     }

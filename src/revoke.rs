@@ -39,7 +39,7 @@ pub(crate) struct TokenReference {
 
 /// Reads `token`, `token_type_hint` and the client's credentials (RV-01, RV-02, IN-01).
 pub(crate) fn parse(request: &Request<'_>, config: &ServerConfig) -> Result<TokenReference, TokenError> {
-    let params = read_form_post(request, config, &DEFINED)?;
+    let params = read_form_post(request, config, &DEFINED, &[])?;
     let get = |name| params.get(name).ok().flatten();
     let token = get("token").ok_or(TokenError::InvalidRequest("token is required"))?;
     // An unknown hint is ignored (RV-03).

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::audience;
 use crate::authorize::{
     self, Approval, ApprovalError, Approved, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
 };
@@ -26,6 +27,7 @@ use crate::jose::{self, JwtSigner, KeySet, VerificationKeys};
 use crate::jwt;
 use crate::metadata::Metadata;
 use crate::provider::{Clock, Random, RandomError, SystemClock, SystemRandom};
+use crate::registration::RegistrationPolicy;
 use crate::revoke::{self, TokenKind, TokenReference};
 use crate::store::{
     AccessTokenRecord, Capabilities, ClaimOutcome, CodeTake, InsertOutcome, RefreshTokenRecord, RotateOutcome, Store,
@@ -34,10 +36,13 @@ use crate::store::{
 use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code, client_credentials};
 use crate::token::{AccessText, NewAccess, Validity};
-use crate::types::{AuthorizationCode, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash, encode_token};
+use crate::types::{
+    AuthorizationCode, ClientId, GrantId, RefreshToken, Resource, Scope, Subject, TokenHash, encode_token,
+};
 
 mod grants;
 mod pushed;
+mod registration;
 mod revocation;
 
 /// The authorization server: configuration plus the caller's store, clock, randomness, JWT
@@ -56,6 +61,7 @@ pub struct Server<S> {
     signer: Option<Arc<dyn JwtSigner>>,
     verification: Option<Arc<dyn VerificationKeys>>,
     hooks: Arc<dyn Hooks>,
+    registration: Option<Arc<dyn RegistrationPolicy>>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Server<S> {
@@ -80,6 +86,7 @@ impl<S: Store> Server<S> {
             signer: None,
             verification: None,
             hooks: Arc::new(()),
+            registration: None,
         }
     }
 
@@ -141,6 +148,19 @@ impl<S: Store> Server<S> {
         self
     }
 
+    /// The same server with dynamic client registration (RFC 7591) enabled under `policy`,
+    /// which decides on every request ([`Server::register`]); `registration_endpoint` is then
+    /// in the metadata. Refused when the store does not declare
+    /// [`Capabilities::CLIENT_REGISTRATION`]: new clients must reach every instance.
+    pub fn with_registration(mut self, policy: impl RegistrationPolicy + 'static) -> Result<Self, MissingCapabilities> {
+        let missing = self.store.capabilities().missing(Capabilities::CLIENT_REGISTRATION);
+        if !missing.is_empty() {
+            return Err(MissingCapabilities(missing));
+        }
+        self.registration = Some(Arc::new(policy));
+        Ok(self)
+    }
+
     /// A server like this one (configuration and providers shared, nothing copied but a few
     /// reference counts) over `store`: for hosts that hold a database transaction across one
     /// request, as `server.with_store(&transaction)`.
@@ -153,6 +173,7 @@ impl<S: Store> Server<S> {
             signer: self.signer.clone(),
             verification: self.verification.clone(),
             hooks: self.hooks.clone(),
+            registration: self.registration.clone(),
         }
     }
 
@@ -215,7 +236,26 @@ impl<S: Store> Server<S> {
         if self.config.requires_pushed_requests() || consent.client().require_pushed_requests() {
             return Err(authorize::pushed_request_required(&consent));
         }
+        self.check_resources(&consent).await?;
         Ok(consent)
+    }
+
+    /// RI-01: every resource a consent request names is allowed for its client.
+    pub(super) async fn check_resources(&self, consent: &ConsentRequest) -> Result<(), AuthorizeFailure> {
+        for resource in consent.resources() {
+            if !self.resource_allowed(consent.client(), resource).await {
+                return Err(authorize::resource_not_allowed(consent));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `client` may ask tokens for `resource` (RI-01): the server's default audience,
+    /// a resource registered for the client, or one the host's policy allows.
+    async fn resource_allowed(&self, client: &Client, resource: &Resource) -> bool {
+        self.config.access_token_audience() == Some(resource.as_str())
+            || client.resources().contains(resource)
+            || self.hooks.allow_resource(client, resource).await
     }
 
     /// The resource owner approved: issues a code and redirects to the client with `code`,
@@ -292,11 +332,11 @@ impl<S: Store> Server<S> {
         if client.dpop_bound_access_tokens() && proof.is_none() {
             return Err(TokenError::InvalidDpopProof("this client's tokens are DPoP-bound: a DPoP proof is required"));
         }
-        let proof = proof.as_ref();
+        let (proof, resource) = (proof.as_ref(), request.resource.as_ref());
         match request.grant {
-            GrantType::AuthorizationCode => self.redeem_code(&request.params, &client, proof).await,
-            GrantType::RefreshToken => self.refresh(&request.params, &client, proof).await,
-            GrantType::ClientCredentials => self.client_credentials(&request.params, &client, proof).await,
+            GrantType::AuthorizationCode => self.redeem_code(&request.params, &client, proof, resource).await,
+            GrantType::RefreshToken => self.refresh(&request.params, &client, proof, resource).await,
+            GrantType::ClientCredentials => self.client_credentials(&request.params, &client, proof, resource).await,
         }
     }
 
@@ -340,8 +380,14 @@ impl<S: Store> Server<S> {
     /// says (`scopes_supported`, its own members): extend it, then serve
     /// [`Metadata::response`].
     pub fn metadata_document(&self) -> Metadata {
-        let metadata = Metadata::new(&self.config);
-        if self.verification.is_some() { metadata.with_jwks_uri(&self.config) } else { metadata }
+        let mut metadata = Metadata::new(&self.config);
+        if self.verification.is_some() {
+            metadata = metadata.with_jwks_uri(&self.config);
+        }
+        if self.registration.is_some() {
+            metadata = metadata.with_registration_endpoint(&self.config);
+        }
+        metadata
     }
 
     /// Client authentication (TK-06): the registration's rules, then the secret, after asking

@@ -78,6 +78,7 @@
 //! | `rotate_refresh` | Lua: `HMGET family:{grant} active previous retried`: `active` must equal `from` (grace: `previous` equals `from` and `retried` unset), else return not-active; `HSET rt:{active} rotated_at {at}`, `HSET family:{grant} active {new} previous {from} retried {grace}`, the new `rt:` and `at:` records, `SADD members:{grant}`, and the grant's score in `subject:{subject}` raised to the family's new end | `UPDATE grants SET active = $new, previous = $from WHERE grant_id = $g AND active = $from AND NOT revoked RETURNING 1` (the compare-and-swap, holding the grant row's lock; zero rows = not active), then in the same transaction `UPDATE tokens SET rotated_at = $at WHERE hash = $from` and `INSERT INTO tokens` the new pair. READ COMMITTED suffices: a revocation waits on the row lock |
 //! | `revoke_grant` | Lua: `SET revoked:{grant} 1 PX {until remember_until}` (never shortening), then `DEL` every member of `members:{grant}`, `ZREM subject:{subject} {grant}`, `DEL family:{grant} members:{grant}` | transaction: `pg_advisory_xact_lock(hashtext('grant:' \|\| $1))`; `INSERT INTO revoked_grants ... ON CONFLICT DO UPDATE SET until = greatest(...)`; `UPDATE grants SET revoked = true WHERE grant_id = $1` (first, so a rotation in flight finishes before) then `DELETE FROM tokens WHERE grant_id = $1`, which at READ COMMITTED sees what that rotation committed |
 //! | `revoke_subject` | Lua, in bounded steps: one script `SET revoked-sub:{subject} {latest at} PX {until remember_until}` and moves `subject:{subject}` into `subject-revoking:{subject}` (merged with what an interrupted call left); then scripts each revoking at most 256 of its grants as above until it is empty; a failed step is an error, and the next call finishes the rest | transaction: `pg_advisory_xact_lock(hashtext('subject:' \|\| $1))`; `INSERT INTO revoked_subjects ... ON CONFLICT DO UPDATE SET revoked_at = greatest(...)`; then `UPDATE grants SET revoked = true WHERE subject = $1` and `DELETE FROM tokens WHERE subject = $1` |
+//! | `register_client` | `SET client:{id} {json} NX`: nil (the id exists) is a failure | `INSERT INTO clients (id, data) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING 1` (no row: a failure) |
 //! | `claim_once` | `SET claim:{hash} 1 NX PX {until - at}`: `OK` to exactly one caller while the key lives | `INSERT INTO claims (hash, until) VALUES ($1, $2) ON CONFLICT (hash) DO UPDATE SET until = EXCLUDED.until WHERE claims.until <= $3 RETURNING 1` (a row: claimed; the conflicting row is locked, so one session only inserts or takes over an ended claim) |
 //! | `revoke_access_token` | `DEL at:{hash}` | `DELETE FROM tokens WHERE hash = $1 AND kind = 'access'` |
 //! | `access_token`, `refresh_token` | `GET at:{hash}` / `HMGET rt:{hash} record rotated_at` | `SELECT data FROM tokens WHERE hash = $1 AND kind = $2` |
@@ -97,7 +98,7 @@ use time::OffsetDateTime;
 
 use crate::client::Client;
 use crate::pkce::CodeChallenge;
-use crate::types::{ClientId, GrantId, Scope, Subject, TokenHash};
+use crate::types::{ClientId, GrantId, Resource, Scope, Subject, TokenHash};
 
 /// A store operation failed. The server answers `server_error` (or 503 for
 /// [`StoreErrorKind::Unavailable`]) and stores nothing more; the error, with its cause, reaches
@@ -211,6 +212,10 @@ pub struct CodeRecord {
     /// redemption must come with a proof of that key (DP-06).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The resources (RFC 8707) the resource owner granted: the audiences the code's tokens may
+    /// name (RI-02). Empty: the server's default audience only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Resource>,
 }
 
 /// A pushed authorization request (RFC 9126), as stored under the digest of its
@@ -249,8 +254,9 @@ pub struct AccessTokenRecord {
     pub subject: Subject,
     /// The token's scope.
     pub scope: Scope,
-    /// The resource server the token is meant for (`aud`), when the server is configured with
-    /// one (RS-05).
+    /// The resource server the token is meant for (`aud`): the resource the token request named
+    /// (RFC 8707), else the server's default audience, when it has one (RS-05, RI-02). One
+    /// audience per token, so a token for one resource is never accepted at another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     /// When the token was issued.
@@ -298,6 +304,10 @@ pub struct RefreshTokenRecord {
     /// bearer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jkt: Option<String>,
+    /// The grant's resources (RFC 8707): a refreshed access token names one of them, never
+    /// another (RI-02). Empty: the server's default audience only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Resource>,
 }
 
 /// A grant: one resource owner's authorization of one client, shared by every token issued
@@ -319,6 +329,9 @@ pub struct GrantRecord {
     /// When the grant ends: no token of it is valid after this.
     #[serde(with = "time::serde::timestamp")]
     pub expires_at: OffsetDateTime,
+    /// The granted resources (RFC 8707; RI-02). Empty: the server's default audience only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Resource>,
 }
 
 /// A new grant and the tokens of its first token response, stored together by
@@ -422,8 +435,15 @@ impl Capabilities {
     /// requests (RFC 9126).
     pub const PUSHED_REQUESTS: Self = Self(2);
 
-    const NAMES: [(Self, &'static str); 2] =
-        [(Self::SINGLE_USE_CLAIMS, "single-use claims"), (Self::PUSHED_REQUESTS, "pushed requests")];
+    /// [`Store::register_client`]: clients registered at run time (RFC 7591), seen by every
+    /// instance that shares the store.
+    pub const CLIENT_REGISTRATION: Self = Self(4);
+
+    const NAMES: [(Self, &'static str); 3] = [
+        (Self::SINGLE_USE_CLAIMS, "single-use claims"),
+        (Self::PUSHED_REQUESTS, "pushed requests"),
+        (Self::CLIENT_REGISTRATION, "client registration"),
+    ];
 
     /// Both sets.
     pub const fn union(self, other: Self) -> Self {
@@ -511,6 +531,19 @@ pub trait Store: Send + Sync {
         std::future::ready(Err(StoreError::unsupported("pushed_request")))
     }
 
+    /// Stores a client registered at `at` (the server's now) through dynamic registration
+    /// (optional: [`Capabilities::CLIENT_REGISTRATION`]). The id is 128 random bits the server
+    /// made, so an existing client under it is a failure, **never an overwrite**: a store must
+    /// not let a registration replace another client. Default: unsupported.
+    fn register_client(
+        &self,
+        client: &Client,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (client, at);
+        std::future::ready(Err(StoreError::unsupported("register_client")))
+    }
+
     /// The registration of client `id`, if any.
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
 
@@ -583,6 +616,13 @@ pub trait Store: Send + Sync {
 impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
+    }
+    fn register_client(
+        &self,
+        client: &Client,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).register_client(client, at)
     }
     fn claim_once(
         &self,
@@ -661,6 +701,13 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
 impl<T: Store + ?Sized> Store for &T {
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
+    }
+    fn register_client(
+        &self,
+        client: &Client,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).register_client(client, at)
     }
     fn claim_once(
         &self,

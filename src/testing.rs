@@ -14,7 +14,7 @@
 //! # }
 //! let store = oauth21::MemoryStore::new();
 //! let cases = block_on(oauth21::testing::check_store(&store, 16)).expect("MemoryStore conforms");
-//! assert!(cases >= 13);
+//! assert!(cases >= 16);
 //! ```
 //!
 //! The concurrent cases start `contenders` operations on the same code or token together and
@@ -40,7 +40,7 @@ use crate::store::{
     AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant,
     PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
 };
-use crate::types::{ClientId, GrantId, Scope, Subject, TokenHash};
+use crate::types::{ClientId, GrantId, Resource, Scope, Subject, TokenHash};
 
 /// A contract violation (or a store error) found by the suite.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,6 +105,7 @@ impl Fixture {
             issued_at: self.now,
             expires_at: self.now + Duration::seconds(60),
             dpop_jkt: None,
+            resources: vec![Resource::from_static("https://rs.example/api")],
         }
     }
 
@@ -115,7 +116,7 @@ impl Fixture {
             client_id: grant.client_id.clone(),
             subject: grant.subject.clone(),
             scope: grant.scope.clone(),
-            audience: None,
+            audience: grant.resources.first().map(|r| r.as_str().to_owned()),
             issued_at: self.now,
             expires_at: self.now + Duration::hours(1),
             jkt: None,
@@ -134,6 +135,7 @@ impl Fixture {
             grant_expires_at: grant.expires_at,
             rotated_at: None,
             jkt: None,
+            resources: grant.resources.clone(),
         }
     }
 
@@ -145,6 +147,7 @@ impl Fixture {
             scope: Scope::parse("read").unwrap_or_default(),
             authorized_at,
             expires_at: self.now + Duration::days(30),
+            resources: vec![Resource::from_static("https://rs.example/api")],
         }
     }
 
@@ -232,7 +235,74 @@ pub async fn check_store<S: Store>(store: &S, contenders: usize) -> Result<usize
     } else {
         undeclared_pushed_requests_fail_closed(store, &fx).await?;
     }
+    if store.capabilities().contains(Capabilities::CLIENT_REGISTRATION) {
+        registered_clients_are_kept_and_never_overwritten(store, &fx, contenders).await?;
+        cases += 1;
+    } else {
+        undeclared_registration_fails_closed(store, &fx).await?;
+    }
     Ok(cases)
+}
+
+/// A client as dynamic registration makes one, under a fresh id.
+fn registered_client(fx: &Fixture, redirect: &str) -> Result<crate::client::Client, crate::client::RegistrationError> {
+    let display = crate::client::ClientDisplay { client_name: Some("Conformance client".into()), ..Default::default() };
+    crate::client::Client::public(fx.name("registered"))
+        .redirect_uri(redirect)
+        .scope("read")
+        .resource("https://rs.example/api")
+        .display(display)
+        .build()
+}
+
+async fn registered_clients_are_kept_and_never_overwritten<S: Store>(
+    store: &S,
+    fx: &Fixture,
+    contenders: usize,
+) -> CaseResult {
+    const CASE: &str = "registered clients: kept as registered, never overwritten";
+    let e = store_err(CASE);
+    let client = registered_client(fx, "https://client.example/cb").map_err(|_| fail(CASE, "fixture client"))?;
+    store.register_client(&client, fx.now).await.map_err(&e)?;
+    if store.client(client.id()).await.map_err(&e)?.as_ref() != Some(&client) {
+        return Err(fail(CASE, "a registered client did not read back as registered"));
+    }
+    // Registrations racing under one id (the same random id drawn twice): one wins, and the
+    // stored client is the winner's, whole.
+    let contender = registered_client(fx, "https://client.example/cb").map_err(|_| fail(CASE, "fixture client"))?;
+    let rivals: Vec<crate::client::Client> = (0..contenders)
+        .map(|i| {
+            crate::client::Client::public(contender.id().as_str())
+                .redirect_uri(format!("https://client{i}.example/cb"))
+                .build()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|_| fail(CASE, "fixture client"))?;
+    let results = join_all(rivals.iter().map(|rival| store.register_client(rival, fx.now))).await;
+    let winners: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_ok()).map(|(i, _)| i).collect();
+    let [winner] = winners.as_slice() else {
+        return Err(fail(CASE, format!("{} of {contenders} racing registrations of one id succeeded", winners.len())));
+    };
+    if store.client(contender.id()).await.map_err(&e)?.as_ref() != Some(&rivals[*winner]) {
+        return Err(fail(CASE, "the stored client is not the one registration that succeeded"));
+    }
+    if store.register_client(&contender, fx.now).await.is_ok() {
+        return Err(fail(CASE, "a registration replaced an existing client"));
+    }
+    if store.client(client.id()).await.map_err(&e)?.as_ref() != Some(&client) {
+        return Err(fail(CASE, "a refused registration changed another client"));
+    }
+    Ok(())
+}
+
+/// A store that does not declare registration must refuse it, not pretend to keep the client.
+async fn undeclared_registration_fails_closed<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "undeclared client registration fails closed";
+    let client = registered_client(fx, "https://client.example/cb").map_err(|_| fail(CASE, "fixture client"))?;
+    match store.register_client(&client, fx.now).await {
+        Err(e) if e.kind() == crate::store::StoreErrorKind::Unsupported => Ok(()),
+        other => Err(fail(CASE, format!("gave {other:?} without declaring CLIENT_REGISTRATION"))),
+    }
 }
 
 async fn code_is_taken_once<S: Store>(store: &S, fx: &Fixture) -> CaseResult {

@@ -45,6 +45,9 @@ pub enum InvalidValue {
     /// A grant id is 1 to 128 visible ASCII characters.
     #[error("grant id must be 1 to 128 visible ASCII characters")]
     GrantId,
+    /// A resource indicator is an absolute URI without a fragment (RFC 8707 §2).
+    #[error("a resource must be an absolute URI without a fragment, at most 2048 visible ASCII characters")]
+    Resource,
 }
 
 macro_rules! string_newtype {
@@ -133,6 +136,30 @@ string_newtype!(
     |v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()),
     InvalidValue::GrantId
 );
+
+string_newtype!(
+    /// A resource indicator (RFC 8707 §2): the protected resource an access token is meant
+    /// for, which becomes the token's audience (`aud`). An absolute URI (`scheme ":" ...`)
+    /// without a fragment, at most 2048 visible ASCII characters, kept and compared exactly as
+    /// given (RI-01).
+    Resource,
+    is_resource_indicator,
+    InvalidValue::Resource
+);
+
+/// RFC 3986 §4.3 absolute-URI, as far as a resource indicator needs: a scheme (a letter, then
+/// letters, digits, `+`, `-`, `.`), a colon, something after it, no fragment, no spaces.
+fn is_resource_indicator(value: &str) -> bool {
+    let Some((scheme, rest)) = value.split_once(':') else { return false };
+    let mut scheme_bytes = scheme.bytes();
+    let scheme_ok = scheme_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme_bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    scheme_ok
+        && !rest.is_empty()
+        && value.len() <= 2048
+        && !value.contains('#')
+        && value.bytes().all(|b| b.is_ascii_graphic())
+}
 
 /// The authorization server's issuer identifier (RFC 8414, RFC 9207), kept exactly as given.
 ///
@@ -293,6 +320,18 @@ impl Scope {
     /// Whether every token of `self` is in `other`.
     pub fn is_subset_of(&self, other: &Scope) -> bool {
         self.iter().all(|t| other.contains(t))
+    }
+
+    /// The tokens of `self` that are also in `other`, in `self`'s order: how a policy narrows
+    /// a requested scope to an allowed one.
+    ///
+    /// ```
+    /// # use oauth21::Scope;
+    /// let asked = Scope::from_static("read write admin");
+    /// assert_eq!(asked.intersection(&Scope::from_static("write read")).to_string(), "read write");
+    /// ```
+    pub fn intersection(&self, other: &Scope) -> Scope {
+        Self(self.0.iter().filter(|t| other.contains(t)).cloned().collect())
     }
 }
 

@@ -2,91 +2,15 @@
 //! independent OAuth client (the `oauth2` crate) and by plain `reqwest` where that crate has no
 //! call for it (the login and consent page, `/api/me`, metadata).
 
-#[path = "../examples/server/app.rs"]
-#[allow(dead_code)]
-mod app;
+mod example_http;
 
+use example_http::{app, hidden_inputs, http, query_param, sign_in_and_decide, start, start_serving, start_with};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl, PkceCodeChallenge,
     RedirectUrl, RevocationUrl, Scope, StandardRevocableToken, TokenIntrospectionResponse, TokenResponse, TokenUrl,
 };
 use reqwest::StatusCode;
-
-/// Serves the demo router on 127.0.0.1 with an OS-chosen port; returns its base URL.
-async fn start() -> String {
-    start_with(oauth21::AccessTokenFormat::Opaque).await
-}
-
-/// Serves the demo router issuing access tokens in `format`.
-async fn start_with(format: oauth21::AccessTokenFormat) -> String {
-    start_serving(app::demo_clients().unwrap(), format).await
-}
-
-/// Serves the demo router with `clients`, issuing access tokens in `format`.
-async fn start_serving(clients: Vec<oauth21::Client>, format: oauth21::AccessTokenFormat) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app::router(&base, clients, format).unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    base
-}
-
-/// An HTTP client that never follows redirects: the OAuth redirects are the answers under test.
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-fn html_unescape(text: &str) -> String {
-    text.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-}
-
-/// The consent form's hidden inputs.
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .filter_map(|rest| {
-            let (name, rest) = rest.split_once("\" value=\"")?;
-            let (value, _) = rest.split_once('"')?;
-            Some((html_unescape(name), html_unescape(value)))
-        })
-        .collect()
-}
-
-/// Opens `url` like a browser, signs in as alice with `password`, and presses `decision`.
-/// Returns the response to the form POST.
-async fn sign_in_and_decide(base: &str, url: &str, password: &str, decision: &str) -> reqwest::Response {
-    let http = http();
-    let page = http.get(url).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let headers = page.headers().clone();
-    assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
-    assert_eq!(headers["x-frame-options"], "DENY");
-    let cookie = headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let html = page.text().await.unwrap();
-    assert_eq!(html.matches("<form method=\"post\"").count(), 1, "one form");
-    for needle in [
-        "name=\"username\"",
-        "name=\"password\"",
-        "name=\"decision\" value=\"approve\"",
-        "name=\"decision\" value=\"deny\"",
-    ] {
-        assert!(html.contains(needle), "{needle}");
-    }
-    let mut form = hidden_inputs(&html);
-    form.extend([
-        ("username".into(), "alice".into()),
-        ("password".into(), password.into()),
-        ("decision".into(), decision.into()),
-    ]);
-    http.post(format!("{base}/authorize")).header("cookie", cookie).form(&form).send().await.unwrap()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
-}
 
 fn client(base: &str, id: &str) -> ReadyClient {
     BasicClient::new(ClientId::new(id.to_owned()))
@@ -242,7 +166,7 @@ async fn jwt_mode_issues_rfc9068_tokens_that_verify_with_the_served_jwks_and_rev
     // verifies offline with the published keys alone.
     let tokens = code_flow(&base, &client(&base, "demo-app")).await;
     let jwt = tokens.access_token().secret().clone();
-    let verifier = JwtVerifier::new(keys, base.as_str(), format!("{base}/api"));
+    let verifier = JwtVerifier::new(keys, base.as_str(), format!("{base}/api/me"));
     let claims = verifier.verify(&jwt, time::OffsetDateTime::now_utc()).unwrap();
     assert_eq!(claims.subject.as_str(), "alice");
     assert_eq!(claims.client_id.as_str(), "demo-app");
@@ -268,7 +192,10 @@ async fn api_me_without_a_token_gets_a_bare_challenge() {
     let base = start().await;
     let me = api_me(&base, None).await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(me.headers()["www-authenticate"], "Bearer realm=\"demo-api\"");
+    // No error code (RS-03); the pointer to the resource's metadata (PRM-01).
+    let expected =
+        format!("Bearer realm=\"demo-api\", resource_metadata=\"{base}/.well-known/oauth-protected-resource/api/me\"");
+    assert_eq!(me.headers()["www-authenticate"], expected.as_str());
 }
 
 #[tokio::test]

@@ -165,3 +165,35 @@ fn a_private_key_jwt_client_keeps_its_golden_form_and_its_keys_are_checked_when_
     }
     assert!(oauth21::ClientKeys::from_jwks(br#"{"keys":[]}"#).is_err());
 }
+
+#[test]
+fn ri02_granted_resources_keep_their_golden_form_on_codes_grants_and_refresh_tokens() {
+    let resources = r#""resources":["https://a.example/api","urn:example:b"]"#;
+    let code = format!(
+        r#"{{"hash":"{HASH_A}","grant_id":"g-1","client_id":"spa","redirect_uri":"http://127.0.0.1:5000/cb","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","scope":"read","subject":"alice","issued_at":1700000000,"expires_at":1700000060,{resources}}}"#
+    );
+    round_trips::<CodeRecord>(&code);
+    let refresh = format!(
+        r#"{{"hash":"{HASH_B}","grant_id":"g-1","client_id":"spa","subject":"alice","scope":"read","issued_at":1700000000,"expires_at":1701209600,"grant_expires_at":1702592000,"rotated_at":null,{resources}}}"#
+    );
+    round_trips::<RefreshTokenRecord>(&refresh);
+    let grant = format!(
+        r#"{{"grant_id":"g-1","client_id":"spa","subject":"alice","scope":"read","authorized_at":1700000000,"expires_at":1702592000,{resources}}}"#
+    );
+    round_trips::<GrantRecord>(&grant);
+    // A stored resource that is not an absolute URI is refused when read.
+    assert!(serde_json::from_str::<GrantRecord>(&grant.replace("urn:example:b", "relative/path")).is_err());
+}
+
+/// A dynamically registered client: its resources and what it says about itself.
+const REGISTERED_CLIENT: &str = r#"{"version":1,"id":"Zk3r","kind":{"type":"public"},"redirect_uris":["http://127.0.0.1/cb"],"grant_types":["authorization_code","refresh_token"],"scope":"read write","default_scope":"read write","introspect_any":false,"resources":["https://mcp.example/api"],"display":{"client_name":"Agent","client_uri":"https://agent.example","contacts":["ops@agent.example"]}}"#;
+
+#[test]
+fn reg01_a_registered_client_keeps_its_golden_form_and_its_display_is_checked_when_read() {
+    let client: Client = serde_json::from_str(REGISTERED_CLIENT).unwrap();
+    assert_eq!(serde_json::to_string(&client).unwrap(), REGISTERED_CLIENT);
+    assert_eq!(client.resources()[0].as_str(), "https://mcp.example/api");
+    assert_eq!(client.display().client_name.as_deref(), Some("Agent"));
+    let script = REGISTERED_CLIENT.replace("https://agent.example", "javascript:alert(1)");
+    assert!(serde_json::from_str::<Client>(&script).is_err(), "a stored display URL is checked like a registered one");
+}

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
 use oauth21::jose::{Algorithm, KeySet, SharedKeySet, SigningKey};
 use oauth21::jwt::JwtVerifier;
+use oauth21::protected_resource::ProtectedResourceMetadata;
 use oauth21::provider::Random as _;
 use oauth21::{
     AccessTokenFormat, Approval, AuthorizeOutcome, BearerChecker, Client, ConsentRequest, Request, Response, Scope,
@@ -26,6 +27,8 @@ use oauth21::{
 pub mod clients;
 #[path = "log.rs"]
 pub mod log;
+#[path = "policy.rs"]
+pub mod policy;
 #[path = "store.rs"]
 pub mod store;
 pub use clients::{ClientSpec, CorsOrigins, demo_clients};
@@ -47,6 +50,8 @@ struct Demo {
     server: Server<DemoStore>,
     /// The protected resource's view: the same store, no authorization server needed.
     api: BearerChecker<DemoStore, SystemClock>,
+    /// `/api/me`'s metadata (RFC 9728), which its 401 answers point at.
+    api_metadata: ProtectedResourceMetadata,
     keys: SystemRandom,
     /// Signs the consent form's CSRF tokens, so a cookie the server did not issue is refused.
     form_key: ring::hmac::Key,
@@ -103,13 +108,22 @@ pub fn router(
 }
 
 /// The router for an authorization server at `issuer` over `store`, issuing access tokens in
-/// `format`. JWTs are signed with a fresh ES256 key, for the audience `{issuer}/api`, and
-/// published at `/jwks.json`; `/api/me` verifies them and still asks the store whether they
-/// were revoked. The key is this process's own: instances sharing one Redis do not accept each
+/// `format`. `/api/me` is the protected resource `{issuer}/api/me` (RFC 9728 metadata at
+/// `/.well-known/oauth-protected-resource/api/me`), the default audience of every token, so a
+/// token asked for without `resource` works there and a token for another resource does not.
+/// JWTs are signed with a fresh ES256 key and published at `/jwks.json`; `/api/me` verifies
+/// them and still asks the store whether they were revoked. Public clients may register
+/// themselves at `/register` (RFC 7591). The key is this process's own: instances sharing one Redis do not accept each
 /// other's JWTs at `/api/me` (a deployment gives every instance the same key set).
 pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Router, Box<dyn std::error::Error>> {
     let format = options.access_tokens;
+    let resource = format!("{issuer}/api/me");
     let mut config = ServerConfig::builder(issuer).access_token_format(format);
+    let api_metadata = ProtectedResourceMetadata::new(&resource)?
+        .authorization_server(issuer)
+        .scopes_supported(["read", "write"])
+        .resource_name("oauth21 demo API")
+        .dpop(false);
     if options.fapi2 {
         config = config.fapi2_security_profile();
     }
@@ -118,7 +132,9 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
     }
     // /api/me is served by this server, so its public URL is the issuer's: a DPoP proof names
     // the issuer plus the path, whatever address the process listens on.
-    let mut api = BearerChecker::new(store.clone(), SystemClock, "demo-api")?.accept_dpop(issuer)?;
+    let mut api = BearerChecker::new(store.clone(), SystemClock, "demo-api")?
+        .accept_dpop(issuer)?
+        .protected_resource(&api_metadata);
     if options.dpop_nonces {
         // Every instance on one store shares the form key, so they derive the same nonce key.
         let secret: [u8; 32] =
@@ -130,9 +146,16 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
         api = api.dpop_nonces(oauth21::dpop::NonceKey::new(&secret, step));
     }
     let keys = match format {
-        AccessTokenFormat::Opaque => None,
+        // Opaque tokens asked for without `resource` carry no audience, and /api/me accepts
+        // them: so instances started without a shared --issuer (each its own address) still
+        // honour each other's tokens. A token for another resource names it, and is refused.
+        AccessTokenFormat::Opaque => {
+            api = api.accept_tokens_without_audience();
+            None
+        }
         AccessTokenFormat::Jwt => {
-            let audience = format!("{issuer}/api");
+            // JWTs need an audience: /api/me is the default one.
+            config = config.access_token_audience(&resource);
             let key = match options.jwt_key {
                 Some(key) => key,
                 None => {
@@ -141,8 +164,7 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
                 }
             };
             let keys = SharedKeySet::new(KeySet::with_active(key));
-            config = config.access_token_audience(&audience);
-            api = api.require_audience(&audience).accept_jwt(JwtVerifier::new(keys.clone(), issuer, audience));
+            api = api.accept_jwt(JwtVerifier::new(keys.clone(), issuer, &resource));
             Some(keys)
         }
         other => return Err(format!("access token format {other:?} is not supported by this server").into()),
@@ -154,12 +176,12 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
         Some(keys) => Server::new(config, store).with_jwt_keys(keys),
         None => Server::new(config, store),
     };
-    let server = match &options.log {
-        Some(log) => server.with_hooks(log.clone()),
-        None => server,
-    };
+    let hooks = policy::DemoHooks { log: options.log.clone(), api_resource: resource.clone() };
+    let server = server.with_hooks(hooks).with_registration(policy::registration)?;
+    let api_metadata_path = api_metadata.well_known_path();
     let state = Arc::new(Demo {
         api,
+        api_metadata,
         server,
         keys: SystemRandom::new(),
         form_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &options.form_key),
@@ -172,6 +194,8 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
         .route("/revoke", any(revoke))
         .route("/par", any(pushed_authorization_request))
         .route("/introspect", any(introspect))
+        .route("/register", any(register))
+        .route(&api_metadata_path, get(protected_resource_metadata))
         .route(&metadata_path, get(metadata))
         .route(&jwks_path, get(jwks))
         .route("/api/me", any(api_me))
@@ -293,6 +317,37 @@ async fn introspect(State(demo): State<AppState>, request: HttpRequest) -> HttpR
         Err(response) => return response,
     };
     http_response(demo.server.introspect(&Request::from(&request)).await)
+}
+
+/// `POST /register` (RFC 7591): open to public clients, under [`policy::registration`].
+/// Browser-based MCP clients register with `fetch`, so it answers CORS for any origin: it
+/// takes no cookies and creates only public clients.
+async fn register(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    if request.method() == HttpMethod::OPTIONS {
+        return any_origin(StatusCode::NO_CONTENT.into_response(), true);
+    }
+    let request = match collect(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    any_origin(http_response(demo.server.register(&Request::from(&request)).await), false)
+}
+
+/// `/api/me`'s protected-resource metadata: public, readable from any origin.
+async fn protected_resource_metadata(State(demo): State<AppState>) -> HttpResponse {
+    any_origin(http_response(demo.api_metadata.response()), false)
+}
+
+/// Marks a public answer readable from any origin (and answers a preflight for a JSON POST).
+fn any_origin(mut response: HttpResponse, preflight: bool) -> HttpResponse {
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if preflight {
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    }
+    response
 }
 
 async fn metadata(State(demo): State<AppState>) -> HttpResponse {
@@ -463,6 +518,13 @@ fn consent_page(
         .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">\n", escape(k), escape(v)))
         .collect();
     let scopes: String = consent.scope().iter().map(|s| format!("<li><code>{}</code></li>", escape(s))).collect();
+    let resources: String =
+        consent.resources().iter().map(|r| format!("<li><code>{}</code></li>", escape(r.as_str()))).collect();
+    let resources = if resources.is_empty() { resources } else { format!("<p>At:</p><ul>{resources}</ul>") };
+    // A registered client names itself: shown as its claim, beside the id nobody can choose.
+    let name = consent.client().display().client_name.as_deref().map_or(String::new(), |name| {
+        format!("<p class=\"muted\">It calls itself &ldquo;{}&rdquo; (not verified).</p>", escape(name))
+    });
     let message = message.map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(m))).unwrap_or_default();
     let html = format!(
         r#"<!doctype html>
@@ -470,7 +532,7 @@ fn consent_page(
 <title>Sign in to authorize {client}</title><style>{STYLE}</style></head>
 <body><main>
 <h1><code>{client}</code> wants access to your account</h1>
-<p>It asks for:</p><ul>{scopes}</ul>
+{name}<p>It asks for:</p><ul>{scopes}</ul>{resources}
 <p class="muted">You will be sent back to <code>{redirect}</code>.</p>
 {message}
 <form method="post" action="/authorize">

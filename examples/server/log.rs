@@ -87,6 +87,9 @@ pub fn event_fields(event: &SecurityEvent) -> (&'static str, Map<String, Value>)
                 ("reason", format!("{reason:?}").into()),
             ]),
         ),
+        SecurityEvent::ClientRegistered { client_id } => {
+            ("client_registered", fields([("client_id", client_id.as_str().into())]))
+        }
         other => ("security_event", fields([("event", format!("{other:?}").into())])),
     }
 }

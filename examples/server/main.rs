@@ -229,7 +229,9 @@ fn describe(c: &Client) -> String {
 fn print_walkthrough(issuer: &str, clients: &[String], custom: bool) {
     println!("oauth21 demo authorization server");
     println!("issuer: {issuer}");
-    println!("metadata: {issuer}/.well-known/oauth-authorization-server\n");
+    println!("metadata: {issuer}/.well-known/oauth-authorization-server");
+    println!("protected resource: {issuer}/api/me (metadata: {issuer}/.well-known/oauth-protected-resource/api/me)");
+    println!("registration: {issuer}/register (RFC 7591, public clients)\n");
     println!("clients:");
     for line in clients {
         println!("{line}");
@@ -262,8 +264,19 @@ fn print_walkthrough(issuer: &str, clients: &[String], custom: bool) {
     println!(
         "   curl -s {issuer}/token -d grant_type=refresh_token -d client_id=demo-app -d refresh_token=PASTE_REFRESH_TOKEN"
     );
-    println!("5. Introspect or revoke:");
+    println!("5. Tokens are for {issuer}/api/me unless the request names another resource (RFC 8707);");
+    println!("   a confidential client may name any https resource, and /api/me refuses such a token:");
+    println!(
+        "   curl -s -u demo-service:demo-service-secret {issuer}/token -d grant_type=client_credentials \\\n     \
+         -d resource=https://other.example/api"
+    );
+    println!("6. Introspect or revoke:");
     println!("   curl -s -u demo-service:demo-service-secret {issuer}/introspect -d token=PASTE_TOKEN");
     println!("   curl -s {issuer}/revoke -d client_id=demo-app -d token=PASTE_REFRESH_TOKEN");
+    println!("\nAn MCP-style client registers itself (RFC 7591), then runs step 1 with its client_id:");
+    println!(
+        "   curl -s {issuer}/register -H 'Content-Type: application/json' \\\n     \
+         -d '{{\"redirect_uris\":[\"{APP_REDIRECT}\"],\"token_endpoint_auth_method\":\"none\",\"client_name\":\"My agent\"}}'"
+    );
     println!("\nCtrl-C (or SIGTERM) stops the server.");
 }

@@ -116,6 +116,9 @@ impl Store for DemoStore {
     async fn pushed_request(&self, hash: &TokenHash, at: OffsetDateTime) -> Result<Option<PushedRequest>, StoreError> {
         dispatch!(self, s => s.pushed_request(hash, at))
     }
+    async fn register_client(&self, client: &Client, at: OffsetDateTime) -> Result<(), StoreError> {
+        dispatch!(self, s => s.register_client(client, at))
+    }
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         dispatch!(self, s => s.client(id))
     }

@@ -20,7 +20,8 @@ use oauth21_fuzz::{
 };
 
 const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
-const ERRORS: [&str; 6] = [
+const ERRORS: [&str; 7] = [
+    "invalid_target",
     "invalid_request",
     "invalid_client",
     "invalid_scope",

@@ -25,7 +25,8 @@ pub const RS_SECRET: &str = "rs-secret";
 pub const START: i64 = 1_700_000_000;
 
 /// Every error code the token, revocation and introspection endpoints may answer with.
-pub const TOKEN_ERRORS: [&str; 10] = [
+pub const TOKEN_ERRORS: [&str; 11] = [
+    "invalid_target",
     "invalid_dpop_proof",
     "use_dpop_nonce",
     "invalid_request",
@@ -39,7 +40,8 @@ pub const TOKEN_ERRORS: [&str; 10] = [
 ];
 
 /// Every error code an authorization response may redirect with (OAuth 2.1 §4.1.2.1).
-pub const AUTHORIZE_ERRORS: [&str; 7] = [
+pub const AUTHORIZE_ERRORS: [&str; 8] = [
+    "invalid_target",
     "invalid_request",
     "unauthorized_client",
     "access_denied",

@@ -2,11 +2,11 @@
 
 use crate::config::AccessTokenFormat;
 use crate::jose::Algorithm;
-use crate::types::{ClientId, ClientSecret, Scope, TokenHash};
+use crate::types::{ClientId, ClientSecret, Resource, Scope, TokenHash};
 
 use super::{
-    AuthMethod, Client, ClientKeys, ClientKind, GrantType, MIN_SECRET_BYTES, RedirectUri, RegistrationError,
-    StoredSecret,
+    AuthMethod, Client, ClientDisplay, ClientKeys, ClientKind, GrantType, MIN_SECRET_BYTES, RedirectUri,
+    RegistrationError, StoredSecret,
 };
 
 /// Builds a [`Client`]; nothing is checked until [`ClientBuilder::build`].
@@ -31,6 +31,8 @@ pub struct ClientBuilder {
     require_pushed_requests: bool,
     keys: Option<ClientKeys>,
     assertion_alg: Option<Algorithm>,
+    resources: Vec<String>,
+    display: ClientDisplay,
 }
 
 impl ClientBuilder {
@@ -54,6 +56,8 @@ impl ClientBuilder {
             require_pushed_requests: false,
             keys: None,
             assertion_alg: None,
+            resources: Vec::new(),
+            display: ClientDisplay::default(),
         }
     }
 
@@ -168,6 +172,21 @@ impl ClientBuilder {
         self
     }
 
+    /// Registers a resource (RFC 8707) the client may ask tokens for (RI-01): an absolute URI
+    /// without a fragment, compared exactly. The server's default audience needs no
+    /// registration; a host that decides by rule (any `https` URI of its own domain, say)
+    /// answers [`Hooks::allow_resource`](crate::hooks::Hooks::allow_resource) instead.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resources.push(resource.into());
+        self
+    }
+
+    /// Sets what the client says about itself (RFC 7591 `client_name`, `client_uri`, ...).
+    pub fn display(mut self, display: ClientDisplay) -> Self {
+        self.display = display;
+        self
+    }
+
     /// Restricts the token-endpoint authentication methods of a confidential client
     /// (default: `client_secret_basic` and `client_secret_post`).
     pub fn auth_methods(mut self, methods: impl IntoIterator<Item = AuthMethod>) -> Self {
@@ -191,6 +210,13 @@ impl ClientBuilder {
             grant_types.push(GrantType::AuthorizationCode);
         }
         grant_types.dedup();
+        let mut resources: Vec<Resource> = Vec::with_capacity(self.resources.len());
+        for text in self.resources {
+            let resource = Resource::new(text.clone()).map_err(|_| RegistrationError::Resource(text))?;
+            if !resources.contains(&resource) {
+                resources.push(resource);
+            }
+        }
         let scope = Scope::parse(&self.scope).map_err(|_| RegistrationError::Scope("scope"))?;
         let default_scope = match self.default_scope {
             Some(text) => Some(Scope::parse(&text).map_err(|_| RegistrationError::Scope("default_scope"))?),
@@ -239,6 +265,8 @@ impl ClientBuilder {
             access_token_format: self.access_token_format,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             require_pushed_requests: self.require_pushed_requests,
+            resources,
+            display: self.display,
         };
         client.check()?;
         Ok(client)

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::AccessTokenFormat;
 use crate::jose::{Algorithm, JoseError, KeySet};
-use crate::types::{ClientId, ClientSecret, InvalidValue, Scope, TokenHash};
+use crate::types::{ClientId, ClientSecret, InvalidValue, Resource, Scope, TokenHash};
 
 pub(crate) mod assertion;
 mod auth;
@@ -264,6 +264,13 @@ pub enum RegistrationError {
     /// ([`ClientBuilder::external_secret`]), or opt in with [`ClientBuilder::allow_short_secrets`].
     #[error("a client secret kept as a SHA-256 digest must be at least 16 bytes (or use an external slow hash)")]
     WeakSecret,
+    /// A registered resource (RFC 8707) is not an absolute URI without a fragment.
+    #[error("resource {0:?} must be an absolute URI without a fragment")]
+    Resource(String),
+    /// A display member (RFC 7591 `client_name`, `client_uri`, `logo_uri`, `tos_uri`,
+    /// `policy_uri`, `contacts`) is too long, has control characters, or is not an https URL.
+    #[error("{0} is not acceptable")]
+    Display(&'static str),
     /// A persisted client record of a version this crate does not read.
     #[error("client record version {0} is not supported")]
     UnsupportedVersion(u32),
@@ -323,6 +330,75 @@ pub struct Client {
     dpop_bound_access_tokens: bool,
     /// Its authorization requests must be pushed first (RFC 9126 §6, PAR-05).
     require_pushed_requests: bool,
+    /// The resources (RFC 8707) it may ask tokens for, besides the server's default audience
+    /// and what the host's policy allows (RI-01).
+    resources: Vec<Resource>,
+    /// What it says about itself, for the consent page.
+    display: ClientDisplay,
+}
+
+/// What a client says about itself (the human-readable members of RFC 7591 §2), for the
+/// consent page. Nobody checked any of it: a page that shows `client_name` should show the
+/// client id and the redirect URI next to it, since a dynamically registered client can name
+/// itself anything.
+///
+/// Names are at most 256 characters without control characters; URLs are `https` (or `http`
+/// on a loopback host), at most 2048 characters; at most 16 contacts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClientDisplay {
+    /// `client_name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// `client_uri`: the client's home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// `logo_uri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// `tos_uri`: its terms of service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    /// `policy_uri`: its privacy policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// `contacts`: people responsible for the client, usually e-mail addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+}
+
+impl ClientDisplay {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn check(&self) -> Result<(), RegistrationError> {
+        let text_ok = |t: &str| !t.is_empty() && t.chars().count() <= 256 && !t.chars().any(char::is_control);
+        let url_ok = |u: &str| {
+            u.len() <= 2048
+                && !u.contains('#')
+                && u.bytes().all(|b| b.is_ascii_graphic())
+                && crate::types::Issuer::new(u.split(['?']).next().unwrap_or("").trim_end_matches('/')).is_ok()
+        };
+        if self.client_name.as_deref().is_some_and(|n| !text_ok(n)) {
+            return Err(RegistrationError::Display("client_name"));
+        }
+        for (name, value) in [
+            ("client_uri", &self.client_uri),
+            ("logo_uri", &self.logo_uri),
+            ("tos_uri", &self.tos_uri),
+            ("policy_uri", &self.policy_uri),
+        ] {
+            if value.as_deref().is_some_and(|u| !url_ok(u)) {
+                return Err(RegistrationError::Display(name));
+            }
+        }
+        if self.contacts.len() > 16 || self.contacts.iter().any(|c| !text_ok(c)) {
+            return Err(RegistrationError::Display("contacts"));
+        }
+        Ok(())
+    }
 }
 
 /// The persisted form of a [`Client`], version 1.
@@ -345,6 +421,10 @@ struct ClientRecord {
     dpop_bound_access_tokens: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     require_pushed_requests: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<Resource>,
+    #[serde(default, skip_serializing_if = "ClientDisplay::is_empty")]
+    display: ClientDisplay,
 }
 
 impl ClientRecord {
@@ -372,6 +452,8 @@ impl TryFrom<ClientRecord> for Client {
             access_token_format: r.access_token_format,
             dpop_bound_access_tokens: r.dpop_bound_access_tokens,
             require_pushed_requests: r.require_pushed_requests,
+            resources: r.resources,
+            display: r.display,
         };
         client.check()?;
         Ok(client)
@@ -392,6 +474,8 @@ impl From<Client> for ClientRecord {
             access_token_format: c.access_token_format,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             require_pushed_requests: c.require_pushed_requests,
+            resources: c.resources,
+            display: c.display,
         }
     }
 }
@@ -483,6 +567,18 @@ impl Client {
         self.require_pushed_requests
     }
 
+    /// The resources (RFC 8707) registered for this client: it may ask tokens for each (RI-01),
+    /// besides the server's default audience and what
+    /// [`Hooks::allow_resource`](crate::hooks::Hooks::allow_resource) allows.
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
+    /// What the client says about itself (unverified).
+    pub fn display(&self) -> &ClientDisplay {
+        &self.display
+    }
+
     /// Checks `secret` against every active [`StoredSecret::Sha256`] digest, in constant time
     /// per digest and without stopping at the first match. External secrets are checked by the
     /// server through its hooks.
@@ -497,6 +593,10 @@ impl Client {
     /// The rules that relate one field to another, run by [`ClientBuilder::build`] and by every
     /// read of a persisted client, so no path yields a client a registration would refuse.
     fn check(&self) -> Result<(), RegistrationError> {
+        self.display.check()?;
+        if self.resources.len() > crate::audience::MAX_RESOURCES * 4 {
+            return Err(RegistrationError::Resource("(more than 64 resources)".into()));
+        }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err(RegistrationError::MissingRedirectUri);
         }

@@ -9,9 +9,19 @@ impl<S: Store> Server<S> {
         params: &Params<'_>,
         client: &Client,
         proof: Option<&Proof>,
+        resource: Option<&Resource>,
     ) -> Result<Response, TokenError> {
         client_credentials::check_client(client)?;
         let scope = client_credentials::scope(params, client)?;
+        // RI-01: the client acts for itself, so the resource it names needs no grant, only
+        // permission; the token is for that resource alone.
+        if let Some(resource) = resource {
+            if !self.resource_allowed(client, resource).await {
+                return Err(TokenError::InvalidTarget("the resource is not allowed for this client"));
+            }
+        }
+        let audience =
+            resource.map(|r| r.as_str().to_owned()).or(self.config.access_token_audience().map(str::to_owned));
         let now = self.clock.now();
         // One system call for all of this request's randomness: each call costs far more than
         // the bytes it returns.
@@ -20,10 +30,10 @@ impl<S: Store> Server<S> {
         let (token, grant) = random.split_at(32);
         let subject = client_credentials::subject(client)?;
         let validity = Validity::access(&self.config, now, None);
-        let access = self.new_access(client, encode_token(token), &subject, &scope, validity, proof).await?;
+        let access = self.new_access(client, encode_token(token), &subject, &scope, validity, proof, audience).await?;
         let grant_id = grant_id_from(grant)?;
         let (grant, response) =
-            client_credentials::issue(client, subject, scope, grant_id, &self.config, validity, access);
+            client_credentials::issue(client, subject, scope, grant_id, resource.cloned(), validity, access);
         match self.seen("insert_grant", self.store.insert_grant(grant).await)? {
             InsertOutcome::Inserted => Ok(response),
             // Only a revocation of the client's own subject can get here.
@@ -36,6 +46,7 @@ impl<S: Store> Server<S> {
         params: &Params<'_>,
         client: &Client,
         proof: Option<&Proof>,
+        resource: Option<&Resource>,
     ) -> Result<Response, TokenError> {
         let request = refresh::parse(params)?;
         let now = self.clock.now();
@@ -55,9 +66,12 @@ impl<S: Store> Server<S> {
         refresh::check_expiry(&record, now)?;
         refresh::check_binding(&record, client, proof)?;
         let scope = refresh::access_scope(&request, &record)?;
+        // RI-02, RI-03: a refresh narrows to one granted resource, never beyond the grant.
+        let audience = audience::for_grant(resource, &record.resources, self.config.access_token_audience())
+            .map_err(TokenError::InvalidTarget)?;
         let (access, new_refresh) = self.fresh_tokens(refresh::rotates(client, &self.config))?;
         let validity = refresh::access_validity(&record, &self.config, now);
-        let access = self.new_access(client, access, &record.subject, &scope, validity, proof).await?;
+        let access = self.new_access(client, access, &record.subject, &scope, validity, proof, audience).await?;
         let (rotation, response) =
             refresh::issue(&record, presentation, scope, &self.config, validity, access, new_refresh.as_ref());
         match self.seen("rotate_refresh", self.store.rotate_refresh(rotation).await)? {
@@ -94,6 +108,7 @@ impl<S: Store> Server<S> {
         params: &Params<'_>,
         client: &Client,
         proof: Option<&Proof>,
+        resource: Option<&Resource>,
     ) -> Result<Response, TokenError> {
         let redemption = authorization_code::parse(params)?;
         let now = self.clock.now();
@@ -117,9 +132,13 @@ impl<S: Store> Server<S> {
                 authorization_code::check_bindings(&redemption, &record, client)?;
                 authorization_code::check_expiry(&record, now)?;
                 authorization_code::check_dpop_binding(&record, proof)?;
+                // RI-02: the token names one granted resource (or the default audience).
+                let audience = audience::for_grant(resource, &record.resources, self.config.access_token_audience())
+                    .map_err(TokenError::InvalidTarget)?;
                 let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
                 let validity = authorization_code::access_validity(&self.config, now, refresh.is_some());
-                let access = self.new_access(client, access, &record.subject, &record.scope, validity, proof).await?;
+                let access =
+                    self.new_access(client, access, &record.subject, &record.scope, validity, proof, audience).await?;
                 let (tokens, response) =
                     authorization_code::issue(&record, &self.config, validity, access, refresh.as_ref());
                 match self.seen("insert_grant", self.store.insert_grant(tokens).await)? {
@@ -134,6 +153,7 @@ impl<S: Store> Server<S> {
     /// The access token for `client`, of its format: the random value itself, or a JWT with it
     /// as `jti`, signed through the server's signer. A JWT server without a signer (or whose
     /// signer fails) is misconfigured or down: `server_error`, nothing issued.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn new_access(
         &self,
         client: &Client,
@@ -142,6 +162,7 @@ impl<S: Store> Server<S> {
         scope: &Scope,
         validity: Validity,
         proof: Option<&Proof>,
+        audience: Option<String>,
     ) -> Result<NewAccess, TokenError> {
         let jkt = proof.map(|p| p.jkt.clone());
         let token = match self.format(client) {
@@ -151,8 +172,16 @@ impl<S: Store> Server<S> {
                     self.hooks.failure(&Failure::NoSigner);
                     return Err(TokenError::ServerError);
                 };
-                let payload =
-                    token::jwt_payload(&self.config, subject, client.id(), scope, validity, &random, jkt.as_deref())?;
+                let payload = token::jwt_payload(
+                    &self.config,
+                    subject,
+                    client.id(),
+                    scope,
+                    validity,
+                    &random,
+                    jkt.as_deref(),
+                    audience.as_deref(),
+                )?;
                 let jwt = jose::sign_with(signer, "at+jwt", &payload).await.map_err(|error| {
                     self.hooks.failure(&Failure::Signing { error: &error });
                     TokenError::ServerError
@@ -160,6 +189,6 @@ impl<S: Store> Server<S> {
                 AccessText::Jwt { jwt, jti: random }
             }
         };
-        Ok(NewAccess { token, jkt })
+        Ok(NewAccess { token, jkt, audience })
     }
 }

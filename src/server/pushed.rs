@@ -65,6 +65,10 @@ impl<S: Store> Server<S> {
                 return Ok(par::invalid(error.code(), &error.to_string()));
             }
         };
+        if let Err(failure) = self.check_resources(&consent).await {
+            let error = failure.error();
+            return Ok(par::invalid(error.code(), &error.to_string()));
+        }
         let mut random = [0u8; 32];
         self.fill_random(&mut random)?;
         let random = encode_token(&random);
@@ -114,6 +118,8 @@ impl<S: Store> Server<S> {
         let params =
             Params::parse(encoded.as_bytes(), usize::MAX).map_err(|_| invalid("the pushed request is unreadable"))?;
         let consent = authorize::validate(&params, Some(client), &self.config, post)?;
+        // Checked again: the registration or the host's policy may have changed since the push.
+        self.check_resources(&consent).await?;
         Ok(consent.with_pushed_origin(request_uri, PushedOrigin { digest, until }))
     }
 

@@ -98,15 +98,8 @@ pub(crate) fn issue(
     let now = validity.issued_at;
     let grant_end = now + config.refresh_token_lifetime();
     let (token_type, jkt) = (access.token_type(), access.jkt.clone());
-    let (access, access_record) = super::mint_access(
-        access,
-        &record.grant_id,
-        &record.client_id,
-        &record.subject,
-        &record.scope,
-        config,
-        validity,
-    );
+    let (access, access_record) =
+        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &record.scope, validity);
     let refresh_record = refresh.map(|token| RefreshTokenRecord {
         hash: token.hash(),
         grant_id: record.grant_id.clone(),
@@ -118,6 +111,7 @@ pub(crate) fn issue(
         grant_expires_at: grant_end,
         rotated_at: None,
         jkt,
+        resources: record.resources.clone(),
     });
     let grant = GrantRecord {
         grant_id: record.grant_id.clone(),
@@ -126,6 +120,7 @@ pub(crate) fn issue(
         scope: record.scope.clone(),
         authorized_at: record.issued_at,
         expires_at: if refresh.is_some() { grant_end } else { access_record.expires_at },
+        resources: record.resources.clone(),
     };
     let response = super::success(&access, token_type, access_record.expires_at - now, refresh, &record.scope);
     (NewGrant { grant, access: access_record, refresh: refresh_record }, response)

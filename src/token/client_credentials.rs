@@ -6,10 +6,9 @@
 
 use super::{NewAccess, TokenError, Validity};
 use crate::client::Client;
-use crate::config::ServerConfig;
 use crate::http::{Params, Response};
 use crate::store::{GrantRecord, NewGrant};
-use crate::types::{GrantId, Scope, Subject};
+use crate::types::{GrantId, Resource, Scope, Subject};
 
 /// The token's scope (CC-02): the requested one, within the client's allowed scope, or the
 /// client's default scope when none is requested.
@@ -43,14 +42,13 @@ pub(crate) fn issue(
     subject: Subject,
     scope: Scope,
     grant_id: GrantId,
-    config: &ServerConfig,
+    resource: Option<Resource>,
     validity: Validity,
     access: NewAccess,
 ) -> (NewGrant, Response) {
     let now = validity.issued_at;
     let token_type = access.token_type();
-    let (access, access_record) =
-        super::mint_access(access, &grant_id, client.id(), &subject, &scope, config, validity);
+    let (access, access_record) = super::mint_access(access, &grant_id, client.id(), &subject, &scope, validity);
     let expires_at = access_record.expires_at;
     let grant = GrantRecord {
         grant_id,
@@ -59,6 +57,7 @@ pub(crate) fn issue(
         scope: scope.clone(),
         authorized_at: now,
         expires_at,
+        resources: resource.into_iter().collect(),
     };
     let response = super::success(&access, token_type, expires_at - now, None, &scope);
     (NewGrant { grant, access: access_record, refresh: None }, response)

@@ -14,7 +14,7 @@ use crate::http::{Method, ParamError, Params, Request, Response};
 use crate::jwt::{self, IssuedClaims};
 use crate::provider::RandomError;
 use crate::store::{AccessTokenRecord, StoreError, StoreErrorKind};
-use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Scope, Subject, TokenHash};
+use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Resource, Scope, Subject, TokenHash};
 
 /// Every parameter the token endpoint defines for the grants it knows; each may appear at most
 /// once (TK-02).
@@ -76,6 +76,10 @@ pub enum TokenError {
     /// nonce to use in a `DPoP-Nonce` header.
     #[error("a fresh DPoP nonce is required")]
     UseDpopNonce,
+    /// The `resource` is malformed, repeated, not allowed for the client, or not within the
+    /// grant (RI-01..RI-03): `invalid_target`.
+    #[error("{0}")]
+    InvalidTarget(&'static str),
 }
 
 impl TokenError {
@@ -91,6 +95,7 @@ impl TokenError {
             Self::TemporarilyUnavailable => ErrorCode::TemporarilyUnavailable,
             Self::InvalidDpopProof(_) => ErrorCode::InvalidDpopProof,
             Self::UseDpopNonce => ErrorCode::UseDpopNonce,
+            Self::InvalidTarget(_) => ErrorCode::InvalidTarget,
             _ => ErrorCode::InvalidRequest,
         }
     }
@@ -146,15 +151,20 @@ pub(crate) struct TokenRequest<'a> {
     pub(crate) params: Params<'a>,
     pub(crate) grant: GrantType,
     pub(crate) credentials: Credentials,
+    /// The one resource (RFC 8707) the access token is for, when the request names one.
+    pub(crate) resource: Option<Resource>,
 }
 
 /// Reads the form body of a POST to an endpoint where clients authenticate (token,
 /// revocation, introspection): POST only, a form body, nothing defined in the query (TK-04),
-/// no defined parameter twice (TK-02).
+/// no defined parameter twice (TK-02). `repeatable` names parameters that are defined too (so
+/// refused in the query) but may appear more than once (`resource`), or whose repetition the
+/// caller answers itself.
 pub(crate) fn read_form_post<'a>(
     request: &Request<'a>,
     config: &ServerConfig,
     defined: &[&'static str],
+    repeatable: &[&'static str],
 ) -> Result<Params<'a>, TokenError> {
     if request.method() != Method::Post {
         return Err(TokenError::MethodNotAllowed);
@@ -174,7 +184,7 @@ pub(crate) fn read_form_post<'a>(
     if query.contains_any(&["client_id", "client_secret", "client_assertion", "client_assertion_type"]) {
         return Err(ClientAuthError::CredentialsInQuery.into());
     }
-    if query.contains_any(defined) {
+    if query.contains_any(defined) || query.contains_any(repeatable) {
         return Err(TokenError::InvalidRequest("parameters must be sent in the request body, not the URI query"));
     }
     let params = Params::parse(request.body(), limit).map_err(TokenError::Unreadable)?;
@@ -186,13 +196,14 @@ pub(crate) fn read_form_post<'a>(
 
 /// Reads a token request (TK-01..TK-04, TK-07).
 pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<TokenRequest<'a>, TokenError> {
-    let params = read_form_post(request, config, &DEFINED)?;
+    let params = read_form_post(request, config, &DEFINED, &["resource"])?;
     let grant = match params.get("grant_type").ok().flatten() {
         None => return Err(TokenError::InvalidRequest("grant_type is required")),
         Some(text) => GrantType::parse(text).ok_or(TokenError::UnsupportedGrantType)?,
     };
     let credentials = read_credentials(request, &params)?;
-    Ok(TokenRequest { params, grant, credentials })
+    let resource = crate::audience::read_one(&params).map_err(TokenError::InvalidTarget)?;
+    Ok(TokenRequest { params, grant, credentials, resource })
 }
 
 /// The access token of one response, made before its record: an opaque random token, or a JWT
@@ -201,6 +212,8 @@ pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<
 pub(crate) struct NewAccess {
     pub(crate) token: AccessText,
     pub(crate) jkt: Option<String>,
+    /// The token's one audience (RI-02), if it has one.
+    pub(crate) audience: Option<String>,
 }
 
 /// The text of a new access token.
@@ -217,7 +230,9 @@ impl NewAccess {
 }
 
 /// The claims of a JWT access token (JWT-02), as the payload to sign. The audience is the
-/// configured one; the config builder refuses JWTs without it (JWT-03).
+/// requested resource or the configured default; the config builder refuses JWTs without a
+/// default (JWT-03), so `None` is a client with a JWT override on a server without one.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn jwt_payload(
     config: &ServerConfig,
     subject: &Subject,
@@ -226,11 +241,12 @@ pub(crate) fn jwt_payload(
     validity: Validity,
     jti: &str,
     jkt: Option<&str>,
+    audience: Option<&str>,
 ) -> Result<Vec<u8>, TokenError> {
     let claims = IssuedClaims {
         iss: config.issuer().as_str(),
         sub: subject.as_str(),
-        aud: config.access_token_audience().ok_or(TokenError::ServerError)?,
+        aud: audience.ok_or(TokenError::ServerError)?,
         client_id: client_id.as_str(),
         iat: validity.issued_at.unix_timestamp(),
         exp: validity.expires_at.unix_timestamp(),
@@ -262,15 +278,13 @@ impl Validity {
     }
 }
 
-/// The access token and its record: one place for the audience policy every grant applies. A
-/// JWT's record is stored under the digest of its `jti`.
+/// The access token and its record. A JWT's record is stored under the digest of its `jti`.
 pub(crate) fn mint_access(
     access: NewAccess,
     grant_id: &GrantId,
     client_id: &ClientId,
     subject: &Subject,
     scope: &Scope,
-    config: &ServerConfig,
     validity: Validity,
 ) -> (AccessToken, AccessTokenRecord) {
     let (token, hash) = match access.token {
@@ -287,7 +301,7 @@ pub(crate) fn mint_access(
         client_id: client_id.clone(),
         subject: subject.clone(),
         scope: scope.clone(),
-        audience: config.access_token_audience().map(str::to_owned),
+        audience: access.audience,
         issued_at: validity.issued_at,
         expires_at: validity.expires_at,
         jkt: access.jkt,

@@ -150,9 +150,11 @@ pub(crate) fn issue(
         rotated_at: None,
         // A bound grant stays bound: the new refresh token is bound to this request's key.
         jkt,
+        // RI-02: the grant's resources, whichever one this access token names.
+        resources: record.resources.clone(),
     };
     let (access, access_record) =
-        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &scope, config, validity);
+        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &scope, validity);
     let expires_in = access_record.expires_at - now;
     let rotation = Rotation {
         from: record.hash,

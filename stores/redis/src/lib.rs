@@ -546,6 +546,21 @@ impl RedisStore {
         Ok(if set.is_some() { ClaimOutcome::Claimed } else { ClaimOutcome::AlreadyClaimed })
     }
 
+    async fn register_client_inner(&self, client: &Client) -> Result<(), StoreError> {
+        // SET NX: a registration never replaces another client.
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.keys.client(client.id()))
+            .arg(to_json(client)?)
+            .arg("NX")
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        match set {
+            Some(_) => Ok(()),
+            None => Err(StoreError::backend("a client with this id exists")),
+        }
+    }
+
     async fn insert_pushed_request_inner(
         &self,
         hash: &TokenHash,
@@ -599,7 +614,17 @@ impl RedisStore {
 
 impl Store for RedisStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::SINGLE_USE_CLAIMS.union(Capabilities::PUSHED_REQUESTS)
+        Capabilities::SINGLE_USE_CLAIMS.union(Capabilities::PUSHED_REQUESTS).union(Capabilities::CLIENT_REGISTRATION)
+    }
+
+    /// `SET client:{id} {json} NX`: a registration never replaces another client.
+    fn register_client(
+        &self,
+        client: &Client,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = at;
+        self.register_client_inner(client)
     }
 
     fn claim_once(
