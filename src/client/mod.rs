@@ -10,18 +10,22 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AccessTokenFormat;
-use crate::jose::{Algorithm, JoseError, KeySet};
+use crate::jose::{Algorithm, KeySet};
 use crate::types::{ClientId, ClientSecret, InvalidValue, Resource, Scope, TokenHash};
 
 pub(crate) mod assertion;
 mod auth;
 mod builder;
+mod display;
+mod keys;
 mod redirect;
 
 pub use crate::http::{BasicAuthError, basic_auth_header, parse_basic_auth};
 pub use auth::{AuthFailure, ClientAuthError};
 pub(crate) use auth::{Credentials, Proof as AuthProof, precheck, read_credentials};
 pub use builder::ClientBuilder;
+pub use display::ClientDisplay;
+pub use keys::ClientKeys;
 pub use redirect::{RedirectUri, RedirectUriError};
 
 /// A grant type a client may use at the token endpoint (TK-03).
@@ -133,69 +137,6 @@ pub enum ClientKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         assertion_alg: Option<Algorithm>,
     },
-}
-
-/// A client's public keys for `private_key_jwt` (RFC 7591 `jwks`): a JWK Set, read strictly
-/// ([`KeySet::from_jwks`]: public keys only, each with a `kid`). Several keys make rotation
-/// seamless: register the new key beside the old, let the client switch, then drop the old.
-/// A host that fetches a client's `jwks_uri` does so itself, on its own schedule, and stores
-/// the document here.
-#[derive(Clone)]
-pub struct ClientKeys {
-    document: serde_json::Value,
-    set: std::sync::Arc<KeySet>,
-}
-
-impl ClientKeys {
-    /// The keys of a JWK Set document: at least one.
-    pub fn from_jwks(json: &[u8]) -> Result<Self, JoseError> {
-        let set = KeySet::from_jwks(json)?;
-        if set.states().next().is_none() {
-            return Err(JoseError::InvalidJwk("a client's key set holds at least one key"));
-        }
-        let document = serde_json::from_slice(json).map_err(|_| JoseError::InvalidJwk("not JSON"))?;
-        Ok(Self { document, set: std::sync::Arc::new(set) })
-    }
-
-    /// The key set the assertions verify against.
-    pub fn key_set(&self) -> &KeySet {
-        &self.set
-    }
-
-    /// The JWK Set document as registered.
-    pub fn document(&self) -> &serde_json::Value {
-        &self.document
-    }
-}
-
-impl PartialEq for ClientKeys {
-    fn eq(&self, other: &Self) -> bool {
-        self.document == other.document
-    }
-}
-
-impl Eq for ClientKeys {}
-
-impl fmt::Debug for ClientKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kids: Vec<&str> = self.set.states().map(|(kid, _)| kid).collect();
-        f.debug_struct("ClientKeys").field("kids", &kids).finish()
-    }
-}
-
-impl Serialize for ClientKeys {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.document.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for ClientKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let document = serde_json::Value::deserialize(deserializer)?;
-        let bytes = serde_json::to_vec(&document).map_err(serde::de::Error::custom)?;
-        // The same strict reading as at registration: a stored key set is checked again.
-        Self::from_jwks(&bytes).map_err(serde::de::Error::custom)
-    }
 }
 
 impl fmt::Debug for ClientKind {
@@ -335,70 +276,6 @@ pub struct Client {
     resources: Vec<Resource>,
     /// What it says about itself, for the consent page.
     display: ClientDisplay,
-}
-
-/// What a client says about itself (the human-readable members of RFC 7591 §2), for the
-/// consent page. Nobody checked any of it: a page that shows `client_name` should show the
-/// client id and the redirect URI next to it, since a dynamically registered client can name
-/// itself anything.
-///
-/// Names are at most 256 characters without control characters; URLs are `https` (or `http`
-/// on a loopback host), at most 2048 characters; at most 16 contacts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ClientDisplay {
-    /// `client_name`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<String>,
-    /// `client_uri`: the client's home page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_uri: Option<String>,
-    /// `logo_uri`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logo_uri: Option<String>,
-    /// `tos_uri`: its terms of service.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tos_uri: Option<String>,
-    /// `policy_uri`: its privacy policy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_uri: Option<String>,
-    /// `contacts`: people responsible for the client, usually e-mail addresses.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub contacts: Vec<String>,
-}
-
-impl ClientDisplay {
-    /// Whether nothing is set.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
-    fn check(&self) -> Result<(), RegistrationError> {
-        let text_ok = |t: &str| !t.is_empty() && t.chars().count() <= 256 && !t.chars().any(char::is_control);
-        let url_ok = |u: &str| {
-            u.len() <= 2048
-                && !u.contains('#')
-                && u.bytes().all(|b| b.is_ascii_graphic())
-                && crate::types::Issuer::new(u.split(['?']).next().unwrap_or("").trim_end_matches('/')).is_ok()
-        };
-        if self.client_name.as_deref().is_some_and(|n| !text_ok(n)) {
-            return Err(RegistrationError::Display("client_name"));
-        }
-        for (name, value) in [
-            ("client_uri", &self.client_uri),
-            ("logo_uri", &self.logo_uri),
-            ("tos_uri", &self.tos_uri),
-            ("policy_uri", &self.policy_uri),
-        ] {
-            if value.as_deref().is_some_and(|u| !url_ok(u)) {
-                return Err(RegistrationError::Display(name));
-            }
-        }
-        if self.contacts.len() > 16 || self.contacts.iter().any(|c| !text_ok(c)) {
-            return Err(RegistrationError::Display("contacts"));
-        }
-        Ok(())
-    }
 }
 
 /// The persisted form of a [`Client`], version 1.
