@@ -508,12 +508,12 @@ impl ConsentRequest {
             client_id: self.client.id().clone(),
             redirect_uri: self.target.uri.clone(),
             code_challenge: self.code_challenge.clone(),
-            scope: approval.scope.clone().unwrap_or_else(|| self.scope.clone()),
+            scope: approval.granted_scope(&self.scope),
             subject: approval.subject.clone(),
             issued_at: now,
             expires_at: now + config.code_lifetime(),
             dpop_jkt: self.dpop_jkt.clone(),
-            resources: approval.resources.clone().unwrap_or_else(|| self.resources.clone()),
+            resources: approval.granted_resources(&self.resources),
         };
         let response = self.target.respond(&[("code", code.secret())], config.issuer());
         (record, response)
@@ -521,16 +521,7 @@ impl ConsentRequest {
 
     /// Checks that `approval` grants no more than was asked.
     pub(crate) fn check(&self, approval: &Approval) -> Result<(), ApprovalError> {
-        if approval.scope.as_ref().is_some_and(|granted| !granted.is_subset_of(&self.scope)) {
-            return Err(ApprovalError::ScopeNotRequested);
-        }
-        match &approval.resources {
-            Some(granted) if granted.is_empty() && !self.resources.is_empty() => Err(ApprovalError::NoResource),
-            Some(granted) if !granted.iter().all(|r| self.resources.contains(r)) => {
-                Err(ApprovalError::ResourceNotRequested)
-            }
-            _ => Ok(()),
-        }
+        approval.check_within(&self.scope, &self.resources)
     }
 }
 
@@ -566,6 +557,28 @@ impl Approval {
     /// The resource owner who approved.
     pub fn subject(&self) -> &Subject {
         &self.subject
+    }
+
+    /// The scope granted: the narrower one given, else everything `asked`.
+    pub(crate) fn granted_scope(&self, asked: &Scope) -> Scope {
+        self.scope.clone().unwrap_or_else(|| asked.clone())
+    }
+
+    /// The resources granted: the ones given, else everything `asked`.
+    pub(crate) fn granted_resources(&self, asked: &[Resource]) -> Vec<Resource> {
+        self.resources.clone().unwrap_or_else(|| asked.to_vec())
+    }
+
+    /// Checks that this approval grants no more than `scope` and `resources` asked for.
+    pub(crate) fn check_within(&self, scope: &Scope, resources: &[Resource]) -> Result<(), ApprovalError> {
+        if self.scope.as_ref().is_some_and(|granted| !granted.is_subset_of(scope)) {
+            return Err(ApprovalError::ScopeNotRequested);
+        }
+        match &self.resources {
+            Some(granted) if granted.is_empty() && !resources.is_empty() => Err(ApprovalError::NoResource),
+            Some(granted) if !granted.iter().all(|r| resources.contains(r)) => Err(ApprovalError::ResourceNotRequested),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -33,6 +33,10 @@ pub enum ConfigError {
     /// The issuer is not a valid issuer identifier.
     #[error("invalid issuer: {0}")]
     Issuer(#[from] InvalidValue),
+    /// The device flow's verification URI is not an https URL (http only on a loopback host)
+    /// without query or fragment.
+    #[error("the device verification URI must be an https URL (http only on loopback) without query or fragment")]
+    VerificationUri,
     /// A lifetime is zero, negative or above its maximum.
     #[error("{0} is out of range")]
     Lifetime(&'static str),
@@ -100,6 +104,15 @@ pub struct ServerConfig {
     assertion_max_lifetime: Duration,
     pushed_requests: Option<PushedRequests>,
     fapi2: bool,
+    device: Option<DeviceFlow>,
+}
+
+/// The device authorization grant (RFC 8628), when on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeviceFlow {
+    verification_uri: String,
+    lifetime: Duration,
+    interval: Duration,
 }
 
 /// Pushed authorization requests (RFC 9126), when on.
@@ -138,6 +151,8 @@ pub struct EndpointPaths {
     pub jwks: String,
     /// The pushed authorization request endpoint (default `/par`, RFC 9126).
     pub pushed_authorization_request: String,
+    /// The device authorization endpoint (default `/device_authorization`, RFC 8628).
+    pub device_authorization: String,
     /// The dynamic client registration endpoint (default `/register`, RFC 7591), listed as
     /// `registration_endpoint` when registration is enabled.
     pub registration: String,
@@ -180,6 +195,12 @@ impl EndpointPaths {
         self
     }
 
+    /// With the device authorization endpoint at `path`.
+    pub fn with_device_authorization(mut self, path: impl Into<String>) -> Self {
+        self.device_authorization = path.into();
+        self
+    }
+
     /// With the pushed authorization request endpoint at `path`.
     pub fn with_pushed_authorization_request(mut self, path: impl Into<String>) -> Self {
         self.pushed_authorization_request = path.into();
@@ -197,6 +218,7 @@ impl Default for EndpointPaths {
             jwks: "/jwks.json".into(),
             pushed_authorization_request: "/par".into(),
             registration: "/register".into(),
+            device_authorization: "/device_authorization".into(),
         }
     }
 }
@@ -230,6 +252,7 @@ impl ServerConfig {
                 assertion_max_lifetime: Duration::minutes(5),
                 pushed_requests: Some(PushedRequests { lifetime: Duration::seconds(60), required: false }),
                 fapi2: false,
+                device: None,
             },
         }
     }
@@ -247,6 +270,23 @@ impl ServerConfig {
     /// Whether the FAPI 2.0 Security Profile is on ([`ServerConfigBuilder::fapi2_security_profile`]).
     pub fn fapi2_security_profile(&self) -> bool {
         self.fapi2
+    }
+
+    /// The device flow's verification URI (RFC 8628 `verification_uri`), or `None` when the
+    /// device authorization grant is off ([`ServerConfigBuilder::device_flow`]).
+    pub fn device_verification_uri(&self) -> Option<&str> {
+        self.device.as_ref().map(|d| d.verification_uri.as_str())
+    }
+
+    /// How long a device code and its user code live (default 10 minutes), when the device flow
+    /// is on.
+    pub fn device_code_lifetime(&self) -> Option<Duration> {
+        self.device.as_ref().map(|d| d.lifetime)
+    }
+
+    /// The polling interval a device starts with (default 5 s), when the device flow is on.
+    pub fn device_poll_interval(&self) -> Option<Duration> {
+        self.device.as_ref().map(|d| d.interval)
     }
 
     /// How long a `request_uri` lives, or `None` when pushed authorization requests are off
@@ -377,6 +417,7 @@ struct ServerConfigValues {
     assertion_max_lifetime: Duration,
     pushed_requests: Option<PushedRequests>,
     fapi2: bool,
+    device: Option<DeviceFlow>,
 }
 
 /// Builds a [`ServerConfig`]; every value is checked in [`ServerConfigBuilder::build`].
@@ -508,6 +549,38 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Turns the device authorization grant (RFC 8628) on, with `verification_uri` the page of
+    /// the host's where users enter their code (an `https` URL, `http` only on a loopback host,
+    /// without query or fragment): its `device_authorization_endpoint` is served by
+    /// [`Server::device_authorization`](crate::Server::device_authorization). Codes live 10
+    /// minutes and devices poll every 5 s unless set otherwise. The store needs
+    /// [`Capabilities::DEVICE_REQUESTS`](crate::store::Capabilities::DEVICE_REQUESTS).
+    pub fn device_flow(mut self, verification_uri: impl Into<String>) -> Self {
+        let (lifetime, interval) = self
+            .config
+            .device
+            .as_ref()
+            .map_or((Duration::minutes(10), Duration::seconds(5)), |d| (d.lifetime, d.interval));
+        self.config.device = Some(DeviceFlow { verification_uri: verification_uri.into(), lifetime, interval });
+        self
+    }
+
+    /// How long a device code lives (at most 30 minutes); only with [`Self::device_flow`].
+    pub fn device_code_lifetime(mut self, lifetime: Duration) -> Self {
+        if let Some(device) = &mut self.config.device {
+            device.lifetime = lifetime;
+        }
+        self
+    }
+
+    /// The polling interval a device starts with (1 s to 60 s); only with [`Self::device_flow`].
+    pub fn device_poll_interval(mut self, interval: Duration) -> Self {
+        if let Some(device) = &mut self.config.device {
+            device.interval = interval;
+        }
+        self
+    }
+
     /// Requires every authorization request to be pushed first
     /// (`require_pushed_authorization_requests`, RFC 9126 §5; PAR-05): a plain authorization
     /// request is refused with `invalid_request`. Turns pushed requests on.
@@ -583,6 +656,8 @@ impl ServerConfigBuilder {
             &paths.introspection,
             &paths.jwks,
             &paths.pushed_authorization_request,
+            &paths.registration,
+            &paths.device_authorization,
         ]
         .iter()
         .all(|p| path_ok(p))
@@ -608,6 +683,18 @@ impl ServerConfigBuilder {
         }
         if c.pushed_requests.is_some_and(|p| !in_range(p.lifetime, MAX_PUSHED_REQUEST_LIFETIME)) {
             return Err(ConfigError::Lifetime("pushed_request_lifetime"));
+        }
+        if let Some(device) = &c.device {
+            let uri = device.verification_uri.strip_suffix('/').unwrap_or(&device.verification_uri);
+            if Issuer::new(uri).is_err() {
+                return Err(ConfigError::VerificationUri);
+            }
+            if !in_range(device.lifetime, Duration::minutes(30)) {
+                return Err(ConfigError::Lifetime("device_code_lifetime"));
+            }
+            if device.interval < Duration::seconds(1) || device.interval > Duration::minutes(1) {
+                return Err(ConfigError::Lifetime("device_poll_interval"));
+            }
         }
         let mut c = c;
         if c.fapi2 {
@@ -641,6 +728,7 @@ impl ServerConfigBuilder {
             assertion_max_lifetime: c.assertion_max_lifetime,
             pushed_requests: c.pushed_requests,
             fapi2: c.fapi2,
+            device: c.device,
         })
     }
 }

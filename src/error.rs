@@ -43,6 +43,12 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     /// `invalid_client_metadata` (RFC 7591 §3.2.2): a registration's metadata is refused.
     InvalidClientMetadata,
+    /// `authorization_pending` (RFC 8628 §3.5): the user has not decided yet.
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628 §3.5): pending, and polled too often; the interval grew by 5 s.
+    SlowDown,
+    /// `expired_token` (RFC 8628 §3.5): the `device_code` expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -64,6 +70,9 @@ impl ErrorCode {
             Self::InvalidTarget => "invalid_target",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 
@@ -85,6 +94,9 @@ impl ErrorCode {
         Self::InvalidTarget,
         Self::InvalidRedirectUri,
         Self::InvalidClientMetadata,
+        Self::AuthorizationPending,
+        Self::SlowDown,
+        Self::ExpiredToken,
     ];
 }
 

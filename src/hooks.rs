@@ -37,6 +37,13 @@ pub enum SecurityEvent {
         /// The resource owner.
         subject: Subject,
     },
+    /// A wrong user code was entered at the device verification step (DG-03), by `source`
+    /// (the host's name for who typed it: an address, a session). Counted by the built-in
+    /// limiter; a host's shared limiter counts it here.
+    UserCodeMiss {
+        /// Who typed it, as the host named them.
+        source: String,
+    },
     /// A client registered itself through dynamic registration (RFC 7591).
     ClientRegistered {
         /// The new client's id.
@@ -151,6 +158,18 @@ pub trait Hooks: Send + Sync {
         HookFuture::ready(false)
     }
 
+    /// Asked before a user code typed at the device verification step is looked up (DG-03),
+    /// with `source`, the host's name for who is typing (an address, a session). `false`
+    /// refuses the attempt as too many, without looking. The server's built-in limiter (10
+    /// wrong entries per source per 15 minutes, in memory, per instance) applies either way;
+    /// this hook adds the host's own: one shared by every instance, or a cap across all
+    /// sources against guessing from many addresses. Count failures in [`Hooks::report`]
+    /// ([`SecurityEvent::UserCodeMiss`]); never reset a count on a success. Default: allow.
+    fn allow_user_code_attempt(&self, source: &str) -> HookFuture<'_, bool> {
+        let _ = source;
+        HookFuture::ready(true)
+    }
+
     /// Whether `client` may ask tokens for `resource` (RFC 8707; RI-01), asked for a resource
     /// that is neither the server's default audience nor registered for the client
     /// ([`Client::resources`]). `false` refuses the request with `invalid_target`. A host
@@ -229,6 +248,9 @@ impl<T: Hooks + ?Sized> Hooks for std::sync::Arc<T> {
     }
     fn allow_resource<'a>(&'a self, client: &'a Client, resource: &'a Resource) -> HookFuture<'a, bool> {
         (**self).allow_resource(client, resource)
+    }
+    fn allow_user_code_attempt(&self, source: &str) -> HookFuture<'_, bool> {
+        (**self).allow_user_code_attempt(source)
     }
 }
 

@@ -120,6 +120,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client;
 pub mod config;
+pub mod device;
 pub mod dpop;
 pub mod error;
 pub mod hooks;
@@ -168,7 +169,7 @@ pub use memory::MemoryStore;
 pub use metadata::{Metadata, ReservedMember};
 pub use pkce::{CodeChallenge, CodeVerifier};
 pub use provider::{Clock, ManualClock, Random, SystemClock, SystemRandom};
-pub use server::{MissingCapabilities, Server};
+pub use server::{DeviceConsent, DeviceDecisionError, DeviceVerificationError, MissingCapabilities, Server};
 pub use store::{Store, StoreError, StoreErrorKind};
 pub use token::TokenError;
 pub use types::{

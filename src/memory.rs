@@ -11,12 +11,13 @@ use std::future::{Future, ready};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::client::Client;
 use crate::store::{
-    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant,
-    PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, DeviceDecided, DeviceInsert, DevicePoll,
+    DeviceRequest, DeviceState, GrantRecord, InsertOutcome, NewGrant, PushedRequest, RefreshTokenRecord, RotateOutcome,
+    Rotation, Store, StoreError,
 };
 use crate::types::{ClientId, GrantId, Subject, TokenHash};
 
@@ -130,6 +131,15 @@ pub struct MemoryStore {
     claims: Mutex<DigestMap<OffsetDateTime>>,
     /// Pushed authorization requests and when each must be gone.
     pushed: Mutex<DigestMap<(PushedRequest, OffsetDateTime)>>,
+    /// Device requests (RFC 8628), one lock for both maps so each operation is atomic.
+    devices: Mutex<Devices>,
+}
+
+/// Device requests by device-code digest, and the user-code index into them.
+#[derive(Debug, Default)]
+struct Devices {
+    requests: DigestMap<DeviceRequest>,
+    user_codes: DigestMap<TokenHash>,
 }
 
 /// A poisoned lock only means another thread panicked mid-operation; every operation here
@@ -163,6 +173,12 @@ impl MemoryStore {
     /// Drops every code, token and revocation memory whose time has passed at `now`.
     pub fn purge_expired(&self, now: OffsetDateTime) {
         lock(&self.claims).retain(|_, until| *until > now);
+        lock(&self.pushed).retain(|_, (_, until)| *until > now);
+        let mut devices = lock(&self.devices);
+        devices.requests.retain(|_, request| request.expires_at > now);
+        let Devices { requests, user_codes } = &mut *devices;
+        user_codes.retain(|_, hash| requests.contains_key(hash));
+        drop(devices);
         lock(&self.codes).retain(|_, e| e.record.expires_at > now);
         let mut g = lock(&self.grants);
         g.access.retain(|_, t| t.expires_at > now);
@@ -195,7 +211,92 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::SINGLE_USE_CLAIMS.union(Capabilities::PUSHED_REQUESTS).union(Capabilities::CLIENT_REGISTRATION)
+        Capabilities::SINGLE_USE_CLAIMS
+            .union(Capabilities::PUSHED_REQUESTS)
+            .union(Capabilities::CLIENT_REGISTRATION)
+            .union(Capabilities::DEVICE_REQUESTS)
+    }
+
+    fn insert_device_request(
+        &self,
+        hash: &TokenHash,
+        request: DeviceRequest,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceInsert, StoreError>> + Send {
+        let mut devices = lock(&self.devices);
+        let Devices { requests, user_codes } = &mut *devices;
+        let in_use =
+            user_codes.get(&request.user_code).and_then(|h| requests.get(h)).is_some_and(|r| r.expires_at > at);
+        let result = if in_use {
+            Ok(DeviceInsert::UserCodeInUse)
+        } else if requests.contains_key(hash) {
+            Err(StoreError::backend("a device request with this digest exists"))
+        } else {
+            user_codes.insert(request.user_code, *hash);
+            requests.insert(*hash, request);
+            Ok(DeviceInsert::Inserted)
+        };
+        ready(result)
+    }
+
+    fn device_request_by_user_code(
+        &self,
+        user_code: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<(TokenHash, DeviceRequest)>, StoreError>> + Send {
+        let devices = lock(&self.devices);
+        let found = devices
+            .user_codes
+            .get(user_code)
+            .and_then(|hash| devices.requests.get(hash).map(|request| (*hash, request)))
+            .filter(|(_, request)| request.expires_at > at)
+            .map(|(hash, request)| (hash, request.clone()));
+        ready(Ok(found))
+    }
+
+    fn decide_device_request(
+        &self,
+        hash: &TokenHash,
+        decision: DeviceState,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceDecided, StoreError>> + Send {
+        let mut devices = lock(&self.devices);
+        let outcome = match devices.requests.get_mut(hash) {
+            Some(request) if request.state == DeviceState::Pending && request.expires_at > at => {
+                request.state = decision;
+                DeviceDecided::Decided
+            }
+            _ => DeviceDecided::NotPending,
+        };
+        ready(Ok(outcome))
+    }
+
+    fn poll_device_request(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<DevicePoll>, StoreError>> + Send {
+        let mut devices = lock(&self.devices);
+        let poll = match devices.requests.get_mut(hash) {
+            Some(request) if request.client_id == *client_id => {
+                let too_soon =
+                    request.last_polled_at.is_some_and(|last| at < last + Duration::seconds(request.interval));
+                request.last_polled_at = Some(at);
+                if request.state == DeviceState::Pending && too_soon {
+                    request.interval += 5;
+                    Some(DevicePoll::SlowDown(request.clone()))
+                } else if matches!(request.state, DeviceState::Approved { .. }) && request.expires_at > at {
+                    let approved = request.clone();
+                    request.state = DeviceState::Redeemed;
+                    Some(DevicePoll::Redeemed(approved))
+                } else {
+                    Some(DevicePoll::Current(request.clone()))
+                }
+            }
+            _ => None,
+        };
+        ready(Ok(poll))
     }
 
     fn register_client(

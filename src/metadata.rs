@@ -13,8 +13,14 @@ const ASSERTION_ALGS: [&str; 3] = ["EdDSA", "ES256", "RS256"];
 
 /// Members the configuration owns even when this document omits them (an absent `jwks_uri`
 /// must not be filled in by hand).
-const RESERVED: [&str; 5] =
-    ["issuer", "jwks_uri", "scopes_supported", "pushed_authorization_request_endpoint", "registration_endpoint"];
+const RESERVED: [&str; 6] = [
+    "issuer",
+    "jwks_uri",
+    "scopes_supported",
+    "pushed_authorization_request_endpoint",
+    "registration_endpoint",
+    "device_authorization_endpoint",
+];
 
 /// The metadata document. Serialise it, or use [`Server::metadata`](crate::Server::metadata)
 /// for the ready HTTP answer.
@@ -64,6 +70,9 @@ pub struct Metadata {
     pub pushed_authorization_request_endpoint: Option<String>,
     /// Whether every authorization request must be pushed first (RFC 9126 §5; PAR-05).
     pub require_pushed_authorization_requests: bool,
+    /// The device authorization endpoint (RFC 8628 §4), when the device flow is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// The dynamic client registration endpoint (RFC 7591), when registration is enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_endpoint: Option<String>,
@@ -94,7 +103,13 @@ impl Metadata {
             token_endpoint: config.endpoint_url(&paths.token),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
-            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+            grant_types_supported: {
+                let mut grants = vec!["authorization_code", "refresh_token", "client_credentials"];
+                if config.device_verification_uri().is_some() {
+                    grants.push(crate::client::GrantType::DeviceCode.as_str());
+                }
+                grants
+            },
             token_endpoint_auth_methods_supported: auth_methods(config, true),
             token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             code_challenge_methods_supported: vec!["S256"],
@@ -116,6 +131,9 @@ impl Metadata {
                 .map(|_| config.endpoint_url(&paths.pushed_authorization_request)),
             require_pushed_authorization_requests: config.requires_pushed_requests(),
             registration_endpoint: None,
+            device_authorization_endpoint: config
+                .device_verification_uri()
+                .map(|_| config.endpoint_url(&paths.device_authorization)),
             scopes_supported: Vec::new(),
             extra: std::collections::BTreeMap::new(),
         }

@@ -19,6 +19,7 @@ use crate::client::{
 };
 use crate::config::AccessTokenFormat;
 use crate::config::ServerConfig;
+use crate::device::UserCodeLimiter;
 use crate::dpop::{self, DpopError, Proof, ProofTarget};
 use crate::hooks::{Failure, Hooks, SecurityEvent};
 use crate::http::{Method, Params, Request, Response};
@@ -40,7 +41,10 @@ use crate::types::{
     AuthorizationCode, ClientId, GrantId, RefreshToken, Resource, Scope, Subject, TokenHash, encode_token,
 };
 
+mod device;
 mod grants;
+
+pub use device::{DeviceConsent, DeviceDecisionError, DeviceVerificationError};
 mod pushed;
 mod registration;
 mod revocation;
@@ -62,6 +66,8 @@ pub struct Server<S> {
     verification: Option<Arc<dyn VerificationKeys>>,
     hooks: Arc<dyn Hooks>,
     registration: Option<Arc<dyn RegistrationPolicy>>,
+    /// Wrong user codes per source (DG-03), shared by every server derived from this one.
+    user_codes: Arc<UserCodeLimiter>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Server<S> {
@@ -87,6 +93,7 @@ impl<S: Store> Server<S> {
             verification: None,
             hooks: Arc::new(()),
             registration: None,
+            user_codes: Arc::new(UserCodeLimiter::default()),
         }
     }
 
@@ -174,6 +181,7 @@ impl<S: Store> Server<S> {
             verification: self.verification.clone(),
             hooks: self.hooks.clone(),
             registration: self.registration.clone(),
+            user_codes: self.user_codes.clone(),
         }
     }
 
@@ -337,6 +345,7 @@ impl<S: Store> Server<S> {
             GrantType::AuthorizationCode => self.redeem_code(&request.params, &client, proof, resource).await,
             GrantType::RefreshToken => self.refresh(&request.params, &client, proof, resource).await,
             GrantType::ClientCredentials => self.client_credentials(&request.params, &client, proof, resource).await,
+            GrantType::DeviceCode => self.redeem_device_code(&request.params, &client, proof, resource).await,
         }
     }
 
@@ -523,6 +532,9 @@ fn required_capabilities(config: &ServerConfig) -> Capabilities {
     }
     if config.pushed_request_lifetime().is_some() {
         needed = needed.union(Capabilities::SINGLE_USE_CLAIMS).union(Capabilities::PUSHED_REQUESTS);
+    }
+    if config.device_verification_uri().is_some() {
+        needed = needed.union(Capabilities::DEVICE_REQUESTS);
     }
     needed
 }

@@ -79,6 +79,10 @@
 //! | `revoke_grant` | Lua: `SET revoked:{grant} 1 PX {until remember_until}` (never shortening), then `DEL` every member of `members:{grant}`, `ZREM subject:{subject} {grant}`, `DEL family:{grant} members:{grant}` | transaction: `pg_advisory_xact_lock(hashtext('grant:' \|\| $1))`; `INSERT INTO revoked_grants ... ON CONFLICT DO UPDATE SET until = greatest(...)`; `UPDATE grants SET revoked = true WHERE grant_id = $1` (first, so a rotation in flight finishes before) then `DELETE FROM tokens WHERE grant_id = $1`, which at READ COMMITTED sees what that rotation committed |
 //! | `revoke_subject` | Lua, in bounded steps: one script `SET revoked-sub:{subject} {latest at} PX {until remember_until}` and moves `subject:{subject}` into `subject-revoking:{subject}` (merged with what an interrupted call left); then scripts each revoking at most 256 of its grants as above until it is empty; a failed step is an error, and the next call finishes the rest | transaction: `pg_advisory_xact_lock(hashtext('subject:' \|\| $1))`; `INSERT INTO revoked_subjects ... ON CONFLICT DO UPDATE SET revoked_at = greatest(...)`; then `UPDATE grants SET revoked = true WHERE subject = $1` and `DELETE FROM tokens WHERE subject = $1` |
 //! | `register_client` | `SET client:{id} {json} NX`: nil (the id exists) is a failure | `INSERT INTO clients (id, data) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING 1` (no row: a failure) |
+//! | `insert_device_request` | Lua: if `EXISTS user-code:{digest}`, in use; if `EXISTS device:{hash}`, a collision; else `HSET device:{hash}` (record, client, phase `pending`, interval, expires) with `PEXPIRE`, and `SET user-code:{digest} {hash} PX` | transaction: `SELECT 1 FROM device_requests WHERE user_code = $1 AND expires_at > $now FOR UPDATE` (a row: in use), else `INSERT` (a unique index on the device digest turns a collision into an error) |
+//! | `device_request_by_user_code` | `GET user-code:{digest}`, then `HGETALL device:{hash}` | `SELECT hash, data FROM device_requests WHERE user_code = $1 AND expires_at > $2` |
+//! | `decide_device_request` | Lua: `HMGET device:{hash} phase expires`; only `pending` and unexpired: `HSET phase {decision} approval {json}` | `UPDATE device_requests SET state = $2 WHERE hash = $1 AND state = 'pending' AND expires_at > $3 RETURNING 1` |
+//! | `poll_device_request` | Lua over `device:{hash}`: client check; too soon while `pending`: `HINCRBY interval 5`; `HSET polled {at}`; `approved` and unexpired: `HSET phase redeemed` and return the approval (once) | `UPDATE device_requests SET ... WHERE hash = $1 AND client_id = $2 RETURNING` the row as it was (`FOR UPDATE` in a CTE), the phase change from `approved` to `redeemed` being the compare-and-swap |
 //! | `claim_once` | `SET claim:{hash} 1 NX PX {until - at}`: `OK` to exactly one caller while the key lives | `INSERT INTO claims (hash, until) VALUES ($1, $2) ON CONFLICT (hash) DO UPDATE SET until = EXCLUDED.until WHERE claims.until <= $3 RETURNING 1` (a row: claimed; the conflicting row is locked, so one session only inserts or takes over an ended claim) |
 //! | `revoke_access_token` | `DEL at:{hash}` | `DELETE FROM tokens WHERE hash = $1 AND kind = 'access'` |
 //! | `access_token`, `refresh_token` | `GET at:{hash}` / `HMGET rt:{hash} record rotated_at` | `SELECT data FROM tokens WHERE hash = $1 AND kind = $2` |
@@ -400,6 +404,129 @@ pub enum RotateOutcome {
     NotActive,
 }
 
+/// A device authorization request (RFC 8628), as stored under the digest of its
+/// `device_code`. What the device asked for never changes; `interval`, `last_polled_at` and
+/// `state` change only through [`Store::poll_device_request`] and
+/// [`Store::decide_device_request`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DeviceRequest {
+    /// The client (the device) that asked; only it may poll (DG-04).
+    pub client_id: ClientId,
+    /// The grant the tokens will belong to.
+    pub grant_id: GrantId,
+    /// The scope asked for.
+    pub scope: Scope,
+    /// The resources asked for (RFC 8707).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Resource>,
+    /// Digest of the normalised user code, under which the verification step finds it.
+    pub user_code: TokenHash,
+    /// When the device asked.
+    #[serde(with = "time::serde::timestamp")]
+    pub issued_at: OffsetDateTime,
+    /// When the `device_code` and the user code stop working.
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: OffsetDateTime,
+    /// The polling interval now, in seconds: it grows by 5 with every `slow_down` (DG-02).
+    pub interval: i64,
+    /// When the device last polled.
+    #[serde(default, with = "time::serde::timestamp::option")]
+    pub last_polled_at: Option<OffsetDateTime>,
+    /// Where the request stands.
+    pub state: DeviceState,
+}
+
+impl DeviceRequest {
+    /// A new, pending request.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client_id: ClientId,
+        grant_id: GrantId,
+        scope: Scope,
+        resources: Vec<Resource>,
+        user_code: TokenHash,
+        issued_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        interval: i64,
+    ) -> Self {
+        Self {
+            client_id,
+            grant_id,
+            scope,
+            resources,
+            user_code,
+            issued_at,
+            expires_at,
+            interval,
+            last_polled_at: None,
+            state: DeviceState::Pending,
+        }
+    }
+}
+
+/// Where a device request stands: pending, then approved or denied by the user, then (when
+/// approved) redeemed by the device, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeviceState {
+    /// Waiting for the user.
+    Pending,
+    /// The user approved: who, and what they granted.
+    Approved {
+        /// The resource owner.
+        subject: Subject,
+        /// The granted scope (within what was asked).
+        scope: Scope,
+        /// The granted resources (within what was asked).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        resources: Vec<Resource>,
+        /// When the user approved: the grant's `authorized_at`.
+        #[serde(with = "time::serde::timestamp")]
+        approved_at: OffsetDateTime,
+    },
+    /// The user denied.
+    Denied,
+    /// The device redeemed the approval for tokens.
+    Redeemed,
+}
+
+/// What [`Store::insert_device_request`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceInsert {
+    /// Stored.
+    Inserted,
+    /// A live request already has this user code: nothing was stored; the server draws another.
+    UserCodeInUse,
+}
+
+/// What [`Store::decide_device_request`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceDecided {
+    /// The request was pending and now carries the decision.
+    Decided,
+    /// Unknown, expired, or decided before: nothing changed.
+    NotPending,
+}
+
+/// What [`Store::poll_device_request`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DevicePoll {
+    /// Pending, and polled sooner than `interval` after the last poll: the interval grew by 5 s
+    /// (the record as updated).
+    SlowDown(DeviceRequest),
+    /// The request as it stands after this poll (pending, denied, redeemed before, or
+    /// expired), with `last_polled_at` set.
+    Current(DeviceRequest),
+    /// It was approved and this poll redeemed it: the only caller that ever gets this, with
+    /// the approval in `state`.
+    Redeemed(DeviceRequest),
+}
+
 /// What [`Store::claim_once`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -438,11 +565,16 @@ impl Capabilities {
     /// [`Store::register_client`]: clients registered at run time (RFC 7591), seen by every
     /// instance that shares the store.
     pub const CLIENT_REGISTRATION: Self = Self(4);
+    /// [`Store::insert_device_request`], [`Store::device_request_by_user_code`],
+    /// [`Store::decide_device_request`] and [`Store::poll_device_request`]: the device
+    /// authorization grant (RFC 8628).
+    pub const DEVICE_REQUESTS: Self = Self(8);
 
-    const NAMES: [(Self, &'static str); 3] = [
+    const NAMES: [(Self, &'static str); 4] = [
         (Self::SINGLE_USE_CLAIMS, "single-use claims"),
         (Self::PUSHED_REQUESTS, "pushed requests"),
         (Self::CLIENT_REGISTRATION, "client registration"),
+        (Self::DEVICE_REQUESTS, "device requests"),
     ];
 
     /// Both sets.
@@ -529,6 +661,66 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Option<PushedRequest>, StoreError>> + Send {
         let _ = (hash, at);
         std::future::ready(Err(StoreError::unsupported("pushed_request")))
+    }
+
+    /// Stores a device request under `hash` (the digest of its `device_code`) until its
+    /// `expires_at`, unless a live request (one whose `expires_at` is after `at`) has the same
+    /// `user_code` digest: then nothing is stored and the answer is
+    /// [`DeviceInsert::UserCodeInUse`] (optional: [`Capabilities::DEVICE_REQUESTS`]). The device
+    /// code has 256 bits, so a request already under `hash` is a failure, never an overwrite.
+    fn insert_device_request(
+        &self,
+        hash: &TokenHash,
+        request: DeviceRequest,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceInsert, StoreError>> + Send {
+        let _ = (hash, request, at);
+        std::future::ready(Err(StoreError::unsupported("insert_device_request")))
+    }
+
+    /// The live request (its `expires_at` after `at`) whose user code has the digest
+    /// `user_code`, with its device-code digest (optional: [`Capabilities::DEVICE_REQUESTS`]).
+    fn device_request_by_user_code(
+        &self,
+        user_code: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<(TokenHash, DeviceRequest)>, StoreError>> + Send {
+        let _ = (user_code, at);
+        std::future::ready(Err(StoreError::unsupported("device_request_by_user_code")))
+    }
+
+    /// Records the user's decision (`decision` is [`DeviceState::Approved`] or
+    /// [`DeviceState::Denied`]) on the request under `hash`, **atomically and only while it is
+    /// pending and live** (`expires_at` after `at`): of concurrent decisions, at most one ever
+    /// gets [`DeviceDecided::Decided`] (optional: [`Capabilities::DEVICE_REQUESTS`]).
+    fn decide_device_request(
+        &self,
+        hash: &TokenHash,
+        decision: DeviceState,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceDecided, StoreError>> + Send {
+        let _ = (hash, decision, at);
+        std::future::ready(Err(StoreError::unsupported("decide_device_request")))
+    }
+
+    /// One poll by `client_id` of the request under `hash`, at `at`, **atomically** (optional:
+    /// [`Capabilities::DEVICE_REQUESTS`]):
+    ///
+    /// - `None` when there is no such request, or it is another client's (DG-04);
+    /// - pending, and `at` is less than `interval` seconds after `last_polled_at`: the interval
+    ///   grows by 5 s, `last_polled_at` becomes `at`, [`DevicePoll::SlowDown`] (DG-02);
+    /// - approved and live (`expires_at` after `at`): the state becomes
+    ///   [`DeviceState::Redeemed`] and [`DevicePoll::Redeemed`] returns the approval. **At most
+    ///   one caller ever gets it**, however many race, also across processes;
+    /// - otherwise `last_polled_at` becomes `at` and [`DevicePoll::Current`] returns the record.
+    fn poll_device_request(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<DevicePoll>, StoreError>> + Send {
+        let _ = (hash, client_id, at);
+        std::future::ready(Err(StoreError::unsupported("poll_device_request")))
     }
 
     /// Stores a client registered at `at` (the server's now) through dynamic registration
@@ -624,6 +816,37 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).register_client(client, at)
     }
+    fn insert_device_request(
+        &self,
+        hash: &TokenHash,
+        request: DeviceRequest,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceInsert, StoreError>> + Send {
+        (**self).insert_device_request(hash, request, at)
+    }
+    fn device_request_by_user_code(
+        &self,
+        user_code: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<(TokenHash, DeviceRequest)>, StoreError>> + Send {
+        (**self).device_request_by_user_code(user_code, at)
+    }
+    fn decide_device_request(
+        &self,
+        hash: &TokenHash,
+        decision: DeviceState,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceDecided, StoreError>> + Send {
+        (**self).decide_device_request(hash, decision, at)
+    }
+    fn poll_device_request(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<DevicePoll>, StoreError>> + Send {
+        (**self).poll_device_request(hash, client_id, at)
+    }
     fn claim_once(
         &self,
         key: &TokenHash,
@@ -708,6 +931,37 @@ impl<T: Store + ?Sized> Store for &T {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).register_client(client, at)
+    }
+    fn insert_device_request(
+        &self,
+        hash: &TokenHash,
+        request: DeviceRequest,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceInsert, StoreError>> + Send {
+        (**self).insert_device_request(hash, request, at)
+    }
+    fn device_request_by_user_code(
+        &self,
+        user_code: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<(TokenHash, DeviceRequest)>, StoreError>> + Send {
+        (**self).device_request_by_user_code(user_code, at)
+    }
+    fn decide_device_request(
+        &self,
+        hash: &TokenHash,
+        decision: DeviceState,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceDecided, StoreError>> + Send {
+        (**self).decide_device_request(hash, decision, at)
+    }
+    fn poll_device_request(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<DevicePoll>, StoreError>> + Send {
+        (**self).poll_device_request(hash, client_id, at)
     }
     fn claim_once(
         &self,

@@ -14,7 +14,7 @@
 //! # }
 //! let store = oauth21::MemoryStore::new();
 //! let cases = block_on(oauth21::testing::check_store(&store, 16)).expect("MemoryStore conforms");
-//! assert!(cases >= 16);
+//! assert!(cases >= 19);
 //! ```
 //!
 //! The concurrent cases start `contenders` operations on the same code or token together and
@@ -37,8 +37,9 @@ use time::{Duration, OffsetDateTime};
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::provider::{Random, SystemRandom, random_32};
 use crate::store::{
-    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, GrantRecord, InsertOutcome, NewGrant,
-    PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, DeviceDecided, DeviceInsert, DevicePoll,
+    DeviceRequest, DeviceState, GrantRecord, InsertOutcome, NewGrant, PushedRequest, RefreshTokenRecord, RotateOutcome,
+    Rotation, Store, StoreError,
 };
 use crate::types::{ClientId, GrantId, Resource, Scope, Subject, TokenHash};
 
@@ -235,6 +236,14 @@ pub async fn check_store<S: Store>(store: &S, contenders: usize) -> Result<usize
     } else {
         undeclared_pushed_requests_fail_closed(store, &fx).await?;
     }
+    if store.capabilities().contains(Capabilities::DEVICE_REQUESTS) {
+        device_requests_poll_decide_and_redeem_once(store, &fx).await?;
+        concurrent_redemptions_of_one_device_code(store, &fx, contenders).await?;
+        concurrent_approvals_and_denials_of_one_device_request(store, &fx, contenders).await?;
+        cases += 3;
+    } else {
+        undeclared_device_requests_fail_closed(store, &fx).await?;
+    }
     if store.capabilities().contains(Capabilities::CLIENT_REGISTRATION) {
         registered_clients_are_kept_and_never_overwritten(store, &fx, contenders).await?;
         cases += 1;
@@ -242,6 +251,167 @@ pub async fn check_store<S: Store>(store: &S, contenders: usize) -> Result<usize
         undeclared_registration_fails_closed(store, &fx).await?;
     }
     Ok(cases)
+}
+
+/// A pending device request of a fresh client, living 10 minutes from the fixture's now.
+fn device_request(fx: &Fixture) -> (TokenHash, DeviceRequest) {
+    let client = ClientId::new(fx.name("tv")).unwrap_or_else(|_| ClientId::from_static("tv"));
+    let request = DeviceRequest::new(
+        client,
+        fx.grant_id(),
+        Scope::parse("read").unwrap_or_default(),
+        vec![Resource::from_static("https://rs.example/api")],
+        fx.hash(),
+        fx.now,
+        fx.now + Duration::minutes(10),
+        5,
+    );
+    (fx.hash(), request)
+}
+
+fn approval(fx: &Fixture) -> DeviceState {
+    DeviceState::Approved {
+        subject: fx.subject(),
+        scope: Scope::parse("read").unwrap_or_default(),
+        resources: vec![Resource::from_static("https://rs.example/api")],
+        approved_at: fx.now,
+    }
+}
+
+async fn device_requests_poll_decide_and_redeem_once<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "device requests: user-code lookup, slow_down, one decision, one redemption";
+    let e = store_err(CASE);
+    let (hash, request) = device_request(fx);
+    let client = request.client_id.clone();
+    let t = |s: i64| fx.now + Duration::seconds(s);
+    if store.insert_device_request(&hash, request.clone(), t(0)).await.map_err(&e)? != DeviceInsert::Inserted {
+        return Err(fail(CASE, "a fresh device request was not inserted"));
+    }
+    let (other_hash, mut twin) = device_request(fx);
+    twin.user_code = request.user_code;
+    if store.insert_device_request(&other_hash, twin, t(1)).await.map_err(&e)? != DeviceInsert::UserCodeInUse {
+        return Err(fail(CASE, "a second live request took a user code in use"));
+    }
+    let mut same_digest = request.clone();
+    same_digest.user_code = fx.hash();
+    if store.insert_device_request(&hash, same_digest, t(1)).await.is_ok() {
+        return Err(fail(CASE, "a second request under one device digest was accepted"));
+    }
+    match store.device_request_by_user_code(&request.user_code, t(1)).await.map_err(&e)? {
+        Some((found, stored)) if found == hash && stored == request => {}
+        other => return Err(fail(CASE, format!("the user code found {other:?}"))),
+    }
+    let other_client = ClientId::new(fx.name("intruder")).map_err(|_| fail(CASE, "fixture client id"))?;
+    if store.poll_device_request(&hash, &other_client, t(2)).await.map_err(&e)?.is_some() {
+        return Err(fail(CASE, "another client's poll found the request"));
+    }
+    match store.poll_device_request(&hash, &client, t(2)).await.map_err(&e)? {
+        Some(DevicePoll::Current(r)) if r.state == DeviceState::Pending && r.last_polled_at == Some(t(2)) => {}
+        other => return Err(fail(CASE, format!("a first poll gave {other:?}"))),
+    }
+    match store.poll_device_request(&hash, &client, t(4)).await.map_err(&e)? {
+        Some(DevicePoll::SlowDown(r)) if r.interval == 10 => {}
+        other => return Err(fail(CASE, format!("a poll 2 s after the last gave {other:?}, not slow_down with 10 s"))),
+    }
+    match store.poll_device_request(&hash, &client, t(10)).await.map_err(&e)? {
+        Some(DevicePoll::SlowDown(r)) if r.interval == 15 => {}
+        other => return Err(fail(CASE, format!("a poll 6 s after the last (interval 10) gave {other:?}"))),
+    }
+    match store.poll_device_request(&hash, &client, t(25)).await.map_err(&e)? {
+        Some(DevicePoll::Current(r)) if r.state == DeviceState::Pending && r.interval == 15 => {}
+        other => return Err(fail(CASE, format!("a poll after the interval gave {other:?}"))),
+    }
+    let approved = approval(fx);
+    if store.decide_device_request(&hash, approved.clone(), t(26)).await.map_err(&e)? != DeviceDecided::Decided {
+        return Err(fail(CASE, "a pending request was not approved"));
+    }
+    if store.decide_device_request(&hash, DeviceState::Denied, t(27)).await.map_err(&e)? != DeviceDecided::NotPending {
+        return Err(fail(CASE, "a decided request took a second decision"));
+    }
+    match store.poll_device_request(&hash, &client, t(28)).await.map_err(&e)? {
+        Some(DevicePoll::Redeemed(r)) if r.state == approved => {}
+        other => return Err(fail(CASE, format!("polling the approved request gave {other:?}"))),
+    }
+    match store.poll_device_request(&hash, &client, t(60)).await.map_err(&e)? {
+        Some(DevicePoll::Current(r)) if r.state == DeviceState::Redeemed => {}
+        other => return Err(fail(CASE, format!("polling a redeemed request gave {other:?}"))),
+    }
+    // Expired: not found by its user code, and no decision takes.
+    let (late_hash, late) = device_request(fx);
+    let expiry = late.expires_at;
+    store.insert_device_request(&late_hash, late.clone(), t(0)).await.map_err(&e)?;
+    if store.device_request_by_user_code(&late.user_code, expiry).await.map_err(&e)?.is_some() {
+        return Err(fail(CASE, "an expired request was found by its user code"));
+    }
+    if store.decide_device_request(&late_hash, approval(fx), expiry).await.map_err(&e)? != DeviceDecided::NotPending {
+        return Err(fail(CASE, "an expired request took a decision"));
+    }
+    Ok(())
+}
+
+async fn concurrent_redemptions_of_one_device_code<S: Store>(store: &S, fx: &Fixture, contenders: usize) -> CaseResult {
+    const CASE: &str = "concurrent polls of one approved device code redeem it once";
+    let e = store_err(CASE);
+    let (hash, request) = device_request(fx);
+    let client = request.client_id.clone();
+    store.insert_device_request(&hash, request, fx.now).await.map_err(&e)?;
+    store.decide_device_request(&hash, approval(fx), fx.now).await.map_err(&e)?;
+    let at = fx.now + Duration::seconds(30);
+    let polls = join_all((0..contenders).map(|_| store.poll_device_request(&hash, &client, at))).await;
+    let mut redeemed = 0;
+    for poll in polls {
+        if let Some(DevicePoll::Redeemed(_)) = poll.map_err(&e)? {
+            redeemed += 1;
+        }
+    }
+    if redeemed != 1 {
+        return Err(fail(CASE, format!("{redeemed} of {contenders} racing polls redeemed one approval")));
+    }
+    Ok(())
+}
+
+async fn concurrent_approvals_and_denials_of_one_device_request<S: Store>(
+    store: &S,
+    fx: &Fixture,
+    contenders: usize,
+) -> CaseResult {
+    const CASE: &str = "concurrent approvals and denials of one device request: one decision";
+    let e = store_err(CASE);
+    let (hash, request) = device_request(fx);
+    let client = request.client_id.clone();
+    store.insert_device_request(&hash, request, fx.now).await.map_err(&e)?;
+    let decisions: Vec<DeviceState> =
+        (0..contenders).map(|i| if i % 2 == 0 { approval(fx) } else { DeviceState::Denied }).collect();
+    let outcomes =
+        join_all(decisions.iter().map(|decision| store.decide_device_request(&hash, decision.clone(), fx.now))).await;
+    let winners: Vec<usize> = outcomes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, outcome)| matches!(outcome, Ok(DeviceDecided::Decided)).then_some(i))
+        .collect();
+    let [winner] = winners.as_slice() else {
+        return Err(fail(CASE, format!("{} of {contenders} racing decisions were recorded", winners.len())));
+    };
+    let polled = store.poll_device_request(&hash, &client, fx.now + Duration::seconds(1)).await.map_err(&e)?;
+    let consistent = match (&decisions[*winner], polled) {
+        (DeviceState::Denied, Some(DevicePoll::Current(r))) => r.state == DeviceState::Denied,
+        (approved, Some(DevicePoll::Redeemed(r))) => r.state == *approved,
+        _ => false,
+    };
+    if !consistent {
+        return Err(fail(CASE, "the request does not carry the one decision that was recorded"));
+    }
+    Ok(())
+}
+
+/// A store that does not declare device requests must refuse them.
+async fn undeclared_device_requests_fail_closed<S: Store>(store: &S, fx: &Fixture) -> CaseResult {
+    const CASE: &str = "undeclared device requests fail closed";
+    let (hash, request) = device_request(fx);
+    match store.insert_device_request(&hash, request, fx.now).await {
+        Err(e) if e.kind() == crate::store::StoreErrorKind::Unsupported => Ok(()),
+        other => Err(fail(CASE, format!("gave {other:?} without declaring DEVICE_REQUESTS"))),
+    }
 }
 
 /// A client as dynamic registration makes one, under a fresh id.

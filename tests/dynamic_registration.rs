@@ -126,6 +126,7 @@ fn reg02_registrations_pass_the_checks_of_a_static_one() {
     }
     for body in [
         r#"{"redirect_uris":["https://app.example/cb"],"grant_types":["password"]}"#,
+        r#"{"grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"token_endpoint_auth_method":"none"}"#,
         r#"{"redirect_uris":["https://app.example/cb"],"response_types":["token"]}"#,
         r#"{"grant_types":["client_credentials"],"token_endpoint_auth_method":"none"}"#,
         r#"{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"client_secret_jwt"}"#,

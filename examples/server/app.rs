@@ -25,6 +25,8 @@ use oauth21::{
 
 #[path = "clients.rs"]
 pub mod clients;
+#[path = "device_page.rs"]
+mod device_page;
 #[path = "log.rs"]
 pub mod log;
 #[path = "policy.rs"]
@@ -118,7 +120,7 @@ pub fn router(
 pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Router, Box<dyn std::error::Error>> {
     let format = options.access_tokens;
     let resource = format!("{issuer}/api/me");
-    let mut config = ServerConfig::builder(issuer).access_token_format(format);
+    let mut config = ServerConfig::builder(issuer).access_token_format(format).device_flow(format!("{issuer}/device"));
     let api_metadata = ProtectedResourceMetadata::new(&resource)?
         .authorization_server(issuer)
         .scopes_supported(["read", "write"])
@@ -195,6 +197,8 @@ pub fn router_on(issuer: &str, store: DemoStore, options: Options) -> Result<Rou
         .route("/par", any(pushed_authorization_request))
         .route("/introspect", any(introspect))
         .route("/register", any(register))
+        .route("/device_authorization", any(device_authorization))
+        .route("/device", get(device_page::device).post(device_page::device))
         .route(&api_metadata_path, get(protected_resource_metadata))
         .route(&metadata_path, get(metadata))
         .route(&jwks_path, get(jwks))
@@ -317,6 +321,15 @@ async fn introspect(State(demo): State<AppState>, request: HttpRequest) -> HttpR
         Err(response) => return response,
     };
     http_response(demo.server.introspect(&Request::from(&request)).await)
+}
+
+/// `POST /device_authorization` (RFC 8628): a device asks for a user code.
+async fn device_authorization(State(demo): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let request = match collect(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    http_response(demo.server.device_authorization(&Request::from(&request)).await)
 }
 
 /// `POST /register` (RFC 7591): open to public clients, under [`policy::registration`].
@@ -468,7 +481,7 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;display:flex;justify-content:center;\
 padding:3rem 1rem;margin:0}main{background:#fff;max-width:26rem;width:100%;padding:2rem;border-radius:12px;\
-box-shadow:0 2px 12px #0002}h1{font-size:1.3rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem}\
+box-shadow:0 2px 12px #0002}.done{color:#0a6b2d}h1{font-size:1.3rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem}\
 input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}\
 .buttons{display:flex;gap:.6rem;margin-top:1.4rem}button{flex:1;padding:.6rem;border-radius:6px;\
 border:1px solid #888;font-size:1rem;cursor:pointer}button[value=approve]{background:#1f6feb;color:#fff;\

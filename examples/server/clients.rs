@@ -184,6 +184,12 @@ pub fn demo_clients() -> Result<Vec<Client>, Box<dyn std::error::Error>> {
             .scope("read write")
             .default_scope("read")
             .build()?,
+        // A TV or a CLI: the device flow (RFC 8628), then refresh.
+        Client::public("demo-tv")
+            .grant_types([GrantType::DeviceCode, GrantType::RefreshToken])
+            .scope("read write")
+            .default_scope("read write")
+            .build()?,
         Client::confidential("demo-service", &ClientSecret::new("demo-service-secret"))
             .grant_types([GrantType::ClientCredentials])
             .scope("read write")

@@ -167,7 +167,8 @@ async fn run(args: Args) -> Result<(), String> {
     }
     println!("listening: http://{local}");
     print_walkthrough(&issuer, &described, args.clients.is_some());
-    axum::serve(listener, router)
+    // The peer address reaches the device page's user-code limiter.
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| format!("serving on {local}: {e}"))
@@ -231,7 +232,8 @@ fn print_walkthrough(issuer: &str, clients: &[String], custom: bool) {
     println!("issuer: {issuer}");
     println!("metadata: {issuer}/.well-known/oauth-authorization-server");
     println!("protected resource: {issuer}/api/me (metadata: {issuer}/.well-known/oauth-protected-resource/api/me)");
-    println!("registration: {issuer}/register (RFC 7591, public clients)\n");
+    println!("registration: {issuer}/register (RFC 7591, public clients)");
+    println!("device verification: {issuer}/device (RFC 8628)\n");
     println!("clients:");
     for line in clients {
         println!("{line}");
@@ -273,6 +275,13 @@ fn print_walkthrough(issuer: &str, clients: &[String], custom: bool) {
     println!("6. Introspect or revoke:");
     println!("   curl -s -u demo-service:demo-service-secret {issuer}/introspect -d token=PASTE_TOKEN");
     println!("   curl -s {issuer}/revoke -d client_id=demo-app -d token=PASTE_REFRESH_TOKEN");
+    println!("\nDevice flow (RFC 8628), for a TV or a CLI:");
+    println!("   curl -s {issuer}/device_authorization -d client_id=demo-tv");
+    println!("   Open verification_uri_complete in a browser, sign in as alice and approve; meanwhile poll:");
+    println!(
+        "   curl -s {issuer}/token -d grant_type=urn:ietf:params:oauth:grant-type:device_code \\\n     \
+         -d client_id=demo-tv -d device_code=PASTE_DEVICE_CODE"
+    );
     println!("\nAn MCP-style client registers itself (RFC 7591), then runs step 1 with its client_id:");
     println!(
         "   curl -s {issuer}/register -H 'Content-Type: application/json' \\\n     \

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use oauth21::provider::Random as _;
 use oauth21::store::{
-    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, InsertOutcome, NewGrant, PushedRequest,
-    RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, DeviceDecided, DeviceInsert, DevicePoll,
+    DeviceRequest, DeviceState, InsertOutcome, NewGrant, PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation,
+    Store, StoreError,
 };
 use oauth21::{Client, ClientId, GrantId, MemoryStore, Subject, TokenHash};
 use oauth21_redis::RedisStore;
@@ -115,6 +116,37 @@ impl Store for DemoStore {
     }
     async fn pushed_request(&self, hash: &TokenHash, at: OffsetDateTime) -> Result<Option<PushedRequest>, StoreError> {
         dispatch!(self, s => s.pushed_request(hash, at))
+    }
+    async fn insert_device_request(
+        &self,
+        hash: &TokenHash,
+        request: DeviceRequest,
+        at: OffsetDateTime,
+    ) -> Result<DeviceInsert, StoreError> {
+        dispatch!(self, s => s.insert_device_request(hash, request, at))
+    }
+    async fn device_request_by_user_code(
+        &self,
+        user_code: &TokenHash,
+        at: OffsetDateTime,
+    ) -> Result<Option<(TokenHash, DeviceRequest)>, StoreError> {
+        dispatch!(self, s => s.device_request_by_user_code(user_code, at))
+    }
+    async fn decide_device_request(
+        &self,
+        hash: &TokenHash,
+        decision: DeviceState,
+        at: OffsetDateTime,
+    ) -> Result<DeviceDecided, StoreError> {
+        dispatch!(self, s => s.decide_device_request(hash, decision, at))
+    }
+    async fn poll_device_request(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        at: OffsetDateTime,
+    ) -> Result<Option<DevicePoll>, StoreError> {
+        dispatch!(self, s => s.poll_device_request(hash, client_id, at))
     }
     async fn register_client(&self, client: &Client, at: OffsetDateTime) -> Result<(), StoreError> {
         dispatch!(self, s => s.register_client(client, at))

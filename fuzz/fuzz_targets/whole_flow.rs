@@ -1,5 +1,6 @@
 //! Whole flows: an arbitrary sequence of up to 64 operations (authorize, approve, deny, redeem a
-//! code, refresh, revoke, introspect, check a bearer token, client credentials, move the clock)
+//! code, refresh, revoke, introspect, check a bearer token, client credentials, the device flow's
+//! start, verification and polls, move the clock)
 //! driving one `Server` over `MemoryStore` with a `ManualClock`, checked against a reference
 //! model of what each answer must be.
 //!
@@ -91,6 +92,26 @@ enum Op {
         which: u8,
         scope: u8,
     },
+    /// `tv` asks for a device code; `scope` 0 none (default `read`), 1 read, 2 read write, 3
+    /// admin.
+    DeviceStart {
+        scope: u8,
+    },
+    /// The verification step for a device request: `typo` bit 0 mistypes the code, bit 1 types
+    /// it lower-case with spaces, bit 2 types from the second source; then approve (as alice,
+    /// narrowed to `read` when `narrow`) or deny.
+    DeviceDecide {
+        which: u8,
+        typo: u8,
+        approve: bool,
+        narrow: bool,
+    },
+    /// A poll of a device code, by `tv` or (when `other`) by `tv2`; `dpop` as for redemptions.
+    DevicePoll {
+        which: u8,
+        other: bool,
+        dpop: u8,
+    },
 }
 
 const MAX_OPS: usize = 64;
@@ -107,6 +128,8 @@ enum C {
     Web,
     Svc,
     Rs,
+    Tv,
+    Tv2,
 }
 
 impl C {
@@ -116,16 +139,42 @@ impl C {
             C::Web => "web",
             C::Svc => "svc",
             C::Rs => "rs",
+            C::Tv => "tv",
+            C::Tv2 => "tv2",
         }
     }
     fn secret(self) -> Option<&'static str> {
         match self {
-            C::App => None,
+            C::App | C::Tv | C::Tv2 => None,
             C::Web => Some(WEB_SECRET),
             C::Svc => Some(SVC_SECRET),
             C::Rs => Some(RS_SECRET),
         }
     }
+    fn is_public(self) -> bool {
+        self.secret().is_none()
+    }
+}
+
+const DEVICE_LIFETIME: i64 = 600;
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DeviceState {
+    Pending,
+    Approved(Scope),
+    Denied,
+    Redeemed,
+}
+
+struct DeviceInfo {
+    device_code: String,
+    user_code: String,
+    scope: Scope,
+    issued_at: i64,
+    interval: i64,
+    last_poll: Option<i64>,
+    state: DeviceState,
 }
 
 struct Pending {
@@ -195,6 +244,9 @@ struct Model {
     families: Vec<Family>,
     access: Vec<AccessInfo>,
     refresh: Vec<RefreshInfo>,
+    devices: Vec<DeviceInfo>,
+    /// The user-code limiter per source ("a", "b"): window start and wrong entries.
+    sources: [Option<(i64, u32)>; 2],
 }
 
 fn scope(text: &str) -> Scope {
@@ -604,9 +656,11 @@ impl Model {
         if let Some(s) = requested {
             params.push(("scope", s));
         }
+        // Bit 0 sends it as another client.
         let client = match (owner, bit(0)) {
-            (C::App, false) | (C::Web, true) => C::App,
-            _ => C::Web,
+            (owner, false) => owner,
+            (C::App, true) => C::Web,
+            (_, true) => C::App,
         };
         let (key, proof) = proof_of(fx, dpop);
         let response = token_request(&fx.server, client, &params, bit(3), bit(1), proof.as_deref());
@@ -621,7 +675,7 @@ impl Model {
         let binding_ok = match (family.jkt, key) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(bound), Some(key)) => owner != C::App || bound == key,
+            (Some(bound), Some(key)) => !owner.is_public() || bound == key,
         };
         let status = response.status();
         if status == 200 {
@@ -660,7 +714,7 @@ impl Model {
             if key.is_some() {
                 self.families[fam].jkt = key;
             }
-            let rotates = owner == C::App || !self.config_keep;
+            let rotates = owner.is_public() || !self.config_keep;
             match json["refresh_token"].as_str() {
                 Some(new) => {
                     assert!(rotates, "a kept refresh token was rotated");
@@ -891,10 +945,172 @@ impl Model {
     }
 }
 
+impl Model {
+    fn device_start(&mut self, fx: &oauth21_fuzz::Fixture, scope_sel: u8) {
+        let requested = match scope_sel % 4 {
+            0 => None,
+            1 => Some("read"),
+            2 => Some("read write"),
+            _ => Some("admin"),
+        };
+        let mut body = String::from("client_id=tv");
+        if let Some(s) = requested {
+            body.push_str(&format!("&scope={}", s.replace(' ', "+")));
+        }
+        let response = block_on(fx.server.device_authorization(&Request::form_post(body.as_bytes())));
+        // Errors are the token endpoint's; a success is the device authorization answer.
+        let json = if response.status() == 200 {
+            assert_eq!(response.header("Cache-Control"), Some("no-store"));
+            serde_json::from_slice(response.body()).expect("a JSON answer")
+        } else {
+            check_token_response(&response)
+        };
+        if trace() {
+            eprintln!("  -> {} {json}", response.status());
+        }
+        if requested == Some("admin") {
+            assert_eq!(error_code(&json), "invalid_scope");
+            return;
+        }
+        assert_eq!(response.status(), 200, "device authorization refused: {json}");
+        let user_code = json["user_code"].as_str().unwrap().to_owned();
+        assert!(oauth21::device::normalize_user_code(&user_code).is_some(), "a malformed user code {user_code}");
+        assert_eq!(json["interval"], 5);
+        self.devices.push(DeviceInfo {
+            device_code: json["device_code"].as_str().unwrap().to_owned(),
+            user_code: user_code.replace('-', ""),
+            scope: scope(requested.unwrap_or("read")),
+            issued_at: self.now,
+            interval: 5,
+            last_poll: None,
+            state: DeviceState::Pending,
+        });
+    }
+
+    fn device_decide(&mut self, fx: &oauth21_fuzz::Fixture, which: u8, typo: u8, approve: bool, narrow: bool) {
+        if self.devices.is_empty() {
+            return;
+        }
+        let d = which as usize % self.devices.len();
+        let mut code = self.devices[d].user_code.clone();
+        if typo & 1 != 0 {
+            let last = if code.ends_with('B') { 'C' } else { 'B' };
+            code.pop();
+            code.push(last);
+        }
+        let typed = if typo & 2 != 0 { format!("{} {}", code[..4].to_lowercase(), &code[4..]) } else { code.clone() };
+        let source = usize::from(typo & 4 != 0);
+        let now = self.now;
+        let allowed = match self.sources[source] {
+            Some((start, failures)) if now < start + 15 * 60 => failures < oauth21::device::MAX_USER_CODE_FAILURES,
+            _ => true,
+        };
+        let found = self.devices.iter().position(|i| {
+            i.user_code == code && i.state == DeviceState::Pending && now < i.issued_at + DEVICE_LIFETIME
+        });
+        let outcome = block_on(fx.server.device_verification(&typed, ["a", "b"][source]));
+        if trace() {
+            eprintln!("  -> verification {:?}", outcome.as_ref().map(|c| c.user_code().to_owned()));
+        }
+        if !allowed {
+            assert!(matches!(outcome, Err(oauth21::DeviceVerificationError::TooManyAttempts)), "{outcome:?}");
+            return;
+        }
+        let Some(found) = found else {
+            assert!(matches!(outcome, Err(oauth21::DeviceVerificationError::UnknownCode)), "{outcome:?}");
+            self.sources[source] = match self.sources[source] {
+                Some((start, failures)) if now < start + 15 * 60 => Some((start, failures + 1)),
+                _ => Some((now, 1)),
+            };
+            return;
+        };
+        let consent = outcome.expect("a live pending code verifies");
+        assert_eq!(consent.scope(), &self.devices[found].scope);
+        if approve {
+            let mut approval = Approval::new(Subject::new("alice").unwrap());
+            let granted = if narrow { scope("read") } else { self.devices[found].scope.clone() };
+            if narrow {
+                approval = approval.with_scope(scope("read"));
+            }
+            block_on(fx.server.approve_device(&consent, approval)).expect("a pending request is approved");
+            self.devices[found].state = DeviceState::Approved(granted);
+        } else {
+            block_on(fx.server.deny_device(&consent)).expect("a pending request is denied");
+            self.devices[found].state = DeviceState::Denied;
+        }
+    }
+
+    fn device_poll(&mut self, fx: &oauth21_fuzz::Fixture, which: u8, other: bool, dpop: u8) {
+        if self.devices.is_empty() {
+            return;
+        }
+        let d = which as usize % self.devices.len();
+        let code = self.devices[d].device_code.clone();
+        let (key, proof) = proof_of(fx, dpop);
+        let params = [("grant_type", DEVICE_GRANT), ("device_code", code.as_str())];
+        let client = if other { C::Tv2 } else { C::Tv };
+        let response = token_request(&fx.server, client, &params, false, false, proof.as_deref());
+        let json = check_token_response(&response);
+        if trace() {
+            eprintln!("  -> {} {json}", response.status());
+        }
+        if other {
+            // DG-04: another client's poll finds nothing and changes nothing.
+            assert_eq!(error_code(&json), "invalid_grant");
+            return;
+        }
+        let now = self.now;
+        let device = &mut self.devices[d];
+        let too_soon = device.last_poll.is_some_and(|last| now < last + device.interval);
+        device.last_poll = Some(now);
+        let expected = if device.state == DeviceState::Pending && too_soon {
+            device.interval += 5;
+            "slow_down"
+        } else if now >= device.issued_at + DEVICE_LIFETIME {
+            "expired_token"
+        } else {
+            match &device.state {
+                DeviceState::Pending => "authorization_pending",
+                DeviceState::Denied => "access_denied",
+                DeviceState::Redeemed => "invalid_grant",
+                DeviceState::Approved(_) => "",
+            }
+        };
+        if !expected.is_empty() {
+            assert_eq!(error_code(&json), expected, "device poll");
+            return;
+        }
+        let DeviceState::Approved(granted) = std::mem::replace(&mut device.state, DeviceState::Redeemed) else {
+            unreachable!()
+        };
+        assert_eq!(response.status(), 200, "an approved device code was refused: {json}");
+        let expected_scope = (!granted.is_empty()).then(|| granted.to_string());
+        assert_eq!(json["scope"].as_str().map(str::to_owned), expected_scope, "device token scope");
+        let family = self.families.len();
+        self.families.push(Family {
+            client: C::Tv,
+            subject: "alice".into(),
+            scope: granted.clone(),
+            revoked: false,
+            jkt: key,
+        });
+        self.access.push(AccessInfo {
+            token: json["access_token"].as_str().unwrap().to_owned(),
+            family,
+            scope: granted,
+            issued_at: now,
+            revoked: false,
+            bound: key.is_some(),
+        });
+        let refresh = json["refresh_token"].as_str().expect("tv gets refresh tokens");
+        self.refresh.push(RefreshInfo { token: refresh.to_owned(), family, state: RefreshState::Active, dead: false });
+    }
+}
+
 fuzz_target!(|flow: Flow| {
     let keep = flow.flags & 1 != 0;
     let any = flow.flags & 2 != 0;
-    let mut builder = ServerConfig::builder(ISSUER);
+    let mut builder = ServerConfig::builder(ISSUER).device_flow("https://as.example/device");
     if keep {
         builder = builder.keep_confidential_refresh_tokens();
     }
@@ -914,6 +1130,8 @@ fuzz_target!(|flow: Flow| {
         families: Vec::new(),
         access: Vec::new(),
         refresh: Vec::new(),
+        devices: Vec::new(),
+        sources: [None, None],
     };
     if trace() {
         eprintln!("flags {:#04x}", flow.flags);
@@ -939,6 +1157,9 @@ fuzz_target!(|flow: Flow| {
             }
             Op::ClientCredentials { caller, scope } => model.client_credentials(&fx, caller, scope),
             Op::BearerCheck { which, scope } => model.bearer(&fx, which, scope),
+            Op::DeviceStart { scope } => model.device_start(&fx, scope),
+            Op::DeviceDecide { which, typo, approve, narrow } => model.device_decide(&fx, which, typo, approve, narrow),
+            Op::DevicePoll { which, other, dpop } => model.device_poll(&fx, which, other, dpop),
         }
     }
 });

@@ -25,8 +25,12 @@ pub const RS_SECRET: &str = "rs-secret";
 pub const START: i64 = 1_700_000_000;
 
 /// Every error code the token, revocation and introspection endpoints may answer with.
-pub const TOKEN_ERRORS: [&str; 11] = [
+pub const TOKEN_ERRORS: [&str; 15] = [
     "invalid_target",
+    "authorization_pending",
+    "slow_down",
+    "expired_token",
+    "access_denied",
     "invalid_dpop_proof",
     "use_dpop_nonce",
     "invalid_request",
@@ -120,7 +124,9 @@ pub struct Fixture {
 /// - `web`: confidential (`web-secret`, basic and post), two https URIs, code + refresh,
 ///   scope `read write`, no default;
 /// - `svc`: confidential (`svc-secret`), client credentials, scope `read`, default `read`;
-/// - `rs`: confidential (`rs-secret`), client credentials, scope `read`, may introspect any token.
+/// - `rs`: confidential (`rs-secret`), client credentials, scope `read`, may introspect any token;
+/// - `tv` and `tv2`: public, the device grant (and refresh for `tv`), scope `read write`,
+///   default `read`.
 pub fn clients() -> Vec<Client> {
     let mut native = Client::public("native");
     for uri in NATIVE_REDIRECTS {
@@ -150,6 +156,13 @@ pub fn clients() -> Vec<Client> {
             .default_scope("read")
             .build()
             .unwrap(),
+        Client::public("tv")
+            .grant_types([GrantType::DeviceCode, GrantType::RefreshToken])
+            .scope("read write")
+            .default_scope("read")
+            .build()
+            .unwrap(),
+        Client::public("tv2").grant_types([GrantType::DeviceCode]).scope("read write").build().unwrap(),
         Client::confidential("rs", &ClientSecret::new(RS_SECRET))
             .allow_short_secrets()
             .grant_types([GrantType::ClientCredentials])

@@ -39,6 +39,10 @@ pub enum GrantType {
     RefreshToken,
     /// `client_credentials`
     ClientCredentials,
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628): a device that cannot show a
+    /// browser polls for the tokens a user approves elsewhere.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
@@ -48,6 +52,7 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -57,6 +62,7 @@ impl GrantType {
             "authorization_code" => Some(Self::AuthorizationCode),
             "refresh_token" => Some(Self::RefreshToken),
             "client_credentials" => Some(Self::ClientCredentials),
+            "urn:ietf:params:oauth:grant-type:device_code" => Some(Self::DeviceCode),
             _ => None,
         }
     }

@@ -97,6 +97,9 @@ impl<S: Store> Server<S> {
             }
             (None, _) => None,
         };
+        if metadata.grant_types.contains(&GrantType::DeviceCode) && self.config.device_verification_uri().is_none() {
+            return Err(RegistrationRefusal::metadata("grant_types names a grant type this server does not offer"));
+        }
         let client = metadata.build(id, secret)?;
         self.config.check_client(&client).map_err(|e| RegistrationRefusal::metadata(e.to_string()))?;
         Ok(client)

@@ -13,7 +13,7 @@ use crate::config::ServerConfig;
 use crate::dpop::Proof;
 use crate::http::{Params, Response};
 use crate::pkce::CodeVerifier;
-use crate::store::{CodeRecord, GrantRecord, NewGrant, RefreshTokenRecord};
+use crate::store::{CodeRecord, NewGrant};
 use crate::types::{AuthorizationCode, RefreshToken};
 
 /// The answer for unknown, used and revoked codes alike.
@@ -85,9 +85,7 @@ pub(crate) fn access_validity(config: &ServerConfig, now: OffsetDateTime, with_r
     Validity::access(config, now, with_refresh.then(|| now + config.refresh_token_lifetime()))
 }
 
-/// The grant to create and the answer to send for a successful redemption. The grant's
-/// refresh tokens end `refresh_token_lifetime` after this first token response, whatever
-/// rotations follow (RT-09).
+/// The grant to create and the answer to send for a successful redemption.
 pub(crate) fn issue(
     record: &CodeRecord,
     config: &ServerConfig,
@@ -95,33 +93,13 @@ pub(crate) fn issue(
     access: NewAccess,
     refresh: Option<&RefreshToken>,
 ) -> (NewGrant, Response) {
-    let now = validity.issued_at;
-    let grant_end = now + config.refresh_token_lifetime();
-    let (token_type, jkt) = (access.token_type(), access.jkt.clone());
-    let (access, access_record) =
-        super::mint_access(access, &record.grant_id, &record.client_id, &record.subject, &record.scope, validity);
-    let refresh_record = refresh.map(|token| RefreshTokenRecord {
-        hash: token.hash(),
-        grant_id: record.grant_id.clone(),
-        client_id: record.client_id.clone(),
-        subject: record.subject.clone(),
-        scope: record.scope.clone(),
-        issued_at: now,
-        expires_at: config.refresh_token_idle_timeout().map_or(grant_end, |idle| (now + idle).min(grant_end)),
-        grant_expires_at: grant_end,
-        rotated_at: None,
-        jkt,
-        resources: record.resources.clone(),
-    });
-    let grant = GrantRecord {
-        grant_id: record.grant_id.clone(),
-        client_id: record.client_id.clone(),
-        subject: record.subject.clone(),
-        scope: record.scope.clone(),
+    let authorization = super::Authorization {
+        grant_id: &record.grant_id,
+        client_id: &record.client_id,
+        subject: &record.subject,
+        scope: &record.scope,
+        resources: &record.resources,
         authorized_at: record.issued_at,
-        expires_at: if refresh.is_some() { grant_end } else { access_record.expires_at },
-        resources: record.resources.clone(),
     };
-    let response = super::success(&access, token_type, access_record.expires_at - now, refresh, &record.scope);
-    (NewGrant { grant, access: access_record, refresh: refresh_record }, response)
+    super::issue_grant(authorization, config, validity, access, refresh)
 }

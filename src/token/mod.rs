@@ -13,12 +13,13 @@ use crate::error::{ErrorCode, error_body};
 use crate::http::{Method, ParamError, Params, Request, Response};
 use crate::jwt::{self, IssuedClaims};
 use crate::provider::RandomError;
-use crate::store::{AccessTokenRecord, StoreError, StoreErrorKind};
+use crate::store::{AccessTokenRecord, GrantRecord, NewGrant, RefreshTokenRecord, StoreError, StoreErrorKind};
 use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Resource, Scope, Subject, TokenHash};
 
 /// Every parameter the token endpoint defines for the grants it knows; each may appear at most
 /// once (TK-02).
-const DEFINED: [&str; 10] = [
+const DEFINED: [&str; 11] = [
+    "device_code",
     "grant_type",
     "client_id",
     "client_secret",
@@ -80,6 +81,19 @@ pub enum TokenError {
     /// grant (RI-01..RI-03): `invalid_target`.
     #[error("{0}")]
     InvalidTarget(&'static str),
+    /// The user has not approved or denied the device request yet (DG-02):
+    /// `authorization_pending`.
+    #[error("the user has not decided yet")]
+    AuthorizationPending,
+    /// The device polls faster than its interval, which grew by 5 s (DG-02): `slow_down`.
+    #[error("polling too fast: the interval grew by 5 seconds")]
+    SlowDown,
+    /// The `device_code` expired (DG-02): `expired_token`.
+    #[error("the device code expired")]
+    ExpiredToken,
+    /// The user denied the device request (DG-02): `access_denied`.
+    #[error("the user denied the request")]
+    AccessDenied,
 }
 
 impl TokenError {
@@ -96,6 +110,10 @@ impl TokenError {
             Self::InvalidDpopProof(_) => ErrorCode::InvalidDpopProof,
             Self::UseDpopNonce => ErrorCode::UseDpopNonce,
             Self::InvalidTarget(_) => ErrorCode::InvalidTarget,
+            Self::AuthorizationPending => ErrorCode::AuthorizationPending,
+            Self::SlowDown => ErrorCode::SlowDown,
+            Self::ExpiredToken => ErrorCode::ExpiredToken,
+            Self::AccessDenied => ErrorCode::AccessDenied,
             _ => ErrorCode::InvalidRequest,
         }
     }
@@ -199,7 +217,10 @@ pub(crate) fn parse<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<
     let params = read_form_post(request, config, &DEFINED, &["resource"])?;
     let grant = match params.get("grant_type").ok().flatten() {
         None => return Err(TokenError::InvalidRequest("grant_type is required")),
-        Some(text) => GrantType::parse(text).ok_or(TokenError::UnsupportedGrantType)?,
+        // The device grant exists only while the device flow is on (MD-06: only what is listed).
+        Some(text) => GrantType::parse(text)
+            .filter(|grant| *grant != GrantType::DeviceCode || config.device_verification_uri().is_some())
+            .ok_or(TokenError::UnsupportedGrantType)?,
     };
     let credentials = read_credentials(request, &params)?;
     let resource = crate::audience::read_one(&params).map_err(TokenError::InvalidTarget)?;
@@ -307,6 +328,57 @@ pub(crate) fn mint_access(
         jkt: access.jkt,
     };
     (token, record)
+}
+
+/// Who authorized what: the grant a code redemption or a device-code redemption creates.
+pub(crate) struct Authorization<'a> {
+    pub(crate) grant_id: &'a GrantId,
+    pub(crate) client_id: &'a ClientId,
+    pub(crate) subject: &'a Subject,
+    pub(crate) scope: &'a Scope,
+    pub(crate) resources: &'a [Resource],
+    pub(crate) authorized_at: time::OffsetDateTime,
+}
+
+/// The grant to create and the answer to send for an authorization redeemed at the token
+/// endpoint. The grant's refresh tokens end `refresh_token_lifetime` after this first token
+/// response, whatever rotations follow (RT-09).
+pub(crate) fn issue_grant(
+    authorization: Authorization<'_>,
+    config: &ServerConfig,
+    validity: Validity,
+    access: NewAccess,
+    refresh: Option<&RefreshToken>,
+) -> (NewGrant, Response) {
+    let Authorization { grant_id, client_id, subject, scope, resources, authorized_at } = authorization;
+    let now = validity.issued_at;
+    let grant_end = now + config.refresh_token_lifetime();
+    let (token_type, jkt) = (access.token_type(), access.jkt.clone());
+    let (access, access_record) = mint_access(access, grant_id, client_id, subject, scope, validity);
+    let refresh_record = refresh.map(|token| RefreshTokenRecord {
+        hash: token.hash(),
+        grant_id: grant_id.clone(),
+        client_id: client_id.clone(),
+        subject: subject.clone(),
+        scope: scope.clone(),
+        issued_at: now,
+        expires_at: config.refresh_token_idle_timeout().map_or(grant_end, |idle| (now + idle).min(grant_end)),
+        grant_expires_at: grant_end,
+        rotated_at: None,
+        jkt,
+        resources: resources.to_vec(),
+    });
+    let grant = GrantRecord {
+        grant_id: grant_id.clone(),
+        client_id: client_id.clone(),
+        subject: subject.clone(),
+        scope: scope.clone(),
+        authorized_at,
+        expires_at: if refresh.is_some() { grant_end } else { access_record.expires_at },
+        resources: resources.to_vec(),
+    };
+    let response = success(&access, token_type, access_record.expires_at - now, refresh, scope);
+    (NewGrant { grant, access: access_record, refresh: refresh_record }, response)
 }
 
 /// The successful token answer (TK-09, TK-10): absent members are omitted, never null.

@@ -82,8 +82,9 @@ use std::future::Future;
 use std::sync::{Arc, LazyLock};
 
 use oauth21::store::{
-    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, InsertOutcome, NewGrant, PushedRequest,
-    RefreshTokenRecord, RotateOutcome, Rotation, Store, StoreError,
+    AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, DeviceDecided, DeviceInsert, DevicePoll,
+    DeviceRequest, DeviceState, InsertOutcome, NewGrant, PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation,
+    Store, StoreError,
 };
 use oauth21::{Client, ClientId, GrantId, Subject, TokenHash};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -116,6 +117,9 @@ script!(ROTATE_REFRESH, common, "lua/rotate_refresh.lua");
 script!(REVOKE_GRANT, common, "lua/revoke_grant.lua");
 script!(REVOKE_SUBJECT, common, "lua/revoke_subject.lua");
 script!(REVOKE_SUBJECT_BATCH, common, "lua/revoke_subject_batch.lua");
+script!(INSERT_DEVICE, "lua/insert_device.lua");
+script!(DECIDE_DEVICE, "lua/decide_device.lua");
+script!(POLL_DEVICE, "lua/poll_device.lua");
 
 /// The most grants one `revoke_subject` script revokes: Redis runs nothing else while a script
 /// runs, so a subject with many grants is revoked in several short scripts, not one long one.
@@ -168,6 +172,37 @@ fn lifetime_ms(now: OffsetDateTime, until: OffsetDateTime) -> i64 {
 /// late replay is still recognised (RT-07).
 fn refresh_ttl_ms(now: OffsetDateTime, refresh: &RefreshTokenRecord) -> i64 {
     lifetime_ms(now, refresh.expires_at.max(refresh.grant_expires_at))
+}
+
+/// The hash fields of `device:{hash}` a lookup reads: record, phase, approval, interval, polled.
+type DeviceFields = (Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>);
+
+/// A device request from its hash fields: the record as inserted, with the fields that change
+/// (phase, approval, interval, last poll in unix ms) laid over it.
+fn device_request(
+    record: &str,
+    phase: &str,
+    approval: &str,
+    interval: i64,
+    polled_ms: Option<i64>,
+) -> Result<DeviceRequest, StoreError> {
+    let mut request: DeviceRequest = from_json(record)?;
+    request.interval = interval;
+    request.last_polled_at = match polled_ms {
+        Some(ms) => Some(
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .map_err(|_| StoreError::backend("a device poll time is out of range"))?,
+        ),
+        None => None,
+    };
+    request.state = match phase {
+        "pending" => DeviceState::Pending,
+        "approved" => from_json(approval)?,
+        "denied" => DeviceState::Denied,
+        "redeemed" => DeviceState::Redeemed,
+        _ => return Err(StoreError::backend("a device request in an unknown phase")),
+    };
+    Ok(request)
 }
 
 fn unix_ms(at: OffsetDateTime) -> i64 {
@@ -232,6 +267,14 @@ impl Keys {
 
     fn pushed(&self, hash: &TokenHash) -> String {
         self.key("pushed", hash)
+    }
+
+    fn device(&self, hash: &TokenHash) -> String {
+        self.key("device", hash)
+    }
+
+    fn user_code(&self, digest: &TokenHash) -> String {
+        self.key("user-code", digest)
     }
 
     fn subject_revoking(&self, subject: &Subject) -> String {
@@ -561,6 +604,99 @@ impl RedisStore {
         }
     }
 
+    async fn insert_device_request_inner(
+        &self,
+        hash: &TokenHash,
+        request: DeviceRequest,
+        at: OffsetDateTime,
+    ) -> Result<DeviceInsert, StoreError> {
+        let stored: i64 = INSERT_DEVICE
+            .key(self.keys.device(hash))
+            .key(self.keys.user_code(&request.user_code))
+            .arg(to_json(&request)?)
+            .arg(request.client_id.as_str())
+            .arg(request.interval)
+            .arg(unix_ms(request.expires_at))
+            .arg(lifetime_ms(at, request.expires_at))
+            .arg(hash.to_string())
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        match stored {
+            1 => Ok(DeviceInsert::Inserted),
+            0 => Ok(DeviceInsert::UserCodeInUse),
+            _ => Err(StoreError::backend("device code collision")),
+        }
+    }
+
+    async fn device_request_by_user_code_inner(
+        &self,
+        user_code: &TokenHash,
+        at: OffsetDateTime,
+    ) -> Result<Option<(TokenHash, DeviceRequest)>, StoreError> {
+        let mut connection = self.connection.clone();
+        let hash: Option<String> = redis::cmd("GET")
+            .arg(self.keys.user_code(user_code))
+            .query_async(&mut connection)
+            .await
+            .map_err(store_error)?;
+        let Some(hash) = hash else { return Ok(None) };
+        let hash = TokenHash::try_from(hash).map_err(|_| StoreError::backend("a user code names no device digest"))?;
+        let fields: DeviceFields = redis::cmd("HMGET")
+            .arg(self.keys.device(&hash))
+            .arg(&["record", "phase", "approval", "interval", "polled"])
+            .query_async(&mut connection)
+            .await
+            .map_err(store_error)?;
+        let (Some(record), Some(phase), approval, Some(interval), polled) = fields else { return Ok(None) };
+        let request = device_request(&record, &phase, approval.as_deref().unwrap_or(""), interval, polled)?;
+        Ok((request.expires_at > at).then_some((hash, request)))
+    }
+
+    async fn decide_device_request_inner(
+        &self,
+        hash: &TokenHash,
+        decision: DeviceState,
+        at: OffsetDateTime,
+    ) -> Result<DeviceDecided, StoreError> {
+        let (phase, approval) = match &decision {
+            DeviceState::Approved { .. } => ("approved", to_json(&decision)?),
+            DeviceState::Denied => ("denied", String::new()),
+            _ => return Err(StoreError::backend("a decision is an approval or a denial")),
+        };
+        let decided: i64 = DECIDE_DEVICE
+            .key(self.keys.device(hash))
+            .arg(phase)
+            .arg(approval)
+            .arg(unix_ms(at))
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        Ok(if decided == 1 { DeviceDecided::Decided } else { DeviceDecided::NotPending })
+    }
+
+    async fn poll_device_request_inner(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        at: OffsetDateTime,
+    ) -> Result<Option<DevicePoll>, StoreError> {
+        let polled: Option<(String, String, String, String, i64)> = POLL_DEVICE
+            .key(self.keys.device(hash))
+            .arg(client_id.as_str())
+            .arg(unix_ms(at))
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(store_error)?;
+        let Some((outcome, record, phase, approval, interval)) = polled else { return Ok(None) };
+        let request = device_request(&record, &phase, &approval, interval, Some(unix_ms(at)))?;
+        Ok(Some(match outcome.as_str() {
+            "slow_down" => DevicePoll::SlowDown(request),
+            "redeemed" => DevicePoll::Redeemed(request),
+            _ => DevicePoll::Current(request),
+        }))
+    }
+
     async fn insert_pushed_request_inner(
         &self,
         hash: &TokenHash,
@@ -614,7 +750,51 @@ impl RedisStore {
 
 impl Store for RedisStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::SINGLE_USE_CLAIMS.union(Capabilities::PUSHED_REQUESTS).union(Capabilities::CLIENT_REGISTRATION)
+        Capabilities::SINGLE_USE_CLAIMS
+            .union(Capabilities::PUSHED_REQUESTS)
+            .union(Capabilities::CLIENT_REGISTRATION)
+            .union(Capabilities::DEVICE_REQUESTS)
+    }
+
+    /// Lua: unless `user-code:{digest}` exists, `HSET device:{hash}` and `SET user-code:{digest}`,
+    /// both living until the request expires.
+    fn insert_device_request(
+        &self,
+        hash: &TokenHash,
+        request: DeviceRequest,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceInsert, StoreError>> + Send {
+        self.insert_device_request_inner(hash, request, at)
+    }
+
+    /// `GET user-code:{digest}`, then `HMGET device:{hash}`.
+    fn device_request_by_user_code(
+        &self,
+        user_code: &TokenHash,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<(TokenHash, DeviceRequest)>, StoreError>> + Send {
+        self.device_request_by_user_code_inner(user_code, at)
+    }
+
+    /// Lua: the phase moves from `pending` only, before the request expires.
+    fn decide_device_request(
+        &self,
+        hash: &TokenHash,
+        decision: DeviceState,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<DeviceDecided, StoreError>> + Send {
+        self.decide_device_request_inner(hash, decision, at)
+    }
+
+    /// Lua: the client check, `slow_down`, and the move from `approved` to `redeemed`, in one
+    /// script.
+    fn poll_device_request(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<DevicePoll>, StoreError>> + Send {
+        self.poll_device_request_inner(hash, client_id, at)
     }
 
     /// `SET client:{id} {json} NX`: a registration never replaces another client.
@@ -796,6 +976,8 @@ mod tests {
             keys.subject_grants(&subject),
             keys.subject_revoking(&subject),
             keys.client(&ClientId::new("g").unwrap()),
+            keys.device(&hash),
+            keys.user_code(&hash),
         ];
         let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
         assert_eq!(distinct.len(), names.len());
