@@ -61,7 +61,9 @@
 //! of scripts, so no single script walks an unbounded set), and one SQL statement or short
 //! transaction at READ COMMITTED (PostgreSQL's default). Keys below use the base64url
 //! [`TokenHash`] text, under a namespace prefix. The Redis column is what the `oauth21-redis`
-//! crate (`stores/redis`, scripts in `stores/redis/src/lua/`) does.
+//! crate (`stores/redis`, scripts in `stores/redis/src/lua/`) does; the `oauth21-postgres` crate
+//! (`stores/postgres`) holds the SQL column's guarantees, with its own statements mapped in its
+//! crate docs.
 //!
 //! Grant insertion and the two revocations **must serialize** on something they all write: in
 //! SQL, a transaction-scoped advisory lock per grant and per subject (or SERIALIZABLE with a

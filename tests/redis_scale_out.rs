@@ -9,70 +9,18 @@
 //! (under CI a missing redis-server fails instead).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
+mod scale_out;
 
-use common::example_binary;
 use oauth21_redis::testing::RedisServer;
 use reqwest::StatusCode;
+use scale_out::*;
 use serde_json::Value;
 
-/// RFC 7636 Appendix B: a verifier and its S256 challenge.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const REDIRECT: &str = "http://127.0.0.1:8765/callback";
-const CONTENDERS: usize = 50;
-
-/// One `examples/server` process, killed on drop.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Instance {
-    fn start(redis: &RedisServer) -> Self {
-        Self::start_with(redis, &[])
-    }
-
-    /// An instance with `extra` flags; its base URL is where it listens, whatever its issuer.
-    fn start_with(redis: &RedisServer, extra: &[&str]) -> Self {
-        let binary = example_binary();
-        let mut child = Command::new(&binary)
-            .args(["--addr", "127.0.0.1:0", "--store", &redis.url()])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            // Its log lines (one per request) would drown the test output.
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Keep reading so the server never blocks on a full pipe; report where it listens.
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening: ") {
-                    let _ = sender.send(address.to_owned());
-                }
-            }
-        });
-        let base = receiver.recv_timeout(Duration::from_secs(20)).expect("the example server printed its address");
-        Self { child, base }
-    }
-
-    fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start(redis: &RedisServer) -> Instance {
+    Instance::start(&redis.url())
 }
 
 /// Redis's MONITOR feed (every command Redis runs, with the commands scripts run inside), read
@@ -117,113 +65,11 @@ impl Monitor {
     }
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-/// Signs in as alice on `instance`'s consent page, approves, and returns the code.
-async fn authorize(instance: &Instance) -> String {
-    authorize_across(instance, instance).await
-}
-
-/// Loads the consent page from `page_from` and posts the form to `post_to`, as a browser does
-/// behind a load balancer without sticky sessions; returns the code.
-async fn authorize_across(page_from: &Instance, post_to: &Instance) -> String {
-    let instance = page_from;
-    let http = http();
-    let url = format!(
-        "{}/authorize?response_type=code&client_id=demo-app&scope=read&state=s&redirect_uri={}\
-         &code_challenge={CHALLENGE}&code_challenge_method=S256",
-        instance.base, "http%3A%2F%2F127.0.0.1%3A8765%2Fcallback"
-    );
-    let page = http.get(&url).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let html = page.text().await.unwrap();
-    let mut form: Vec<(String, String)> = html
-        .split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .filter_map(|rest| {
-            let (name, rest) = rest.split_once("\" value=\"")?;
-            let (value, _) = rest.split_once('"')?;
-            Some((name.to_owned(), value.replace("&amp;", "&")))
-        })
-        .collect();
-    form.extend([("username".into(), "alice".into()), ("password".into(), "alice-password".into())]);
-    form.push(("decision".into(), "approve".into()));
-    let answer =
-        http.post(format!("{}/authorize", post_to.base)).header("cookie", cookie).form(&form).send().await.unwrap();
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    let location = answer.headers()["location"].to_str().unwrap().to_owned();
-    let query = location.split_once('?').expect("a query").1;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
-    pairs.into_iter().find(|(k, _)| k == "code").expect("a code").1
-}
-
-fn redeem_form(code: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("grant_type", "authorization_code".into()),
-        ("client_id", "demo-app".into()),
-        ("redirect_uri", REDIRECT.into()),
-        ("code_verifier", VERIFIER.into()),
-        ("code", code.into()),
-    ]
-}
-
-fn refresh_form(token: &str) -> Vec<(&'static str, String)> {
-    vec![("grant_type", "refresh_token".into()), ("client_id", "demo-app".into()), ("refresh_token", token.into())]
-}
-
-/// Sends `form` to `/token` `CONTENDERS` times at once, alternating between the instances;
-/// returns each answer's status and JSON body.
-async fn race(instances: &[&Instance], form: Vec<(&'static str, String)>) -> Vec<(StatusCode, Value)> {
-    // Connect every client before the race, so the requests leave together.
-    let clients: Vec<(reqwest::Client, String)> =
-        (0..CONTENDERS).map(|i| (http(), format!("{}/token", instances[i % instances.len()].base))).collect();
-    for (client, url) in &clients {
-        let metadata = url.replace("/token", "/.well-known/oauth-authorization-server");
-        assert_eq!(client.get(metadata).send().await.unwrap().status(), StatusCode::OK);
-    }
-    let tasks: Vec<_> = clients
-        .into_iter()
-        .map(|(client, url)| {
-            let form = form.clone();
-            tokio::spawn(async move {
-                let answer = client.post(url).form(&form).send().await.unwrap();
-                let status = answer.status();
-                (status, answer.json::<Value>().await.unwrap_or(Value::Null))
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.expect("no panic"));
-    }
-    answers
-}
-
-/// The answers that are token responses; every other answer must be `invalid_grant`.
-fn successes(answers: &[(StatusCode, Value)]) -> Vec<Value> {
-    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
-        assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(body["error"], "invalid_grant", "{body}");
-    }
-    answers.iter().filter(|(s, _)| *s == StatusCode::OK).map(|(_, b)| b.clone()).collect()
-}
-
-async fn api_me(instance: &Instance, token: &str) -> StatusCode {
-    http().get(format!("{}/api/me", instance.base)).bearer_auth(token).send().await.unwrap().status()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ac03_one_code_redeemed_50_times_across_two_server_processes_is_taken_once() {
     let name = "ac03_one_code_redeemed_50_times_across_two_server_processes_is_taken_once";
     let Some(redis) = RedisServer::start_or_skip(name) else { return };
-    let (a, b) = (Instance::start(&redis), Instance::start(&redis));
+    let (a, b) = (start(&redis), start(&redis));
 
     // One at a time: a code issued by A is redeemed once at B, and a second redemption at A is
     // refused and revokes what the first one got (AC-04), across processes.
@@ -277,7 +123,7 @@ async fn ac03_one_code_redeemed_50_times_across_two_server_processes_is_taken_on
 async fn rt07_one_refresh_token_presented_50_times_across_two_server_processes_rotates_once() {
     let name = "rt07_one_refresh_token_presented_50_times_across_two_server_processes_rotates_once";
     let Some(redis) = RedisServer::start_or_skip(name) else { return };
-    let (a, b) = (Instance::start(&redis), Instance::start(&redis));
+    let (a, b) = (start(&redis), start(&redis));
     for round in 0..3 {
         let code = authorize(&a).await;
         let answer = http().post(format!("{}/token", b.base)).form(&redeem_form(&code)).send().await.unwrap();
@@ -294,24 +140,11 @@ async fn rt07_one_refresh_token_presented_50_times_across_two_server_processes_r
     }
 }
 
-/// Client credentials for `demo-service` at `instance`: status and body.
-async fn client_credentials(instance: &Instance) -> (StatusCode, Value) {
-    let answer = http()
-        .post(format!("{}/token", instance.base))
-        .basic_auth("demo-service", Some("demo-service-secret"))
-        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status();
-    (status, answer.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tk11_redis_stopped_under_two_server_processes_gives_503_then_correct_answers_after_restart() {
     let name = "tk11_redis_stopped_under_two_server_processes_gives_503_then_correct_answers_after_restart";
     let Some(mut redis) = RedisServer::start_or_skip(name) else { return };
-    let (mut a, mut b) = (Instance::start(&redis), Instance::start(&redis));
+    let (mut a, mut b) = (start(&redis), start(&redis));
     let (status, before) = client_credentials(&a).await;
     assert_eq!(status, StatusCode::OK, "{before}");
     let token = before["access_token"].as_str().unwrap().to_owned();
@@ -337,16 +170,7 @@ async fn tk11_redis_stopped_under_two_server_processes_gives_503_then_correct_an
     // Redis comes back with its data: both instances answer correctly again, by themselves.
     redis.restart().unwrap();
     for instance in [&a, &b] {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let (status, body) = client_credentials(instance).await;
-            if status == StatusCode::OK {
-                break;
-            }
-            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-            assert!(Instant::now() < deadline, "{} did not recover", instance.base);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until_serving(instance, Duration::from_secs(15)).await;
         assert_eq!(api_me(instance, &token).await, StatusCode::OK, "a token issued before the outage");
         let (status, body) = {
             let answer =
@@ -365,7 +189,7 @@ async fn tk11_redis_stopped_under_two_server_processes_gives_503_then_correct_an
 async fn a_consent_page_from_one_instance_is_accepted_by_the_other() {
     let name = "a_consent_page_from_one_instance_is_accepted_by_the_other";
     let Some(redis) = RedisServer::start_or_skip(name) else { return };
-    let (a, b) = (Instance::start(&redis), Instance::start(&redis));
+    let (a, b) = (start(&redis), start(&redis));
     let code = authorize_across(&a, &b).await;
     let answer = http().post(format!("{}/token", a.base)).form(&redeem_form(&code)).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
@@ -385,7 +209,7 @@ async fn two_instances_behind_one_issuer_behave_as_one_server() {
     // The public URL of the balancer in front: nothing listens there in this test.
     let issuer = "http://127.0.0.1:9";
     let flags = ["--issuer", issuer, "--access-tokens", "jwt", "--signing-key", key];
-    let (a, b) = (Instance::start_with(&redis, &flags), Instance::start_with(&redis, &flags));
+    let (a, b) = (Instance::start_with(&redis.url(), &flags), Instance::start_with(&redis.url(), &flags));
     assert_ne!(a.base, b.base);
 
     for instance in [&a, &b] {

@@ -7,6 +7,7 @@
 //! cargo run --example server -- --clients clients.json
 //! cargo run --example server -- --access-tokens jwt   # RFC 9068 JWTs, keys at /jwks.json
 //! cargo run --example server -- --store redis://127.0.0.1:6379   # instances share one state
+//! cargo run --example server -- --store postgres://oauth@127.0.0.1:5432/oauth   # and keep it
 //! cargo run --example server -- --issuer https://auth.example --addr 0.0.0.0:8080 \
 //!     --store redis://10.0.0.5:6379 --access-tokens jwt --signing-key key.pem --log-format json
 //! cargo run --example server -- --help
@@ -55,9 +56,15 @@ struct Args {
     /// instance the same key; without it each process generates its own.
     #[arg(long, env = "OAUTH21_SIGNING_KEY", value_name = "FILE.pem")]
     signing_key: Option<PathBuf>,
-    /// Where clients, codes and tokens live: memory (this process only) or a Redis URL that
-    /// every instance shares.
-    #[arg(long, env = "OAUTH21_STORE", value_name = "memory|redis://HOST:PORT", default_value = "memory")]
+    /// Where clients, codes and tokens live: memory (this process only), a Redis URL that every
+    /// instance shares, or a PostgreSQL URL (shared and durable; the schema is created on first
+    /// start).
+    #[arg(
+        long,
+        env = "OAUTH21_STORE",
+        value_name = "memory|redis://HOST:PORT|postgres://USER@HOST:PORT/DB",
+        default_value = "memory"
+    )]
     store: String,
     /// Require a server nonce in every DPoP proof (RFC 9449 §8), at /token and /api/me.
     #[arg(long, env = "OAUTH21_DPOP_NONCES")]

@@ -1,5 +1,6 @@
-//! The demo server's store, chosen with `--store`: the in-memory store (one process), or Redis
-//! (`--store redis://HOST:PORT`), which several server processes share.
+//! The demo server's store, chosen with `--store`: the in-memory store (one process), Redis
+//! (`--store redis://HOST:PORT`) or PostgreSQL (`--store postgres://USER@HOST:PORT/DB`), which
+//! several server processes share; PostgreSQL also keeps everything across restarts.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use oauth21::store::{
     Store, StoreError,
 };
 use oauth21::{Client, ClientId, GrantId, MemoryStore, Subject, TokenHash};
+use oauth21_postgres::PostgresStore;
 use oauth21_redis::RedisStore;
 use time::OffsetDateTime;
 
@@ -20,6 +22,8 @@ pub enum DemoStore {
     Memory(Arc<MemoryStore>),
     /// Shared by every server process on the same Redis.
     Redis(RedisStore, String),
+    /// Shared by every server process on the same database, and durable.
+    Postgres(PostgresStore, String),
 }
 
 impl DemoStore {
@@ -38,8 +42,19 @@ impl DemoStore {
         if spec == "memory" {
             return Ok(Self::memory(clients));
         }
+        if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            // Connects and creates (or upgrades) the schema on first start.
+            let store = PostgresStore::connect(spec).await?;
+            for client in &clients {
+                store.put_client(client).await?;
+            }
+            return Ok(Self::Postgres(store, spec.to_owned()));
+        }
         if !spec.starts_with("redis://") {
-            return Err(format!("--store must be memory or redis://HOST:PORT, not {spec:?}").into());
+            return Err(format!(
+                "--store must be memory, redis://HOST:PORT or postgres://USER@HOST:PORT/DB, not {spec:?}"
+            )
+            .into());
         }
         let store = RedisStore::connect(spec).await?;
         for client in &clients {
@@ -53,6 +68,7 @@ impl DemoStore {
         match self {
             Self::Memory(_) => Ok(()),
             Self::Redis(store, _) => store.ping().await,
+            Self::Postgres(store, _) => store.ping().await,
         }
     }
 
@@ -62,6 +78,9 @@ impl DemoStore {
     pub async fn form_key(&self) -> Result<[u8; 32], Box<dyn std::error::Error>> {
         let mut fresh = [0u8; 32];
         oauth21::SystemRandom::new().fill_random(&mut fresh)?;
+        if let Self::Postgres(_, url) = self {
+            return shared_postgres_key(url, &fresh).await;
+        }
         let Self::Redis(_, url) = self else { return Ok(fresh) };
         let mut connection = redis::Client::open(url.as_str())?.get_multiplexed_async_connection().await?;
         let name = "oauth21:example:form-key";
@@ -81,11 +100,35 @@ impl DemoStore {
     }
 }
 
+/// The consent-form key every instance on one database shares: the first to start stores its
+/// own (`ON CONFLICT DO NOTHING`), every instance reads the one stored.
+async fn shared_postgres_key(url: &str, fresh: &[u8; 32]) -> Result<[u8; 32], Box<dyn std::error::Error>> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS oauth21_example_settings (name text PRIMARY KEY, value bytea NOT NULL)",
+        )
+        .await?;
+    client
+        .execute(
+            "INSERT INTO oauth21_example_settings (name, value) VALUES ('form-key', $1) ON CONFLICT DO NOTHING",
+            &[&fresh.as_slice()],
+        )
+        .await?;
+    let row = client.query_one("SELECT value FROM oauth21_example_settings WHERE name = 'form-key'", &[]).await?;
+    let key: Vec<u8> = row.get(0);
+    drop(client);
+    let _ = connection.await;
+    key.try_into().map_err(|_| "oauth21_example_settings form-key is not 32 bytes".into())
+}
+
 macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
             DemoStore::Memory($store) => $call.await,
             DemoStore::Redis($store, _) => $call.await,
+            DemoStore::Postgres($store, _) => $call.await,
         }
     };
 }
@@ -95,6 +138,7 @@ impl Store for DemoStore {
         match self {
             DemoStore::Memory(s) => s.capabilities(),
             DemoStore::Redis(s, _) => s.capabilities(),
+            DemoStore::Postgres(s, _) => s.capabilities(),
         }
     }
     async fn claim_once(

@@ -1,17 +1,19 @@
-//! Token requests per second against 1 and 2 example server processes sharing one redis-server
-//! (and, for reference, one process over the in-memory store).
+//! Token requests per second against 1 and 2 example server processes sharing one redis-server,
+//! then one PostgreSQL (and, for reference, one process over the in-memory store).
 //!
 //! ```text
 //! cargo build --release --example server
-//! cargo run --release -p oauth21-redis --example scale_out_load -- \
+//! cargo run --release --example scale_out_load -- \
 //!     --server target/release/examples/server --seconds 10 --connections 32
 //! ```
 //!
-//! It starts its own redis-server on a free loopback port and the server processes with
-//! `--addr 127.0.0.1:0 --store redis://...`, then sends `client_credentials` token requests
-//! (client `demo-service`, secret in the body) over keep-alive HTTP/1.1 connections spread
-//! evenly over the instances, for a fixed time. Each request is one client lookup (`GET`) and
-//! one grant insert (a Lua script) in Redis. Traffic goes to 127.0.0.1 only.
+//! It starts its own redis-server and PostgreSQL cluster on free loopback ports and the server
+//! processes with `--addr 127.0.0.1:0 --store redis://...` (then `postgres://...`), then sends
+//! `client_credentials` token requests (client `demo-service`, secret in the body) over
+//! keep-alive HTTP/1.1 connections spread evenly over the instances, for a fixed time. Each
+//! request is one client lookup and one grant insert: a `GET` and a Lua script in Redis; a
+//! `SELECT` and a transaction (two advisory locks, the revocation check, three inserts) in
+//! PostgreSQL. Traffic goes to 127.0.0.1 only. A row is skipped when its server is not installed.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use oauth21_postgres::testing::PostgresServer;
 use oauth21_redis::testing::RedisServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -174,11 +177,10 @@ async fn run(instances: &[Instance], connections: usize, length: Duration) -> (V
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = options()?;
-    let Some(redis) = RedisServer::start()? else { return Err("no redis-server on PATH".into()) };
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "client_credentials token requests, {} keep-alive connections, {} s per row, {cores} cores shared by \
-         the load generator, the servers and redis-server\n",
+         the load generator, the servers and the store's server\n",
         options.connections, options.seconds
     );
     println!("| setup | requests/s | p50 ms | p99 ms | non-200 |");
@@ -187,13 +189,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let memory = [Instance::start(&options.server, "memory")];
         measure("1 instance, in-memory store", &memory, &options).await;
     }
-    let one = [Instance::start(&options.server, &redis.url())];
-    measure("1 instance, Redis", &one, &options).await;
-    drop(one);
-    let two = [Instance::start(&options.server, &redis.url()), Instance::start(&options.server, &redis.url())];
-    measure("2 instances, one Redis", &two, &options).await;
+    if let Some(redis) = RedisServer::start()? {
+        let one = [Instance::start(&options.server, &redis.url())];
+        measure("1 instance, Redis", &one, &options).await;
+        drop(one);
+        let two = [Instance::start(&options.server, &redis.url()), Instance::start(&options.server, &redis.url())];
+        measure("2 instances, one Redis", &two, &options).await;
+        drop(two);
+        redis_statistics(&redis)?;
+    }
+    if let Some(pg) = PostgresServer::start()? {
+        let one = [Instance::start(&options.server, &pg.url())];
+        measure("1 instance, PostgreSQL", &one, &options).await;
+        drop(one);
+        let two = [Instance::start(&options.server, &pg.url()), Instance::start(&options.server, &pg.url())];
+        measure("2 instances, one PostgreSQL", &two, &options).await;
+    }
+    Ok(())
+}
 
-    // What redis-server itself spent per command over every run: its single-core ceiling.
+/// What redis-server itself spent per command over the runs (its single-core ceiling), and the
+/// memory the tokens it holds take.
+fn redis_statistics(redis: &RedisServer) -> Result<(), Box<dyn std::error::Error>> {
     let mut connection = redis::Client::open(redis.url())?.get_connection()?;
     let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut connection)?;
     println!();
@@ -204,6 +221,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let memory: String = redis::cmd("INFO").arg("memory").query(&mut connection)?;
     let keys: u64 = redis::cmd("DBSIZE").query(&mut connection)?;
     let used = memory.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap_or("?");
-    println!("keys: {keys}, used_memory: {used} bytes");
+    println!("keys: {keys}, used_memory: {used} bytes\n");
     Ok(())
 }
