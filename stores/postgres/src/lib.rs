@@ -31,7 +31,7 @@
 //! | operation | statement(s) | why it is atomic |
 //! |---|---|---|
 //! | `take_code` | `UPDATE oauth21_codes SET used = true WHERE hash = $1 AND NOT used RETURNING data`, else `SELECT data` | the `UPDATE` re-checks `NOT used` on the newest row version after a concurrent update commits: one session only gets the row |
-//! | `insert_grant` | transaction: `pg_advisory_xact_lock` on the subject, then on the grant; `revoked_grants` / `revoked_subjects` checked; `INSERT` grant and tokens | the revocations take the same locks, so a grant revoked (or whose subject was) in a race is refused, never half-live |
+//! | `insert_grant` | transaction: `pg_advisory_xact_lock_shared` on the subject, then `pg_advisory_xact_lock` on the grant; `revoked_grants` / `revoked_subjects` checked; `INSERT` grant and tokens | the revocations take the same locks (the subject's exclusively), so a grant revoked (or whose subject was) in a race is refused, never half-live; insertions of one subject (a busy machine client's tokens) do not wait for each other |
 //! | `rotate_refresh` | transaction: `SELECT ... FROM oauth21_grants WHERE grant_id = $1 FOR UPDATE`; compare `active` / `previous` / `retried` / `revoked`; `UPDATE` the grant and the replaced token, `INSERT` the new ones | the row lock serialises rotations of one family and a revocation's `UPDATE` |
 //! | `revoke_grant` | transaction: advisory lock on the grant; upsert `revoked_grants` (until never shortened); `UPDATE oauth21_grants SET revoked = true`; `DELETE FROM oauth21_tokens WHERE grant_id = $1` | waits for a rotation in flight (row lock), then deletes what it committed |
 //! | `revoke_subject` | transaction: advisory lock on the subject; upsert `revoked_subjects`; every grant of the subject into `revoked_grants`, marked revoked, its tokens deleted | serialises with `insert_grant` on the subject lock |
@@ -59,7 +59,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use oauth21::store::{
     AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, DeviceDecided, DeviceInsert, DevicePoll,
     DeviceRequest, DeviceState, InsertOutcome, NewGrant, PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation,
@@ -184,8 +184,13 @@ fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::backend("a stored record could not be read").with_source(e))
 }
 
-/// The advisory-lock key of `kind` and `id` (`pg_advisory_xact_lock` takes a bigint).
+/// An exclusive transaction-scoped advisory lock on a text key (hashed to the bigint the lock
+/// takes).
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
+/// The shared form of [`LOCK`]: grant insertions of one subject run side by side and wait only
+/// for (and hold off) the subject's revocation, which takes the lock exclusively.
+const SHARED_LOCK: &str = "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))";
 
 impl PostgresStore {
     /// A builder for the database at `url` (`postgres://USER[:PASSWORD]@HOST:PORT/DB`).
@@ -224,7 +229,11 @@ impl PostgresStore {
     /// Idempotent. A database whose schema is newer than this crate knows is refused.
     pub async fn migrate(&self) -> Result<i32, StoreError> {
         let mut client = self.connection().await?;
-        client
+        let transaction = client.transaction().await.map_err(db_error)?;
+        // The lock first: instances starting together wait here, and the first creates the
+        // bookkeeping table (two `CREATE TABLE IF NOT EXISTS` at once can collide).
+        transaction.execute(LOCK, &[&"oauth21:migrate"]).await.map_err(db_error)?;
+        transaction
             .batch_execute(
                 "CREATE TABLE IF NOT EXISTS oauth21_migrations (
                      version integer PRIMARY KEY,
@@ -232,13 +241,7 @@ impl PostgresStore {
                  )",
             )
             .await
-            .map_err(|e| match e.code() {
-                // Two instances creating the table at once: the loser finds it there.
-                Some(code) if *code == SqlState::UNIQUE_VIOLATION => StoreError::unavailable("postgres: retry"),
-                _ => db_error(e),
-            })?;
-        let transaction = client.transaction().await.map_err(db_error)?;
-        transaction.execute(LOCK, &[&"oauth21:migrate"]).await.map_err(db_error)?;
+            .map_err(db_error)?;
         let newest: Option<i32> =
             transaction.query_one("SELECT max(version) FROM oauth21_migrations", &[]).await.map_err(db_error)?.get(0);
         let newest = newest.unwrap_or(0);
@@ -314,8 +317,8 @@ impl PostgresStore {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<String>, StoreError> {
         self.deadline(async {
-            let row = self.connection().await?.query_opt(sql, params).await.map_err(db_error)?;
-            Ok(row.map(|row| row.get(0)))
+            let client = self.connection().await?;
+            Ok(row(&client, sql, params).await?.map(|row| row.get(0)))
         })
         .await
     }
@@ -326,8 +329,33 @@ impl PostgresStore {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        self.deadline(async { self.connection().await?.execute(sql, params).await.map_err(db_error) }).await
+        self.deadline(async {
+            let client = self.connection().await?;
+            exec(&client, sql, params).await
+        })
+        .await
     }
+}
+
+/// Runs `sql` as a statement prepared once per connection (the pool keeps it): one round trip
+/// where an unprepared statement takes two, and no planning per request.
+async fn exec<C: GenericClient + Sync>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(db_error)?;
+    client.execute(&statement, params).await.map_err(db_error)
+}
+
+/// [`exec`] for a statement that returns at most one row.
+async fn row<C: GenericClient + Sync>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Option<tokio_postgres::Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(db_error)?;
+    client.query_opt(&statement, params).await.map_err(db_error)
 }
 
 mod operations;

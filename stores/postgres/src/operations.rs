@@ -2,6 +2,7 @@
 //! crate docs).
 
 use super::*;
+use crate::{exec, row};
 
 impl PostgresStore {
     async fn insert_grant_inner(&self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
@@ -11,44 +12,42 @@ impl PostgresStore {
         let active = new.refresh.as_ref().map(|r| r.hash.to_string());
         let mut client = self.connection().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        // The subject's lock, then the grant's: the revocations take one each, so no order
-        // deadlocks, and neither can slip between this check and these inserts.
-        tx.execute(LOCK, &[&format!("subject:{}", grant.subject.as_str())]).await.map_err(db_error)?;
-        tx.execute(LOCK, &[&format!("grant:{}", grant.grant_id.as_str())]).await.map_err(db_error)?;
-        let revoked = tx
-            .query_opt(
-                "SELECT 1 FROM oauth21_revoked_grants WHERE grant_id = $1
+        // The subject's lock (shared: other insertions need not wait), then the grant's: the
+        // revocations take one each, exclusively, so no order deadlocks, and neither can slip
+        // between this check and these inserts.
+        exec(&tx, SHARED_LOCK, &[&format!("subject:{}", grant.subject.as_str())]).await?;
+        exec(&tx, LOCK, &[&format!("grant:{}", grant.grant_id.as_str())]).await?;
+        let revoked = row(
+            &tx,
+            "SELECT 1 FROM oauth21_revoked_grants WHERE grant_id = $1
                  UNION ALL
                  SELECT 1 FROM oauth21_revoked_subjects WHERE subject = $2 AND revoked_at >= $3",
-                &[&grant.grant_id.as_str(), &grant.subject.as_str(), &grant.authorized_at],
-            )
-            .await
-            .map_err(db_error)?;
+            &[&grant.grant_id.as_str(), &grant.subject.as_str(), &grant.authorized_at],
+        )
+        .await?;
         if revoked.is_some() {
             return Ok(InsertOutcome::GrantRevoked);
         }
-        let inserted = tx
-            .execute(
-                "INSERT INTO oauth21_grants (grant_id, subject, data, active, expires_at) VALUES ($1, $2, $3, $4, $5)
+        let inserted = exec(
+            &tx,
+            "INSERT INTO oauth21_grants (grant_id, subject, data, active, expires_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT DO NOTHING",
-                &[&grant.grant_id.as_str(), &grant.subject.as_str(), &grant_json, &active, &grant.expires_at],
-            )
-            .await
-            .map_err(db_error)?;
+            &[&grant.grant_id.as_str(), &grant.subject.as_str(), &grant_json, &active, &grant.expires_at],
+        )
+        .await?;
         let mut tokens = vec![("access", new.access.hash, access_json, new.access.expires_at)];
         if let (Some(refresh), Some(json)) = (&new.refresh, refresh_json) {
             tokens.push(("refresh", refresh.hash, json, refresh.grant_expires_at));
         }
         let mut stored = inserted;
         for (kind, hash, json, expires_at) in &tokens {
-            stored += tx
-                .execute(
-                    "INSERT INTO oauth21_tokens (hash, kind, grant_id, subject, data, expires_at)
+            stored += exec(
+                &tx,
+                "INSERT INTO oauth21_tokens (hash, kind, grant_id, subject, data, expires_at)
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                    &[&hash.to_string(), kind, &grant.grant_id.as_str(), &grant.subject.as_str(), json, expires_at],
-                )
-                .await
-                .map_err(db_error)?;
+                &[&hash.to_string(), kind, &grant.grant_id.as_str(), &grant.subject.as_str(), json, expires_at],
+            )
+            .await?;
         }
         if stored != 1 + tokens.len() as u64 {
             // Dropping the transaction rolls it back: nothing of this grant is stored.
@@ -65,13 +64,12 @@ impl PostgresStore {
         let (access_json, refresh_json) = (to_json(&rotation.access)?, to_json(&rotation.refresh)?);
         let mut client = self.connection().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        let Some(row) = tx
-            .query_opt(
-                "SELECT active, previous, retried, revoked, subject FROM oauth21_grants WHERE grant_id = $1 FOR UPDATE",
-                &[&grant_id],
-            )
-            .await
-            .map_err(db_error)?
+        let Some(row) = row(
+            &tx,
+            "SELECT active, previous, retried, revoked, subject FROM oauth21_grants WHERE grant_id = $1 FOR UPDATE",
+            &[&grant_id],
+        )
+        .await?
         else {
             return Ok(RotateOutcome::NotActive);
         };
@@ -84,38 +82,34 @@ impl PostgresStore {
             _ => return Ok(RotateOutcome::NotActive),
         };
         if new_hash != replaced {
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE oauth21_grants SET active = $2, previous = $3, retried = $4 WHERE grant_id = $1",
                 &[&grant_id, &new_hash, &from, &rotation.grace_retry],
             )
-            .await
-            .map_err(db_error)?;
-            tx.execute("UPDATE oauth21_tokens SET rotated_at = $2 WHERE hash = $1", &[&replaced, &rotation.at])
-                .await
-                .map_err(db_error)?;
+            .await?;
+            exec(&tx, "UPDATE oauth21_tokens SET rotated_at = $2 WHERE hash = $1", &[&replaced, &rotation.at]).await?;
         }
         let access = &rotation.access;
         let refresh = &rotation.refresh;
-        let inserted = tx
-            .execute(
-                "INSERT INTO oauth21_tokens (hash, kind, grant_id, subject, data, expires_at)
+        let inserted = exec(
+            &tx,
+            "INSERT INTO oauth21_tokens (hash, kind, grant_id, subject, data, expires_at)
                  VALUES ($1, 'access', $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                &[&access.hash.to_string(), &grant_id, &subject, &access_json, &access.expires_at],
-            )
-            .await
-            .map_err(db_error)?;
+            &[&access.hash.to_string(), &grant_id, &subject, &access_json, &access.expires_at],
+        )
+        .await?;
         // A kept token (no rotation) is replaced in place, sliding its idle expiry.
-        let refreshed = tx
-            .execute(
-                "INSERT INTO oauth21_tokens (hash, kind, grant_id, subject, data, expires_at)
+        let refreshed = exec(
+            &tx,
+            "INSERT INTO oauth21_tokens (hash, kind, grant_id, subject, data, expires_at)
                  VALUES ($1, 'refresh', $2, $3, $4, $5)
                  ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data
                  WHERE oauth21_tokens.kind = 'refresh' AND oauth21_tokens.grant_id = EXCLUDED.grant_id
                    AND EXCLUDED.hash = $6",
-                &[&new_hash, &grant_id, &subject, &refresh_json, &refresh.grant_expires_at, &replaced],
-            )
-            .await
-            .map_err(db_error)?;
+            &[&new_hash, &grant_id, &subject, &refresh_json, &refresh.grant_expires_at, &replaced],
+        )
+        .await?;
         if inserted + refreshed != 2 {
             return Err(StoreError::backend("token collision"));
         }
@@ -126,20 +120,18 @@ impl PostgresStore {
     async fn revoke_grant_inner(&self, id: &GrantId, remember_until: OffsetDateTime) -> Result<(), StoreError> {
         let mut client = self.connection().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        tx.execute(LOCK, &[&format!("grant:{}", id.as_str())]).await.map_err(db_error)?;
-        tx.execute(
+        exec(&tx, LOCK, &[&format!("grant:{}", id.as_str())]).await?;
+        exec(
+            &tx,
             "INSERT INTO oauth21_revoked_grants (grant_id, until) VALUES ($1, $2)
              ON CONFLICT (grant_id) DO UPDATE SET until = greatest(oauth21_revoked_grants.until, EXCLUDED.until)",
             &[&id.as_str(), &remember_until],
         )
-        .await
-        .map_err(db_error)?;
+        .await?;
         // First the row (a rotation in flight holds its lock and finishes first), then the
         // tokens, which at READ COMMITTED include what that rotation committed.
-        tx.execute("UPDATE oauth21_grants SET revoked = true WHERE grant_id = $1", &[&id.as_str()])
-            .await
-            .map_err(db_error)?;
-        tx.execute("DELETE FROM oauth21_tokens WHERE grant_id = $1", &[&id.as_str()]).await.map_err(db_error)?;
+        exec(&tx, "UPDATE oauth21_grants SET revoked = true WHERE grant_id = $1", &[&id.as_str()]).await?;
+        exec(&tx, "DELETE FROM oauth21_tokens WHERE grant_id = $1", &[&id.as_str()]).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -151,43 +143,39 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut client = self.connection().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        tx.execute(LOCK, &[&format!("subject:{}", subject.as_str())]).await.map_err(db_error)?;
-        tx.execute(
+        exec(&tx, LOCK, &[&format!("subject:{}", subject.as_str())]).await?;
+        exec(
+            &tx,
             "INSERT INTO oauth21_revoked_subjects (subject, revoked_at, until) VALUES ($1, $2, $3)
              ON CONFLICT (subject) DO UPDATE SET
                  revoked_at = greatest(oauth21_revoked_subjects.revoked_at, EXCLUDED.revoked_at),
                  until = greatest(oauth21_revoked_subjects.until, EXCLUDED.until)",
             &[&subject.as_str(), &at, &remember_until],
         )
-        .await
-        .map_err(db_error)?;
-        tx.execute(
+        .await?;
+        exec(
+            &tx,
             "INSERT INTO oauth21_revoked_grants (grant_id, until)
              SELECT grant_id, $2 FROM oauth21_grants WHERE subject = $1
              ON CONFLICT (grant_id) DO UPDATE SET until = greatest(oauth21_revoked_grants.until, EXCLUDED.until)",
             &[&subject.as_str(), &remember_until],
         )
-        .await
-        .map_err(db_error)?;
-        tx.execute("UPDATE oauth21_grants SET revoked = true WHERE subject = $1", &[&subject.as_str()])
-            .await
-            .map_err(db_error)?;
-        tx.execute("DELETE FROM oauth21_tokens WHERE subject = $1", &[&subject.as_str()]).await.map_err(db_error)?;
+        .await?;
+        exec(&tx, "UPDATE oauth21_grants SET revoked = true WHERE subject = $1", &[&subject.as_str()]).await?;
+        exec(&tx, "DELETE FROM oauth21_tokens WHERE subject = $1", &[&subject.as_str()]).await?;
         tx.commit().await.map_err(db_error)
     }
 
     async fn take_code_inner(&self, hash: &TokenHash) -> Result<CodeTake, StoreError> {
         let hash = hash.to_string();
         let client = self.connection().await?;
-        let taken = client
-            .query_opt("UPDATE oauth21_codes SET used = true WHERE hash = $1 AND NOT used RETURNING data", &[&hash])
-            .await
-            .map_err(db_error)?;
+        let taken =
+            row(&client, "UPDATE oauth21_codes SET used = true WHERE hash = $1 AND NOT used RETURNING data", &[&hash])
+                .await?;
         if let Some(row) = taken {
             return Ok(CodeTake::Taken(from_json(row.get(0))?));
         }
-        let seen =
-            client.query_opt("SELECT data FROM oauth21_codes WHERE hash = $1", &[&hash]).await.map_err(db_error)?;
+        let seen = row(&client, "SELECT data FROM oauth21_codes WHERE hash = $1", &[&hash]).await?;
         Ok(match seen {
             Some(row) => CodeTake::AlreadyTaken(from_json(row.get(0))?),
             None => CodeTake::NotFound,
@@ -196,13 +184,12 @@ impl PostgresStore {
 
     async fn refresh_token_inner(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
         let client = self.connection().await?;
-        let row = client
-            .query_opt(
-                "SELECT data, rotated_at FROM oauth21_tokens WHERE hash = $1 AND kind = 'refresh'",
-                &[&hash.to_string()],
-            )
-            .await
-            .map_err(db_error)?;
+        let row = row(
+            &client,
+            "SELECT data, rotated_at FROM oauth21_tokens WHERE hash = $1 AND kind = 'refresh'",
+            &[&hash.to_string()],
+        )
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let mut record: RefreshTokenRecord = from_json(row.get(0))?;
         if let Some(at) = row.get::<_, Option<OffsetDateTime>>(1) {
@@ -221,32 +208,30 @@ impl PostgresStore {
         let json = to_json(&request)?;
         let mut client = self.connection().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        tx.execute(LOCK, &[&format!("user-code:{user_code}")]).await.map_err(db_error)?;
-        let in_use = tx
-            .query_opt(
-                "SELECT 1 FROM oauth21_device_requests WHERE user_code = $1 AND expires_at > $2",
-                &[&user_code, &at],
-            )
-            .await
-            .map_err(db_error)?;
+        exec(&tx, LOCK, &[&format!("user-code:{user_code}")]).await?;
+        let in_use = row(
+            &tx,
+            "SELECT 1 FROM oauth21_device_requests WHERE user_code = $1 AND expires_at > $2",
+            &[&user_code, &at],
+        )
+        .await?;
         if in_use.is_some() {
             return Ok(DeviceInsert::UserCodeInUse);
         }
-        let inserted = tx
-            .execute(
-                "INSERT INTO oauth21_device_requests (hash, user_code, client_id, data, phase, interval_s, expires_at)
+        let inserted = exec(
+            &tx,
+            "INSERT INTO oauth21_device_requests (hash, user_code, client_id, data, phase, interval_s, expires_at)
                  VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT DO NOTHING",
-                &[
-                    &hash.to_string(),
-                    &user_code,
-                    &request.client_id.as_str(),
-                    &json,
-                    &request.interval,
-                    &request.expires_at,
-                ],
-            )
-            .await
-            .map_err(db_error)?;
+            &[
+                &hash.to_string(),
+                &user_code,
+                &request.client_id.as_str(),
+                &json,
+                &request.interval,
+                &request.expires_at,
+            ],
+        )
+        .await?;
         if inserted != 1 {
             return Err(StoreError::backend("device code collision"));
         }
@@ -260,14 +245,13 @@ impl PostgresStore {
         at: OffsetDateTime,
     ) -> Result<Option<(TokenHash, DeviceRequest)>, StoreError> {
         let client = self.connection().await?;
-        let row = client
-            .query_opt(
-                "SELECT hash, data, phase, approval, interval_s, polled_at FROM oauth21_device_requests
+        let row = row(
+            &client,
+            "SELECT hash, data, phase, approval, interval_s, polled_at FROM oauth21_device_requests
                  WHERE user_code = $1 AND expires_at > $2 LIMIT 1",
-                &[&user_code.to_string(), &at],
-            )
-            .await
-            .map_err(db_error)?;
+            &[&user_code.to_string(), &at],
+        )
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let hash = TokenHash::try_from(row.get::<_, String>(0))
             .map_err(|_| StoreError::backend("a device request's digest is malformed"))?;
@@ -283,14 +267,13 @@ impl PostgresStore {
         let hash = hash.to_string();
         let mut client = self.connection().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        let row = tx
-            .query_opt(
-                "SELECT data, phase, approval, interval_s, polled_at FROM oauth21_device_requests
+        let row = row(
+            &tx,
+            "SELECT data, phase, approval, interval_s, polled_at FROM oauth21_device_requests
                  WHERE hash = $1 AND client_id = $2 FOR UPDATE",
-                &[&hash, &client_id.as_str()],
-            )
-            .await
-            .map_err(db_error)?;
+            &[&hash, &client_id.as_str()],
+        )
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let mut request = device_request(&row, 0)?;
         let too_soon = request.last_polled_at.is_some_and(|last| at < last + time::Duration::seconds(request.interval));
@@ -303,12 +286,12 @@ impl PostgresStore {
         } else {
             (DevicePoll::Current(request.clone()), phase_of(&request.state))
         };
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE oauth21_device_requests SET polled_at = $2, interval_s = $3, phase = $4 WHERE hash = $1",
             &[&hash, &at, &request.interval, &phase],
         )
-        .await
-        .map_err(db_error)?;
+        .await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(poll))
     }
