@@ -98,6 +98,22 @@ mod tests {
     }
 
     #[test]
+    fn ri01_an_authorization_request_names_at_most_16_distinct_resources() {
+        let query = |n: usize, repeat_first: bool| {
+            let mut text: Vec<String> = (0..n).map(|i| format!("resource=https%3A%2F%2Fr{i}.example")).collect();
+            if repeat_first {
+                text.push("resource=https%3A%2F%2Fr0.example".into());
+            }
+            text.join("&")
+        };
+        let read = |text: String| read_all(&Params::parse(text.as_bytes(), 1 << 16).unwrap()).map(|r| r.len());
+        assert_eq!(read(query(MAX_RESOURCES, false)), Ok(MAX_RESOURCES));
+        assert_eq!(read(query(MAX_RESOURCES, true)), Ok(MAX_RESOURCES), "a repeat collapses, and does not count");
+        assert!(read(query(MAX_RESOURCES + 1, false)).is_err());
+        assert_eq!(read(query(0, false)), Ok(0));
+    }
+
+    #[test]
     fn ri01_resource_syntax() {
         for good in ["https://api.example", "https://api.example/v1?x=1", "urn:example:api", "http://127.0.0.1:9/x"] {
             assert!(Resource::new(good).is_ok(), "{good}");

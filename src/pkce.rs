@@ -142,6 +142,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sec10_a_verifier_is_redacted_in_debug_and_a_challenge_shows_its_public_value() {
+        let verifier = CodeVerifier::new(VERIFIER_EXAMPLE).unwrap();
+        assert_eq!(format!("{verifier:?}"), "CodeVerifier(<redacted>)");
+        let challenge = CodeChallenge::s256(&verifier);
+        assert_eq!(format!("{challenge:?}"), format!("CodeChallenge({CHALLENGE_EXAMPLE})"));
+    }
+
+    const VERIFIER_EXAMPLE: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE_EXAMPLE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    #[test]
     fn pk01_rfc7636_appendix_b_vector() {
         let v = CodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap();
         assert_eq!(CodeChallenge::s256(&v).to_string(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");

@@ -651,3 +651,41 @@ fn ca05_failed_assertions_are_reported_as_security_events() {
         "{events:?}"
     );
 }
+
+/// CA-01: the assertion and its type come together; either alone is a malformed client
+/// authentication, never ignored (a public client sending one would otherwise pass as itself).
+#[test]
+fn ca01_an_assertion_without_its_type_or_a_type_without_an_assertion_is_refused() {
+    let fx = fixture();
+    let assertion = fx.jwt_client_assertion();
+    let type_only = format!(
+        "grant_type=refresh_token&client_id=app&refresh_token=unknown&client_assertion_type={}",
+        JWT_BEARER.replace(':', "%3A")
+    );
+    let assertion_only =
+        format!("grant_type=refresh_token&client_id=app&refresh_token=unknown&client_assertion={assertion}");
+    for body in [type_only, assertion_only] {
+        let response = fx.token(&body, None);
+        assert_eq!(json(&response)["error"], "invalid_client", "{body}");
+    }
+}
+
+/// An assertion exactly as long as the longest token the server reads (8 KiB) is read and
+/// verified; one byte more is refused before anything else.
+#[test]
+fn ca01_an_assertion_of_exactly_the_size_limit_authenticates() {
+    let fx = fixture();
+    let now = fx.clock.now().unix_timestamp();
+    let limit = oauth21::jose::MAX_TOKEN_BYTES;
+    // Padding grows the token in steps of 4/3 of a byte: find a padding that lands on the limit.
+    let exact = (limit / 2..limit)
+        .map(|n| {
+            let mut claims = assertion_claims(JWT_CLIENT, now);
+            claims["pad"] = "x".repeat(n).into();
+            sign_assertion(jwt_client_key(), &claims)
+        })
+        .find(|assertion| assertion.len() == limit)
+        .expect("a padding that makes the assertion exactly the limit");
+    let body = format!("grant_type=client_credentials&scope=read&{}", assertion_params(&exact));
+    assert_eq!(fx.token(&body, None).status(), 200);
+}

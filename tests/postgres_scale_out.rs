@@ -136,3 +136,40 @@ async fn tk11_postgres_stopped_under_two_processes_gives_fast_503s_then_correct_
         assert_eq!(api_me(instance, &token).await, StatusCode::OK, "a token issued before the outage");
     }
 }
+
+/// `--store postgres://...` combines with `--access-tokens jwt` and `--clients`: two instances with
+/// one signing key and one clients file issue JWTs each other accepts, and the clients file's
+/// registrations are what the database holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_combines_with_jwt_access_tokens_and_a_clients_file() {
+    let name = "postgres_store_combines_with_jwt_access_tokens_and_a_clients_file";
+    let Some(pg) = PostgresServer::start_or_skip(name) else { return };
+    let dir = std::env::temp_dir().join(format!("oauth21-pg-clients-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let clients = dir.join("clients.json");
+    let file = serde_json::json!([{
+        "client_id": "reporting", "secret": "a long reporting secret", "grant_types": ["client_credentials"],
+        "scope": "read"
+    }]);
+    std::fs::write(&clients, file.to_string()).unwrap();
+    let key = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/rsa2048.pem");
+    let issuer = "http://127.0.0.1:9";
+    let flags =
+        ["--issuer", issuer, "--access-tokens", "jwt", "--signing-key", key, "--clients", clients.to_str().unwrap()];
+    let (a, b) = (Instance::start_with(&pg.url(), &flags), Instance::start_with(&pg.url(), &flags));
+    let answer = http()
+        .post(format!("{}/token", a.base))
+        .basic_auth("reporting", Some("a long reporting secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let token: Value = answer.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    assert_eq!(token.split('.').count(), 3, "a JWT");
+    assert_eq!(api_me(&b, token).await, StatusCode::OK, "B accepts A's JWT, and finds its record in the database");
+    let (status, _) = client_credentials(&a).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the clients file replaced the demo clients");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -168,6 +168,12 @@ impl fmt::Display for RedirectUri {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn az07_a_registered_uri_prints_exactly_as_registered() {
+        let uri = super::RedirectUri::new("https://app.example/cb?x=%2F").unwrap();
+        assert_eq!(uri.to_string(), "https://app.example/cb?x=%2F");
+        assert_eq!(format!("{uri:?}"), r#"RedirectUri("https://app.example/cb?x=%2F")"#);
+    }
     use super::*;
 
     #[test]
