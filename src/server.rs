@@ -250,12 +250,28 @@ impl<S: Store> Server<S> {
 
     /// RI-01: every resource a consent request names is allowed for its client.
     pub(super) async fn check_resources(&self, consent: &ConsentRequest) -> Result<(), AuthorizeFailure> {
-        for resource in consent.resources() {
-            if !self.resource_allowed(consent.client(), resource).await {
-                return Err(authorize::resource_not_allowed(consent));
+        if self.resources_allowed(consent.client(), consent.resources()).await {
+            Ok(())
+        } else {
+            Err(authorize::resource_not_allowed(consent))
+        }
+    }
+
+    /// Whether `client` may ask tokens for every one of `resources` (RI-01).
+    pub(super) async fn resources_allowed(&self, client: &Client, resources: &[Resource]) -> bool {
+        for resource in resources {
+            if !self.resource_allowed(client, resource).await {
+                return false;
             }
         }
-        Ok(())
+        true
+    }
+
+    /// JWT-04: whether `subject` is also a registered client id, so that a user's tokens and a
+    /// client's own (whose `sub` is its id) would be indistinguishable.
+    pub(super) async fn subject_is_a_client(&self, subject: &Subject) -> Result<bool, StoreError> {
+        let Ok(as_client) = ClientId::new(subject.as_str()) else { return Ok(false) };
+        Ok(self.seen("client", self.store.client(&as_client).await)?.is_some())
     }
 
     /// Whether `client` may ask tokens for `resource` (RI-01): the server's default audience,
@@ -278,13 +294,10 @@ impl<S: Store> Server<S> {
         consent.check(&approval)?;
         let issuer = self.config.issuer();
         let failed = |error| Ok(Approved::failed(consent.error_response(error, issuer)));
-        // JWT-04: a user must never share a `sub` with a client acting for itself.
-        if let Ok(as_client) = ClientId::new(approval.subject().as_str()) {
-            match self.seen("client", self.store.client(&as_client).await) {
-                Ok(None) => {}
-                Ok(Some(_)) => return Err(ApprovalError::SubjectIsAClientId),
-                Err(e) => return failed(store_fault(&e)),
-            }
+        match self.subject_is_a_client(approval.subject()).await {
+            Ok(false) => {}
+            Ok(true) => return Err(ApprovalError::SubjectIsAClientId),
+            Err(e) => return failed(store_fault(&e)),
         }
         if let Err(error) = self.complete_pushed(consent).await {
             return failed(error);

@@ -113,10 +113,8 @@ impl<S: Store> Server<S> {
         }
         let scope = client_credentials::scope(&params, &client)?;
         let resources = audience::read_all(&params).map_err(TokenError::InvalidTarget)?;
-        for resource in &resources {
-            if !self.resource_allowed(&client, resource).await {
-                return Err(TokenError::InvalidTarget("the resource is not allowed for this client"));
-            }
+        if !self.resources_allowed(&client, &resources).await {
+            return Err(TokenError::InvalidTarget("the resource is not allowed for this client"));
         }
         let now = self.clock.now();
         // A live request may hold the same user code (2^34.6 of them): draw again, a few times.
@@ -195,13 +193,10 @@ impl<S: Store> Server<S> {
     /// [`DeviceDecisionError::NotPending`].
     pub async fn approve_device(&self, consent: &DeviceConsent, approval: Approval) -> Result<(), DeviceDecisionError> {
         approval.check_within(consent.scope(), consent.resources())?;
-        // JWT-04: a user must never share a `sub` with a client acting for itself.
-        if let Ok(as_client) = ClientId::new(approval.subject().as_str()) {
-            match self.seen("client", self.store.client(&as_client).await) {
-                Ok(None) => {}
-                Ok(Some(_)) => return Err(ApprovalError::SubjectIsAClientId.into()),
-                Err(e) => return Err(DeviceDecisionError::Unavailable(e)),
-            }
+        match self.subject_is_a_client(approval.subject()).await {
+            Ok(false) => {}
+            Ok(true) => return Err(ApprovalError::SubjectIsAClientId.into()),
+            Err(e) => return Err(DeviceDecisionError::Unavailable(e)),
         }
         let now = self.clock.now();
         let decision = DeviceState::Approved {
@@ -241,9 +236,7 @@ impl<S: Store> Server<S> {
         proof: Option<&Proof>,
         resource: Option<&Resource>,
     ) -> Result<Response, TokenError> {
-        if self.config.device_verification_uri().is_none() {
-            return Err(TokenError::UnsupportedGrantType);
-        }
+        // The grant type is refused before this while the device flow is off (token::parse).
         let code =
             params.get("device_code").ok().flatten().ok_or(TokenError::InvalidRequest("device_code is required"))?;
         let invalid = TokenError::InvalidGrant("the device code is invalid or was already used");
@@ -265,11 +258,6 @@ impl<S: Store> Server<S> {
         let DeviceState::Approved { subject, scope, resources, approved_at } = &request.state else {
             return Err(TokenError::ServerError);
         };
-        let audience = audience::for_grant(resource, resources, self.config.access_token_audience())
-            .map_err(TokenError::InvalidTarget)?;
-        let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
-        let validity = authorization_code::access_validity(&self.config, now, refresh.is_some());
-        let access = self.new_access(client, access, subject, scope, validity, proof, audience).await?;
         let authorization = Authorization {
             grant_id: &request.grant_id,
             client_id: &request.client_id,
@@ -278,11 +266,7 @@ impl<S: Store> Server<S> {
             resources,
             authorized_at: *approved_at,
         };
-        let (tokens, response) = token::issue_grant(authorization, &self.config, validity, access, refresh.as_ref());
-        match self.seen("insert_grant", self.store.insert_grant(tokens).await)? {
-            InsertOutcome::Inserted => Ok(response),
-            // The user's grants were revoked (a logout everywhere) since the approval.
-            InsertOutcome::GrantRevoked => Err(invalid),
-        }
+        // The user's grants may have been revoked (a logout everywhere) since the approval.
+        self.issue_authorization(client, authorization, proof, resource, now, invalid).await
     }
 }

@@ -132,21 +132,37 @@ impl<S: Store> Server<S> {
                 authorization_code::check_bindings(&redemption, &record, client)?;
                 authorization_code::check_expiry(&record, now)?;
                 authorization_code::check_dpop_binding(&record, proof)?;
-                // RI-02: the token names one granted resource (or the default audience).
-                let audience = audience::for_grant(resource, &record.resources, self.config.access_token_audience())
-                    .map_err(TokenError::InvalidTarget)?;
-                let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
-                let validity = authorization_code::access_validity(&self.config, now, refresh.is_some());
-                let access =
-                    self.new_access(client, access, &record.subject, &record.scope, validity, proof, audience).await?;
-                let (tokens, response) =
-                    authorization_code::issue(&record, &self.config, validity, access, refresh.as_ref());
-                match self.seen("insert_grant", self.store.insert_grant(tokens).await)? {
-                    InsertOutcome::Inserted => Ok(response),
-                    // A replay revoked the grant while this redemption was running.
-                    InsertOutcome::GrantRevoked => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
-                }
+                // A replay may revoke the grant while this redemption runs: then nothing is issued.
+                let revoked = TokenError::InvalidGrant(authorization_code::INVALID_CODE);
+                let authorization = authorization_code::authorization(&record);
+                self.issue_authorization(client, authorization, proof, resource, now, revoked).await
             }
+        }
+    }
+
+    /// The tokens for an authorization the resource owner granted (a redeemed code, an approved
+    /// device request): one granted resource as the audience (RI-02), a refresh token when the
+    /// client may refresh, and the grant stored, unless it was revoked meanwhile (`revoked` is
+    /// then the answer).
+    pub(super) async fn issue_authorization(
+        &self,
+        client: &Client,
+        authorization: token::Authorization<'_>,
+        proof: Option<&Proof>,
+        resource: Option<&Resource>,
+        now: time::OffsetDateTime,
+        revoked: TokenError,
+    ) -> Result<Response, TokenError> {
+        let audience = audience::for_grant(resource, authorization.resources, self.config.access_token_audience())
+            .map_err(TokenError::InvalidTarget)?;
+        let (access, refresh) = self.fresh_tokens(client.allows_grant(GrantType::RefreshToken))?;
+        let validity = authorization_code::access_validity(&self.config, now, refresh.is_some());
+        let (subject, scope) = (authorization.subject, authorization.scope);
+        let access = self.new_access(client, access, subject, scope, validity, proof, audience).await?;
+        let (tokens, response) = token::issue_grant(authorization, &self.config, validity, access, refresh.as_ref());
+        match self.seen("insert_grant", self.store.insert_grant(tokens).await)? {
+            InsertOutcome::Inserted => Ok(response),
+            InsertOutcome::GrantRevoked => Err(revoked),
         }
     }
 

@@ -7,14 +7,14 @@
 
 use time::OffsetDateTime;
 
-use super::{NewAccess, TokenError, Validity};
+use super::{TokenError, Validity};
 use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::dpop::Proof;
-use crate::http::{Params, Response};
+use crate::http::Params;
 use crate::pkce::CodeVerifier;
-use crate::store::{CodeRecord, NewGrant};
-use crate::types::{AuthorizationCode, RefreshToken};
+use crate::store::CodeRecord;
+use crate::types::AuthorizationCode;
 
 /// The answer for unknown, used and revoked codes alike.
 pub(crate) const INVALID_CODE: &str = "the code is invalid, expired or already used";
@@ -85,21 +85,14 @@ pub(crate) fn access_validity(config: &ServerConfig, now: OffsetDateTime, with_r
     Validity::access(config, now, with_refresh.then(|| now + config.refresh_token_lifetime()))
 }
 
-/// The grant to create and the answer to send for a successful redemption.
-pub(crate) fn issue(
-    record: &CodeRecord,
-    config: &ServerConfig,
-    validity: Validity,
-    access: NewAccess,
-    refresh: Option<&RefreshToken>,
-) -> (NewGrant, Response) {
-    let authorization = super::Authorization {
+/// What the resource owner granted with the code: the grant a redemption creates.
+pub(crate) fn authorization(record: &CodeRecord) -> super::Authorization<'_> {
+    super::Authorization {
         grant_id: &record.grant_id,
         client_id: &record.client_id,
         subject: &record.subject,
         scope: &record.scope,
         resources: &record.resources,
         authorized_at: record.issued_at,
-    };
-    super::issue_grant(authorization, config, validity, access, refresh)
+    }
 }
