@@ -15,7 +15,7 @@
 use crate::client::{Client, GrantType};
 use crate::config::ServerConfig;
 use crate::error::ErrorCode;
-use crate::http::{Method, ParamError, Params, Request, Response, encode_form};
+use crate::http::{Method, ParamError, Params, Request, Response, append_form_component};
 use crate::pkce::{CodeChallenge, PkceError};
 use crate::store::CodeRecord;
 use crate::types::{AuthorizationCode, ClientId, GrantId, Issuer, Resource, Scope, Subject, TokenHash};
@@ -167,14 +167,21 @@ struct RedirectTarget {
 impl RedirectTarget {
     /// Redirects with `params` plus `state` and `iss` in the query (AZ-12, AZ-13, AZ-14).
     fn respond(&self, params: &[(&str, &str)], issuer: &Issuer) -> Response {
-        let mut all: Vec<(&str, &str)> = params.to_vec();
-        if let Some(state) = &self.state {
-            all.push(("state", state));
-        }
-        all.push(("iss", issuer.as_str()));
+        let state = self.state.as_deref().map(|state| ("state", state));
+        let all = params.iter().copied().chain(state).chain([("iss", issuer.as_str())]);
+        // Escaping at most triples a byte; reserve for the usual case, where little is escaped.
+        let estimate = self.uri.len() + all.clone().map(|(n, v)| n.len() + v.len() * 3 / 2 + 2).sum::<usize>();
+        let mut location = String::with_capacity(estimate);
+        location.push_str(&self.uri);
         // Keep any query the registered URI has; never use the fragment (AZ-14).
-        let separator = if self.uri.contains('?') { '&' } else { '?' };
-        let location = format!("{}{}{}", self.uri, separator, encode_form(&all));
+        let mut separator = if self.uri.contains('?') { '&' } else { '?' };
+        for (name, value) in all {
+            location.push(separator);
+            separator = '&';
+            append_form_component(&mut location, name);
+            location.push('=');
+            append_form_component(&mut location, value);
+        }
         // 303 after a POST so the browser does not re-send the form (SEC-05); never 307.
         Response::redirect(if self.see_other { 303 } else { 302 }, location)
     }
@@ -316,11 +323,10 @@ pub(crate) fn validate(
 
     // Every defined parameter as received, for the host's consent form to send back: a new
     // parameter joins `DEFINED` and reaches every host's form without a change there.
-    let mut form: Vec<(&'static str, String)> =
-        DEFINED.iter().filter_map(|name| get(name).map(|value| (*name, value.to_owned()))).collect();
-    for name in REPEATABLE {
-        form.extend(params.get_all(name).map(|value| (name, value.to_owned())));
-    }
+    let form = FormFields::from_pairs(|| {
+        let defined = DEFINED.iter().filter_map(|name| get(name).map(|value| (*name, value)));
+        defined.chain(REPEATABLE.iter().flat_map(|name| params.get_all(name).map(move |value| (*name, value))))
+    });
     Ok(ConsentRequest { client, scope, code_challenge, target, form, dpop_jkt, pushed: None, resources })
 }
 
@@ -399,10 +405,40 @@ pub struct ConsentRequest {
     scope: Scope,
     code_challenge: CodeChallenge,
     target: RedirectTarget,
-    form: Vec<(&'static str, String)>,
+    form: FormFields,
     dpop_jkt: Option<String>,
     pushed: Option<PushedOrigin>,
     resources: Vec<Resource>,
+}
+
+/// The parameters a consent form sends back, as received: every value in one string, so a
+/// request costs two allocations however many parameters it has.
+#[derive(Debug, Clone)]
+struct FormFields {
+    text: String,
+    /// Each field's name and the end of its value in `text` (it starts where the last ended).
+    fields: Vec<(&'static str, usize)>,
+}
+
+impl FormFields {
+    /// `pairs` is walked twice: once to size the allocations, once to fill them.
+    fn from_pairs<'v, I: Iterator<Item = (&'static str, &'v str)>>(pairs: impl Fn() -> I) -> Self {
+        let (count, length) = pairs().fold((0, 0), |(n, len), (_, value)| (n + 1, len + value.len()));
+        let mut form = Self { text: String::with_capacity(length), fields: Vec::with_capacity(count) };
+        for (name, value) in pairs() {
+            form.text.push_str(value);
+            form.fields.push((name, form.text.len()));
+        }
+        form
+    }
+
+    fn iter(&self) -> impl ExactSizeIterator<Item = (&'static str, &str)> + '_ {
+        (0..self.fields.len()).map(|i| {
+            let start = if i == 0 { 0 } else { self.fields[i - 1].1 };
+            let (name, end) = self.fields[i];
+            (name, &self.text[start..end])
+        })
+    }
 }
 
 /// Where a consent request loaded from a pushed request came from: the `request_uri`'s digest,
@@ -468,7 +504,7 @@ impl ConsentRequest {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn form_fields(&self) -> impl ExactSizeIterator<Item = (&'static str, &str)> + '_ {
-        self.form.iter().map(|(name, value)| (*name, value.as_str()))
+        self.form.iter()
     }
 
     /// The redirect carrying `error` (for example `AccessDenied`) back to the client.
@@ -478,13 +514,15 @@ impl ConsentRequest {
 
     /// The parameters to keep for a pushed request: every defined one, as received.
     pub(crate) fn pushed_params(&self) -> Vec<(String, String)> {
-        self.form.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect()
+        self.form.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect()
     }
 
     /// This request as loaded from a pushed request: the consent form re-posts only
     /// `client_id` and `request_uri`, and completing it consumes the `request_uri`.
     pub(crate) fn with_pushed_origin(mut self, request_uri: &str, origin: PushedOrigin) -> Self {
-        self.form = vec![("client_id", self.client.id().as_str().to_owned()), ("request_uri", request_uri.to_owned())];
+        let client_id = self.client.id().clone();
+        self.form =
+            FormFields::from_pairs(|| [("client_id", client_id.as_str()), ("request_uri", request_uri)].into_iter());
         self.pushed = Some(origin);
         self
     }

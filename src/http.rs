@@ -288,17 +288,17 @@ pub struct Response {
 /// A response's headers: at most one of each name, in the order first set, names in their
 /// canonical case.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Headers(Vec<(&'static str, String)>);
+pub struct Headers(Vec<HeaderEntry>);
 
 impl Headers {
     /// Every header as (name, value), in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'static str, &str)> + '_ {
-        self.0.iter().map(|(name, value)| (*name, value.as_str()))
+        self.0.iter().map(|(name, value)| (*name, value.as_ref()))
     }
 
     /// The header called `name` (compared case-insensitively).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
     }
 
     /// How many headers there are.
@@ -313,7 +313,7 @@ impl Headers {
 
     /// Sets `name` to `value`, replacing an earlier value of the same name: a response never
     /// carries two contradictory headers.
-    fn set(&mut self, name: &'static str, value: String) {
+    fn set(&mut self, name: &'static str, value: Cow<'static, str>) {
         match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             Some(slot) => *slot = (name, value),
             None => self.0.push((name, value)),
@@ -329,11 +329,14 @@ impl<'h> IntoIterator for &'h Headers {
     }
 }
 
+/// A header as kept in [`Headers`]: fixed values are not copied.
+type HeaderEntry = (&'static str, Cow<'static, str>);
+
 impl IntoIterator for Headers {
     type Item = (&'static str, String);
-    type IntoIter = std::vec::IntoIter<(&'static str, String)>;
+    type IntoIter = std::iter::Map<std::vec::IntoIter<HeaderEntry>, fn(HeaderEntry) -> (&'static str, String)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.0.into_iter().map(|(name, value)| (name, value.into_owned()))
     }
 }
 
@@ -346,7 +349,8 @@ impl fmt::Debug for Headers {
 
 impl Response {
     pub(crate) fn new(status: u16) -> Self {
-        Self { status, headers: Headers::default(), body: Vec::new() }
+        // Room for the usual three or four headers in one allocation.
+        Self { status, headers: Headers(Vec::with_capacity(4)), body: Vec::new() }
     }
 
     /// A JSON answer that must not be cached (TK-10): `Cache-Control: no-store`,
@@ -377,7 +381,7 @@ impl Response {
     }
 
     /// Sets a header, replacing any earlier value of the same name.
-    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
         self.headers.set(name, value.into());
         self
     }
@@ -549,7 +553,11 @@ impl<'a> Params<'a> {
         if input.len() > limit {
             return Err(ParamError::TooLarge);
         }
-        let mut pairs = Vec::new();
+        if input.is_empty() {
+            return Ok(Self { pairs: Vec::new() });
+        }
+        // One allocation: a pair per separator at most.
+        let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
         for part in input.split(|&b| b == b'&') {
             if part.is_empty() {
                 continue;
@@ -635,8 +643,33 @@ fn hex_value(b: u8) -> Option<u8> {
 /// Encodes `pairs` as `application/x-www-form-urlencoded` (space as `+`, everything outside
 /// `*-._` and alphanumerics percent-encoded).
 pub(crate) fn encode_form(pairs: &[(&str, &str)]) -> String {
-    // serde_urlencoded writes the WHATWG form encoding, which is what 2.1 App. B asks for.
-    serde_urlencoded::to_string(pairs).unwrap_or_default()
+    let mut out = String::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        append_form_component(&mut out, name);
+        out.push('=');
+        append_form_component(&mut out, value);
+    }
+    out
+}
+
+/// Appends `text` in the WHATWG `application/x-www-form-urlencoded` serialisation (2.1 App. B):
+/// ASCII letters, digits and `*-._` as they are, space as `+`, every other byte as `%XX`.
+pub(crate) fn append_form_component(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in text.as_bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(char::from(b)),
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
 }
 
 /// Why an `Authorization: Basic` header could not be read (TK-05).

@@ -88,7 +88,8 @@
 //! - **Storage**: the [`Store`] trait and its contract (single-use codes, grant revocation) in
 //!   [`store`]; [`MemoryStore`] is the embedded implementation.
 //! - **Providers**: [`SystemClock`] and [`SystemRandom`] are the only readers of the system clock
-//!   and random generator; [`ManualClock`] is for tests.
+//!   and random generator; [`UserspaceRandom`] (the default) expands seeds from the latter with
+//!   ChaCha20; [`ManualClock`] is for tests.
 //! - **JWT access tokens** (RFC 9068): [`jose`] signs and strictly verifies JWS with `ring`
 //!   (EdDSA, ES256, RS256) and keeps rotatable key sets and their JWKS; [`jwt`] has the claims
 //!   and [`jwt::JwtVerifier`] for resource servers. Choose the format with
@@ -168,7 +169,7 @@ pub use http::{Headers, Method, ParamError, Request, Response};
 pub use memory::MemoryStore;
 pub use metadata::{Metadata, ReservedMember};
 pub use pkce::{CodeChallenge, CodeVerifier};
-pub use provider::{Clock, ManualClock, Random, SystemClock, SystemRandom};
+pub use provider::{Clock, ManualClock, Random, SystemClock, SystemRandom, UserspaceRandom};
 pub use server::{DeviceConsent, DeviceDecisionError, DeviceVerificationError, MissingCapabilities, Server};
 pub use store::{Store, StoreError, StoreErrorKind};
 pub use token::TokenError;

@@ -1,5 +1,6 @@
 //! The caller's time and randomness: the [`Clock`] and [`Random`] traits and their system
-//! implementations, and [`RandCore`], which makes any `rand_core` generator a [`Random`].
+//! implementations, [`UserspaceRandom`] (the default generator: ChaCha20 seeded from the
+//! operating system), and [`RandCore`], which makes any `rand_core` generator a [`Random`].
 //!
 //! This is the only module that reads the system clock or the operating system's random
 //! generator; everything else gets `now` and random bytes as parameters. The keys that sign and
@@ -12,6 +13,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use ring::rand::SecureRandom as _;
 use time::{Duration, OffsetDateTime};
+
+mod userspace;
+pub use userspace::UserspaceRandom;
 
 /// The source of the current time.
 pub trait Clock: Send + Sync {
@@ -26,8 +30,9 @@ pub trait Clock: Send + Sync {
 pub struct RandomError;
 
 /// The source of randomness: every code, token, grant id and generated secret is made from the
-/// bytes it returns, so it must be a cryptographically secure generator. [`SystemRandom`] is
-/// the operating system's; [`RandCore`] adapts any `rand_core` `TryCryptoRng` (a seeded
+/// bytes it returns, so it must be a cryptographically secure generator. [`UserspaceRandom`]
+/// (the default) is ChaCha20 seeded from the operating system; [`SystemRandom`] is the
+/// operating system's own, one system call per draw; [`RandCore`] adapts any `rand_core` `TryCryptoRng` (a seeded
 /// generator in a deterministic simulation, say).
 ///
 /// The one randomness this trait does not supply: `ring` draws ECDSA nonces and RSA blinding

@@ -27,7 +27,7 @@ use crate::introspect;
 use crate::jose::{self, JwtSigner, KeySet, VerificationKeys};
 use crate::jwt;
 use crate::metadata::Metadata;
-use crate::provider::{Clock, Random, RandomError, SystemClock, SystemRandom};
+use crate::provider::{Clock, Random, RandomError, SystemClock, UserspaceRandom};
 use crate::registration::RegistrationPolicy;
 use crate::revoke::{self, TokenKind, TokenReference};
 use crate::store::{
@@ -81,14 +81,14 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Server<S> {
 }
 
 impl<S: Store> Server<S> {
-    /// A server on the system clock and the system random generator, with no JWT keys and no
-    /// hooks; the `with_*` methods change each.
+    /// A server on the system clock and a [`UserspaceRandom`] generator (seeded from the
+    /// operating system), with no JWT keys and no hooks; the `with_*` methods change each.
     pub fn new(config: ServerConfig, store: S) -> Self {
         Self {
             config: Arc::new(config),
             store,
             clock: Arc::new(SystemClock),
-            random: Arc::new(SystemRandom::new()),
+            random: Arc::new(UserspaceRandom::new()),
             signer: None,
             verification: None,
             hooks: Arc::new(()),
@@ -270,7 +270,7 @@ impl<S: Store> Server<S> {
     /// JWT-04: whether `subject` is also a registered client id, so that a user's tokens and a
     /// client's own (whose `sub` is its id) would be indistinguishable.
     pub(super) async fn subject_is_a_client(&self, subject: &Subject) -> Result<bool, StoreError> {
-        let Ok(as_client) = ClientId::new(subject.as_str()) else { return Ok(false) };
+        let Some(as_client) = ClientId::spelled_by(subject) else { return Ok(false) };
         Ok(self.seen("client", self.store.client(&as_client).await)?.is_some())
     }
 
@@ -583,7 +583,11 @@ fn is_opaque_token_text(token: &str) -> bool {
 
 /// A grant id from 16 random bytes.
 fn grant_id_from(random: &[u8]) -> Result<GrantId, RandomError> {
-    GrantId::new(URL_SAFE_NO_PAD.encode(random)).map_err(|_| RandomError)
+    // Encoded on the stack: the id's one allocation is its own.
+    let mut text = [0u8; 24];
+    let written = URL_SAFE_NO_PAD.encode_slice(random, &mut text).map_err(|_| RandomError)?;
+    let text = std::str::from_utf8(&text[..written]).map_err(|_| RandomError)?;
+    GrantId::new(text).map_err(|_| RandomError)
 }
 
 /// The authorization-endpoint error for a store failure (AZ-11).

@@ -5,6 +5,7 @@
 //! `<redacted>` in `Debug` and are stored only as a [`TokenHash`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -53,16 +54,19 @@ pub enum InvalidValue {
 macro_rules! string_newtype {
     ($(#[$meta:meta])* $name:ident, $check:expr, $err:expr) => {
         $(#[$meta])*
+        ///
+        /// Cloning shares the text (a reference count), so the records of one grant hold one
+        /// copy of it between them.
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
-            /// Checks `value` and wraps it.
-            pub fn new(value: impl Into<String>) -> Result<Self, InvalidValue> {
-                let value = value.into();
+            /// Checks `value` and keeps a copy of it (one allocation).
+            pub fn new(value: impl AsRef<str>) -> Result<Self, InvalidValue> {
+                let value = value.as_ref();
                 let check: fn(&str) -> bool = $check;
-                if check(&value) { Ok(Self(value)) } else { Err($err) }
+                if check(value) { Ok(Self(Arc::from(value))) } else { Err($err) }
             }
 
             /// The value as text, exactly as it was given.
@@ -94,7 +98,7 @@ macro_rules! string_newtype {
 
         impl From<$name> for String {
             fn from(value: $name) -> String {
-                value.0
+                String::from(&*value.0)
             }
         }
 
@@ -106,7 +110,7 @@ macro_rules! string_newtype {
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({:?})"), self.0)
+                write!(f, concat!(stringify!($name), "({:?})"), &*self.0)
             }
         }
     };
@@ -115,9 +119,13 @@ macro_rules! string_newtype {
 string_newtype!(
     /// A registered client's identifier: 1 to 255 characters of `%x20-7E` (RFC 6749 App. A.1).
     ClientId,
-    |v| !v.is_empty() && v.len() <= 255 && v.bytes().all(|b| (0x20..=0x7e).contains(&b)),
+    is_client_id,
     InvalidValue::ClientId
 );
+
+fn is_client_id(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 255 && v.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
 
 string_newtype!(
     /// The resource owner an authorization was granted by, as the host names them (a user id).
@@ -127,6 +135,22 @@ string_newtype!(
     |v| !v.is_empty() && v.len() <= 1024 && !v.chars().any(char::is_control),
     InvalidValue::Subject
 );
+
+impl Subject {
+    /// The subject of a token a client holds for itself (client_credentials): its id, shared.
+    /// A client id is always a valid subject (fewer, printable characters).
+    pub(crate) fn of_client(id: &ClientId) -> Self {
+        Self(id.0.clone())
+    }
+}
+
+impl ClientId {
+    /// The client id a subject spells, if it is one, sharing the subject's text.
+    pub(crate) fn spelled_by(subject: &Subject) -> Option<Self> {
+        let check: fn(&str) -> bool = is_client_id;
+        check(&subject.0).then(|| Self(subject.0.clone()))
+    }
+}
 
 string_newtype!(
     /// The identifier of one grant: the code and every token issued from it share it.
@@ -262,10 +286,17 @@ pub(crate) fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
 
 /// A set of scope tokens (AZ-10): case-sensitive, kept in the order first given, without repeats.
 ///
-/// The text form is the tokens joined by single spaces. The empty scope is allowed.
+/// The text form is the tokens joined by single spaces, and that is how it is kept: one shared
+/// string (cloning is a reference count), so answers and records never re-join tokens. The empty
+/// scope is allowed and holds no allocation.
 #[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Scope(Vec<String>);
+pub struct Scope(Option<Arc<str>>);
+
+/// `NQCHAR` (RFC 6749 App. A.4).
+fn is_nqchar(b: u8) -> bool {
+    b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
+}
 
 impl Scope {
     /// Parses a `scope` parameter: `scope-token *( SP scope-token )`, each token `1*NQCHAR`.
@@ -275,17 +306,23 @@ impl Scope {
         if text.is_empty() {
             return Ok(Self::default());
         }
-        let mut tokens: Vec<String> = Vec::new();
-        for token in text.split(' ') {
-            let nqchar = |b: u8| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b);
-            if token.is_empty() || !token.bytes().all(nqchar) {
+        let mut repeated = false;
+        for (i, token) in text.split(' ').enumerate() {
+            if token.is_empty() || !token.bytes().all(is_nqchar) {
                 return Err(InvalidValue::Scope);
             }
-            if !tokens.iter().any(|t| t == token) {
-                tokens.push(token.to_owned());
+            repeated |= text.split(' ').take(i).any(|t| t == token);
+        }
+        if !repeated {
+            return Ok(Self(Some(Arc::from(text))));
+        }
+        let mut kept: Vec<&str> = Vec::new();
+        for token in text.split(' ') {
+            if !kept.contains(&token) {
+                kept.push(token);
             }
         }
-        Ok(Self(tokens))
+        Ok(Self(Some(Arc::from(kept.join(" ")))))
     }
 
     /// A scope written in the program, parsed without a `Result` to handle on every request:
@@ -304,17 +341,22 @@ impl Scope {
 
     /// The scope tokens in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.as_str().split(' ').filter(|t| !t.is_empty())
+    }
+
+    /// The tokens joined by single spaces (empty for the empty scope).
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
     }
 
     /// Whether the scope holds no token.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     /// Whether `token` is one of the scope's tokens (case-sensitive).
     pub fn contains(&self, token: &str) -> bool {
-        self.0.iter().any(|t| t == token)
+        self.iter().any(|t| t == token)
     }
 
     /// Whether every token of `self` is in `other`.
@@ -331,7 +373,11 @@ impl Scope {
     /// assert_eq!(asked.intersection(&Scope::from_static("write read")).to_string(), "read write");
     /// ```
     pub fn intersection(&self, other: &Scope) -> Scope {
-        Self(self.0.iter().filter(|t| other.contains(t)).cloned().collect())
+        if self.is_subset_of(other) {
+            return self.clone();
+        }
+        let kept: Vec<&str> = self.iter().filter(|t| other.contains(t)).collect();
+        if kept.is_empty() { Self::default() } else { Self(Some(Arc::from(kept.join(" ")))) }
     }
 }
 
@@ -344,25 +390,19 @@ impl TryFrom<String> for Scope {
 
 impl From<Scope> for String {
     fn from(value: Scope) -> String {
-        value.to_string()
+        value.as_str().to_owned()
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, token) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            f.write_str(token)?;
-        }
-        Ok(())
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scope({:?})", self.to_string())
+        write!(f, "Scope({:?})", self.as_str())
     }
 }
 

@@ -2,7 +2,7 @@
 # Instructions per operation under callgrind: a count that does not depend on the machine's load
 # (the fuzz campaign, other builds), to go with the wall-clock table of `cargo bench`.
 #
-#   cd benches/compare && ./callgrind.sh            # every op, oauth21 / oxide-auth / floor
+#   cd benches/compare && ./callgrind.sh            # every op, oauth21 / oxide-auth / oauth-as / floor
 #   ./callgrind.sh refresh                          # one op
 #   KEEP=1 ./callgrind.sh code_flow                 # keep the profiles in target/callgrind/
 #                                                   # (callgrind_annotate target/callgrind/code_flow.oauth21.out)
@@ -27,8 +27,8 @@ ops=("$@")
 # op -> function name suffix per implementation
 fn_of() { # impl op
   case "$1:$2" in
-    oauth21:introspection) echo introspect ;;
-    oauth21:bearer_check) echo bearer ;;
+    oauth21:introspection|oauth_as:introspection) echo introspect ;;
+    oauth21:bearer_check|oauth_as:bearer_check) echo bearer ;;
     oxide:introspection|oxide:bearer_check) echo resource ;;
     floor:introspection) echo introspect ;;
     floor:bearer_check) echo bearer ;;
@@ -37,14 +37,15 @@ fn_of() { # impl op
 }
 
 iters=2000
-printf '| op | oauth21 | oxide-auth | floor | oauth21 / floor | oxide-auth / oauth21 |\n|---|---:|---:|---:|---:|---:|\n'
+printf '| op | oauth21 | oxide-auth | oauth-as | floor | oauth21 / floor | oxide-auth / oauth21 | oauth-as / oauth21 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
 for op in "${ops[@]}"; do
   declare -A ir=()
-  for impl in oauth21 oxide floor; do
+  for impl in oauth21 oxide oauth_as floor; do
     case $impl in
       oauth21) variant=oauth21; path='oauth21_compare::oauth::Oauth21' ;;
       oxide) variant='oxide-auth'; path='oauth21_compare::oxide::OxideAuth'
              [ "$op" = client_credentials ] && variant='oxide-auth (SHA-256 secrets)' ;;
+      oauth_as) variant='oauth-as'; path='oauth21_compare::oauth_as::OauthAs' ;;
       floor) variant=floor; path='oauth21_compare::floor::Floor' ;;
     esac
     file="$out/$op.$impl.out"
@@ -55,8 +56,9 @@ for op in "${ops[@]}"; do
     ir[$impl]=$((total / iters))
     [ -n "${KEEP:-}" ] || rm -f "$file" "$file.log"
   done
-  awk -v op="$op" -v a="${ir[oauth21]}" -v x="${ir[oxide]}" -v f="${ir[floor]}" 'BEGIN {
-    printf "| %s | %d | %d | %d | %.1fx | %.2fx |\n", op, a, x, f, a / f, x / a }'
+  awk -v op="$op" -v a="${ir[oauth21]}" -v x="${ir[oxide]}" -v s="${ir[oauth_as]}" -v f="${ir[floor]}" 'BEGIN {
+    printf "| %s | %d | %d | %d | %d | %.1fx | %.2fx | %.2fx |\n", op, a, x, s, f, a / f, x / a, s / a }'
   unset ir
 done
-echo "(instructions per operation; oxide-auth client_credentials with SHA-256 secrets; its resource flow stands in for introspection and bearer check)"
+echo "(instructions per operation; oxide-auth client_credentials with SHA-256 secrets; its resource flow stands in for introspection and bearer check;"
+echo " oauth-as through its http service, AuthorizationServer::introspect plus a scope check as its bearer check)"

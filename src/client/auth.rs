@@ -188,7 +188,7 @@ pub(crate) fn precheck(client: Option<Client>, credentials: &Credentials) -> Res
         (None, Some(_)) => Proof::Assertion,
         (None, None) => Proof::Nothing,
     };
-    match (&client.kind, presented) {
+    match (client.kind(), presented) {
         (ClientKind::Public, Proof::Nothing) => Ok((client, Proof::Nothing)),
         (ClientKind::Public, Proof::Secret) => Err(failed(AuthFailure::PublicClientWithSecret)),
         (ClientKind::Public, _) => Err(failed(AuthFailure::MethodNotAllowed)),

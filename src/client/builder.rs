@@ -5,7 +5,7 @@ use crate::jose::Algorithm;
 use crate::types::{ClientId, ClientSecret, Resource, Scope, TokenHash};
 
 use super::{
-    AuthMethod, Client, ClientDisplay, ClientKeys, ClientKind, GrantType, MIN_SECRET_BYTES, RedirectUri,
+    AuthMethod, Client, ClientData, ClientDisplay, ClientKeys, ClientKind, GrantType, MIN_SECRET_BYTES, RedirectUri,
     RegistrationError, StoredSecret,
 };
 
@@ -254,7 +254,7 @@ impl ClientBuilder {
                 assertion_alg: self.assertion_alg,
             }
         };
-        let client = Client {
+        let client = Client::from_data(ClientData {
             id,
             kind,
             redirect_uris,
@@ -267,7 +267,7 @@ impl ClientBuilder {
             require_pushed_requests: self.require_pushed_requests,
             resources,
             display: self.display,
-        };
+        });
         client.check()?;
         Ok(client)
     }

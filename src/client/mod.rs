@@ -6,6 +6,7 @@
 //! active one, so a client can hold several secrets while one is rotated out.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -260,9 +261,15 @@ pub const MIN_SECRET_BYTES: usize = 16;
 /// `"version"` member (1 today; a record without one is read as version 1, an unknown version
 /// is refused). Reading a client runs every check [`ClientBuilder::build`] runs, so a record
 /// edited or corrupted in the store can never grant what a registration could not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Cloning a `Client` shares it (a reference count): stores hand out clones per request.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ClientRecord", into = "ClientRecord")]
-pub struct Client {
+pub struct Client(Arc<ClientData>);
+
+/// A client's registration, immutable once built.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ClientData {
     id: ClientId,
     kind: ClientKind,
     redirect_uris: Vec<RedirectUri>,
@@ -324,7 +331,7 @@ impl TryFrom<ClientRecord> for Client {
         if r.version != ClientRecord::VERSION {
             return Err(RegistrationError::UnsupportedVersion(r.version));
         }
-        let client = Client {
+        let client = Client::from_data(ClientData {
             id: r.id,
             kind: r.kind,
             redirect_uris: r.redirect_uris,
@@ -337,7 +344,7 @@ impl TryFrom<ClientRecord> for Client {
             require_pushed_requests: r.require_pushed_requests,
             resources: r.resources,
             display: r.display,
-        };
+        });
         client.check()?;
         Ok(client)
     }
@@ -345,6 +352,7 @@ impl TryFrom<ClientRecord> for Client {
 
 impl From<Client> for ClientRecord {
     fn from(c: Client) -> Self {
+        let c = Arc::unwrap_or_clone(c.0);
         ClientRecord {
             version: ClientRecord::VERSION,
             id: c.id,
@@ -363,7 +371,50 @@ impl From<Client> for ClientRecord {
     }
 }
 
+impl Clone for ClientData {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            grant_types: self.grant_types.clone(),
+            scope: self.scope.clone(),
+            default_scope: self.default_scope.clone(),
+            introspect_any: self.introspect_any,
+            access_token_format: self.access_token_format,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_requests: self.require_pushed_requests,
+            resources: self.resources.clone(),
+            display: self.display.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = &self.0;
+        f.debug_struct("Client")
+            .field("id", &d.id)
+            .field("kind", &d.kind)
+            .field("redirect_uris", &d.redirect_uris)
+            .field("grant_types", &d.grant_types)
+            .field("scope", &d.scope)
+            .field("default_scope", &d.default_scope)
+            .field("introspect_any", &d.introspect_any)
+            .field("access_token_format", &d.access_token_format)
+            .field("dpop_bound_access_tokens", &d.dpop_bound_access_tokens)
+            .field("require_pushed_requests", &d.require_pushed_requests)
+            .field("resources", &d.resources)
+            .field("display", &d.display)
+            .finish()
+    }
+}
+
 impl Client {
+    pub(crate) fn from_data(data: ClientData) -> Self {
+        Self(Arc::new(data))
+    }
+
     /// Starts a public client registration.
     pub fn public(id: impl Into<String>) -> ClientBuilder {
         ClientBuilder::new(id.into(), true)
@@ -383,7 +434,7 @@ impl Client {
     /// The client's registered assertion keys and pinned algorithm, if it uses
     /// `private_key_jwt`.
     pub(crate) fn assertion_keys(&self) -> Option<(&KeySet, Option<Algorithm>)> {
-        match &self.kind {
+        match &self.0.kind {
             ClientKind::Confidential { keys: Some(keys), assertion_alg, .. } => Some((keys.key_set(), *assertion_alg)),
             _ => None,
         }
@@ -391,82 +442,82 @@ impl Client {
 
     /// The client id.
     pub fn id(&self) -> &ClientId {
-        &self.id
+        &self.0.id
     }
 
     /// Public or confidential, with the secret digests.
     pub fn kind(&self) -> &ClientKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// Whether this is a public client.
     pub fn is_public(&self) -> bool {
-        matches!(self.kind, ClientKind::Public)
+        matches!(self.0.kind, ClientKind::Public)
     }
 
     /// The registered redirect URIs.
     pub fn redirect_uris(&self) -> &[RedirectUri] {
-        &self.redirect_uris
+        &self.0.redirect_uris
     }
 
     /// The grant types the client may use.
     pub fn grant_types(&self) -> &[GrantType] {
-        &self.grant_types
+        &self.0.grant_types
     }
 
     /// Whether the client may use `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
+        self.0.grant_types.contains(&grant)
     }
 
     /// The scope the client may ask for.
     pub fn scope(&self) -> &Scope {
-        &self.scope
+        &self.0.scope
     }
 
     /// The scope used when a request omits `scope`; without one, such requests fail (AZ-10).
     pub fn default_scope(&self) -> Option<&Scope> {
-        self.default_scope.as_ref()
+        self.0.default_scope.as_ref()
     }
 
     /// Whether the client may introspect tokens issued to other clients (a resource server).
     pub fn may_introspect_any_token(&self) -> bool {
-        self.introspect_any
+        self.0.introspect_any
     }
 
     /// The access-token format registered for this client, overriding the server's.
     pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
-        self.access_token_format
+        self.0.access_token_format
     }
 
     /// Whether every token of this client must be DPoP-bound (`dpop_bound_access_tokens`).
     pub fn dpop_bound_access_tokens(&self) -> bool {
-        self.dpop_bound_access_tokens
+        self.0.dpop_bound_access_tokens
     }
 
     /// Whether this client's authorization requests must be pushed first
     /// (`require_pushed_authorization_requests`, RFC 9126 §6).
     pub fn require_pushed_requests(&self) -> bool {
-        self.require_pushed_requests
+        self.0.require_pushed_requests
     }
 
     /// The resources (RFC 8707) registered for this client: it may ask tokens for each (RI-01),
     /// besides the server's default audience and what
     /// [`Hooks::allow_resource`](crate::hooks::Hooks::allow_resource) allows.
     pub fn resources(&self) -> &[Resource] {
-        &self.resources
+        &self.0.resources
     }
 
     /// What the client says about itself (unverified).
     pub fn display(&self) -> &ClientDisplay {
-        &self.display
+        &self.0.display
     }
 
     /// Checks `secret` against every active [`StoredSecret::Sha256`] digest, in constant time
     /// per digest and without stopping at the first match. External secrets are checked by the
     /// server through its hooks.
     pub fn verify_secret(&self, secret: &ClientSecret) -> bool {
-        let ClientKind::Confidential { secrets, .. } = &self.kind else { return false };
+        let ClientKind::Confidential { secrets, .. } = &self.0.kind else { return false };
         let presented = secret.hash();
         secrets.iter().fold(false, |found, stored| {
             found | matches!(stored, StoredSecret::Sha256(digest) if digest.ct_eq(&presented))
@@ -476,22 +527,22 @@ impl Client {
     /// The rules that relate one field to another, run by [`ClientBuilder::build`] and by every
     /// read of a persisted client, so no path yields a client a registration would refuse.
     fn check(&self) -> Result<(), RegistrationError> {
-        self.display.check()?;
-        if self.resources.len() > crate::audience::MAX_RESOURCES * 4 {
+        self.0.display.check()?;
+        if self.0.resources.len() > crate::audience::MAX_RESOURCES * 4 {
             return Err(RegistrationError::Resource("(more than 64 resources)".into()));
         }
-        if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
+        if self.allows_grant(GrantType::AuthorizationCode) && self.0.redirect_uris.is_empty() {
             return Err(RegistrationError::MissingRedirectUri);
         }
-        if self.default_scope.as_ref().is_some_and(|default| !default.is_subset_of(&self.scope)) {
+        if self.0.default_scope.as_ref().is_some_and(|default| !default.is_subset_of(&self.0.scope)) {
             return Err(RegistrationError::DefaultScopeNotAllowed);
         }
-        match &self.kind {
+        match &self.0.kind {
             ClientKind::Public => {
                 if self.allows_grant(GrantType::ClientCredentials) {
                     return Err(RegistrationError::PublicClientCredentials);
                 }
-                if self.introspect_any {
+                if self.0.introspect_any {
                     return Err(RegistrationError::PublicClientIntrospection);
                 }
             }
@@ -536,7 +587,7 @@ impl Client {
 
     /// The external secret hashes of a confidential client.
     pub(crate) fn external_secrets(&self) -> impl Iterator<Item = &str> {
-        let secrets = match &self.kind {
+        let secrets = match &self.0.kind {
             ClientKind::Confidential { secrets, .. } => secrets.as_slice(),
             ClientKind::Public => &[],
         };

@@ -28,7 +28,7 @@ impl<S: Store> Server<S> {
         let mut random = [0u8; 48];
         self.fill_random(&mut random)?;
         let (token, grant) = random.split_at(32);
-        let subject = client_credentials::subject(client)?;
+        let subject = client_credentials::subject(client);
         let validity = Validity::access(&self.config, now, None);
         let access = self.new_access(client, encode_token(token), &subject, &scope, validity, proof, audience).await?;
         let grant_id = grant_id_from(grant)?;

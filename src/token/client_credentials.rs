@@ -32,8 +32,8 @@ pub(crate) fn check_client(client: &Client) -> Result<(), TokenError> {
 }
 
 /// The client acting for itself: it is the subject (RFC 9068 §2.2).
-pub(crate) fn subject(client: &Client) -> Result<Subject, TokenError> {
-    Subject::new(client.id().as_str()).map_err(|_| TokenError::ServerError)
+pub(crate) fn subject(client: &Client) -> Subject {
+    Subject::of_client(client.id())
 }
 
 /// The grant to create and the answer to send.

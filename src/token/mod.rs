@@ -397,17 +397,20 @@ pub(crate) fn success(
         #[serde(skip_serializing_if = "Option::is_none")]
         refresh_token: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        scope: Option<String>,
+        scope: Option<&'a str>,
     }
     let body = Body {
         access_token: access.secret(),
         token_type,
         expires_in: expires_in.whole_seconds(),
         refresh_token: refresh.map(RefreshToken::secret),
-        scope: (!scope.is_empty()).then(|| scope.to_string()),
+        scope: (!scope.is_empty()).then(|| scope.as_str()),
     };
-    match serde_json::to_vec(&body) {
-        Ok(json) => Response::json(200, json),
+    // Sized for the whole answer up front: one allocation.
+    let estimate = 96 + access.secret().len() + refresh.map_or(0, |r| r.secret().len() + 20) + scope.as_str().len() * 2;
+    let mut json = Vec::with_capacity(estimate);
+    match serde_json::to_writer(&mut json, &body) {
+        Ok(()) => Response::json(200, json),
         Err(_) => TokenError::ServerError.response(),
     }
 }

@@ -1,10 +1,13 @@
-//! oauth21 vs oxide-auth vs the floor, one criterion group per operation; then, in the same
-//! process, an interleaved re-timing of every operation for the summary table, the memory held
-//! per grant, code-flow throughput from 1 and 2 threads, and the targets of issue 8.
+//! oauth21 vs oxide-auth vs oauth-as vs the floor, one criterion group per operation; then, in the
+//! same process, an interleaved re-timing of every operation for the summary table, the memory
+//! held per grant, heap allocations per operation, code-flow throughput from 1 and 2 threads, and
+//! the targets of issue 8.
 //!
 //! `cd benches/compare && cargo bench` runs everything. Environment knobs:
 //! - `COMPARE_CRITERION=0`: skip the criterion groups (summary, memory and throughput only).
 //! - `COMPARE_SUMMARY=0`: criterion groups only.
+//! - `COMPARE_FOOTPRINT=N`: print the memory per grant over N code flows and the allocations per
+//!   operation over N runs of each, then exit (a few seconds).
 //! - `COMPARE_PROFILE=op:variant:iters` (e.g. `code_flow:oauth21:20000`): run just that many
 //!   operations of one variant and exit, for callgrind or perf. `COMPARE_PROFILE=stages:oauth21:N`
 //!   prints where N oauth21 code flows and refreshes spend their time (stages, store calls,
@@ -14,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode};
 use oauth21_compare::footprint::{self, CountingAlloc, Phase};
-use oauth21_compare::measure::{self, FLOOR, OAUTH21, OXIDE, OXIDE_SHA, Op};
+use oauth21_compare::measure::{self, FLOOR, OAUTH_AS, OAUTH21, OXIDE, OXIDE_SHA, Op};
 use oauth21_compare::sysload::{self, Sample};
 
 #[global_allocator]
@@ -31,6 +34,12 @@ fn main() {
     }
     if let Ok(spec) = std::env::var("COMPARE_PROFILE") {
         profile(&spec);
+        return;
+    }
+    if let Ok(n) = std::env::var("COMPARE_FOOTPRINT") {
+        let n = n.parse().expect("COMPARE_FOOTPRINT=N");
+        print_memory(&footprint::memory(n));
+        print_allocations(&footprint::allocations(n));
         return;
     }
     let test_mode = args.iter().any(|a| a == "--test");
@@ -97,7 +106,34 @@ struct Row {
     op: &'static str,
     oauth21: f64,
     oxide: Option<(&'static str, f64)>,
+    oauth_as: Option<f64>,
     floor: f64,
+}
+
+fn print_memory(memory: &footprint::Memory) {
+    println!("\nmemory per live grant (code flow with refresh token, {} grants):", memory.grants);
+    println!(
+        "  oauth21 MemoryStore: {:.0} B in {:.1} heap blocks (used code kept until expiry); {:.0} B in {:.1} blocks after purge_expired drops the codes",
+        memory.oauth21, memory.oauth21_blocks, memory.oauth21_purged, memory.oauth21_purged_blocks
+    );
+    println!("  oxide-auth AuthMap+TokenMap: {:.0} B in {:.1} heap blocks", memory.oxide, memory.oxide_blocks);
+    println!(
+        "  oauth-as MemoryStorage: {:.0} B in {:.1} heap blocks (used code kept until expiry); {:.0} B in {:.1} blocks after sweep_expired drops the codes",
+        memory.oauth_as, memory.oauth_as_blocks, memory.oauth_as_swept, memory.oauth_as_swept_blocks
+    );
+    println!("  (requested bytes, map spare capacity included; malloc adds ~8-16 B per block on top)");
+}
+
+fn print_allocations(allocs: &footprint::Allocations) {
+    println!("\nheap allocations per operation (alloc + realloc calls, mean over {} runs each):", allocs.ops);
+    println!("| op | oauth21 | oxide-auth | oauth-as | floor |\n|---|---:|---:|---:|---:|");
+    for (op, [o, x, a, f]) in &allocs.rows {
+        println!("| {op} | {o:.1} | {x:.1} | {a:.1} | {f:.1} |");
+    }
+    println!(
+        "(oxide-auth: SHA-256 secrets for client_credentials, its resource flow for introspection and bearer check;"
+    );
+    println!(" oauth-as: its AuthorizationServer::introspect lookup for the bearer check)");
 }
 
 fn summary(ops: &mut [Op], run_start: Sample, wall: Instant) {
@@ -110,20 +146,23 @@ fn summary(ops: &mut [Op], run_start: Sample, wall: Instant) {
         let get = |name| op.variants.iter().position(|v| v.name == name).map(|i| times[i]);
         let oauth21 = get(OAUTH21).expect("oauth21");
         let floor = get(FLOOR).expect("floor");
-        rows.push(Row { op: op.id, oauth21, oxide: get(OXIDE).map(|t| (OXIDE, t)), floor });
+        let oauth_as = get(OAUTH_AS);
+        rows.push(Row { op: op.id, oauth21, oxide: get(OXIDE).map(|t| (OXIDE, t)), oauth_as, floor });
         if let Some(t) = get(OXIDE_SHA) {
-            rows.push(Row { op: op.id, oauth21, oxide: Some((OXIDE_SHA, t)), floor });
+            rows.push(Row { op: op.id, oauth21, oxide: Some((OXIDE_SHA, t)), oauth_as, floor });
         }
         eprintln!("  {} timed (other load meanwhile {other:.2} cores)", op.id);
     }
 
     let memory = footprint::memory(50_000);
+    let allocs = footprint::allocations(10_000);
     let throughput = footprint::throughput(3, Duration::from_secs(1));
     let (run_other, run_own) = run_start.cores_since();
 
     println!();
     println!(
-        "| op | oauth21 | oxide-auth | oxide-auth / oauth21 | floor | oauth21 / floor |\n|---|---:|---:|---:|---:|---:|"
+        "| op | oauth21 | oxide-auth | oxide-auth / oauth21 | oauth-as | oauth-as / oauth21 | floor | oauth21 / floor |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for r in &rows {
         let (oxide, ratio) = match r.oxide {
@@ -134,12 +173,18 @@ fn summary(ops: &mut [Op], run_start: Sample, wall: Instant) {
             }
             None => ("-".into(), "-".into()),
         };
+        let (oauth_as, as_ratio) = match r.oauth_as {
+            Some(t) => (fmt_ns(t), format!("{:.1}x", t / r.oauth21)),
+            None => ("-".into(), "-".into()),
+        };
         println!(
-            "| {} | {} | {} | {} | {} | {:.2}x |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2}x |",
             r.op,
             fmt_ns(r.oauth21),
             oxide,
             ratio,
+            oauth_as,
+            as_ratio,
             fmt_ns(r.floor),
             r.oauth21 / r.floor
         );
@@ -148,16 +193,15 @@ fn summary(ops: &mut [Op], run_start: Sample, wall: Instant) {
         "(oxide-auth has no introspection endpoint: its resource flow stands in for introspection and bearer check;"
     );
     println!(
-        " its client_credentials row is with its default Argon2 secrets, then with a SHA-256 PasswordPolicy like oauth21's.)"
+        " its client_credentials row is with its default Argon2 secrets, then with a SHA-256 PasswordPolicy like oauth21's;"
     );
-
-    println!("\nmemory per live grant (code flow with refresh token, {} grants):", memory.grants);
     println!(
-        "  oauth21 MemoryStore: {:.0} B in {:.1} heap blocks (used code kept until expiry); {:.0} B in {:.1} blocks after purge_expired drops the codes",
-        memory.oauth21, memory.oauth21_blocks, memory.oauth21_purged, memory.oauth21_purged_blocks
+        " oauth-as: its http service, SHA-256 secret hashes by default, RFC 7662 for a resource server the token names,"
     );
-    println!("  oxide-auth AuthMap+TokenMap: {:.0} B in {:.1} heap blocks", memory.oxide, memory.oxide_blocks);
-    println!("  (requested bytes, map spare capacity included; malloc adds ~8-16 B per block on top)");
+    println!(" and AuthorizationServer::introspect (store lookup and expiry) plus a scope check as the bearer check.)");
+
+    print_memory(&memory);
+    print_allocations(&allocs);
 
     let med = |v: &[Phase]| measure::median(v.iter().map(|p| p.ops_per_sec).collect());
     let load = |v: &[Phase]| measure::median(v.iter().map(|p| p.other_load).collect());

@@ -28,9 +28,12 @@ fn claims() -> String {
     )
 }
 
+/// A signing function over a message.
+type Sign = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
 /// ring alone: sign and verify a message as long as the token's signing input.
 struct Floor {
-    sign: Box<dyn Fn(&[u8]) -> Vec<u8>>,
+    sign: Sign,
     public: Vec<u8>,
     verify_alg: &'static dyn signature::VerificationAlgorithm,
 }

@@ -1,17 +1,20 @@
 //! Shared fixtures for the comparison benchmarks: the same five operations done by oauth21
 //! (through the public `Server` over `MemoryStore`, real randomness from `SystemRandom`), by
-//! oxide-auth 0.6 (through its `endpoint` flows over `ClientMap` / `AuthMap` / `TokenMap`), and
-//! by the "floor": only the primitives each operation cannot avoid.
+//! oxide-auth 0.6 (through its `endpoint` flows over `ClientMap` / `AuthMap` / `TokenMap`), by
+//! oauth-as 1.0.1 (through its `http` service over `MemoryStorage`), and by the "floor": only the
+//! primitives each operation cannot avoid.
 //!
 //! Every operation starts from the bytes an HTTP server would hand over (raw query, raw form
 //! body, `Authorization` header) and ends with the answer the server would send. For oxide-auth
 //! that includes filling its simple request type from those bytes with `url::form_urlencoded`,
-//! which is what one of its frontends does.
+//! which is what one of its frontends does; for oauth-as, building the `http::Request` its service
+//! takes.
 
 pub mod floor;
 pub mod footprint;
 pub mod measure;
 pub mod oauth;
+pub mod oauth_as;
 pub mod oxide;
 pub mod stages;
 pub mod sysload;

@@ -4,14 +4,15 @@
 //! A batch runs `iters` operations in chunks: each chunk's inputs (fresh grants for refresh) are
 //! prepared untimed, then the operations are timed. Stores that grow with every operation (every
 //! code flow and client_credentials request creates a grant) are replaced, untimed, after
-//! `GROWTH_LIMIT` operations, the same for both implementations, so memory stays bounded and
-//! neither works on much larger maps than the other.
+//! `GROWTH_LIMIT` operations, the same for every implementation, so memory stays bounded and
+//! none works on much larger maps than the others.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use crate::floor::Floor;
 use crate::oauth::Oauth21;
+use crate::oauth_as::OauthAs;
 use crate::oxide::{OxideAuth, SecretPolicy};
 
 /// Operations prepared and timed per chunk.
@@ -81,7 +82,7 @@ impl Variant {
     }
 }
 
-/// One operation, with its variants: oauth21 first, then oxide-auth, then the floor.
+/// One operation, with its variants: oauth21 first, then oxide-auth, then oauth-as, then the floor.
 pub struct Op {
     pub id: &'static str,
     pub variants: Vec<Variant>,
@@ -90,11 +91,13 @@ pub struct Op {
 pub const OAUTH21: &str = "oauth21";
 pub const OXIDE: &str = "oxide-auth";
 pub const OXIDE_SHA: &str = "oxide-auth (SHA-256 secrets)";
+pub const OAUTH_AS: &str = "oauth-as";
 pub const FLOOR: &str = "floor";
 
 fn code_flow() -> Op {
     let mut o = Growing::new(Oauth21::new);
     let mut x = Growing::new(|| OxideAuth::new(SecretPolicy::Sha256));
+    let mut a = Growing::new(OauthAs::new);
     let floor = Floor::new();
     Op {
         id: "code_flow",
@@ -125,6 +128,19 @@ fn code_flow() -> Op {
                     },
                 )
             }),
+            Variant::new(OAUTH_AS, move |iters| {
+                chunked(
+                    &mut a,
+                    iters,
+                    |a, n| {
+                        a.reserve(n);
+                        vec![(); n]
+                    },
+                    |a, ()| {
+                        black_box(a.get().code_flow());
+                    },
+                )
+            }),
             Variant::new(FLOOR, move |iters| {
                 chunked(
                     &mut (),
@@ -142,6 +158,7 @@ fn code_flow() -> Op {
 fn refresh() -> Op {
     let mut o = Growing::new(Oauth21::new);
     let mut x = Growing::new(|| OxideAuth::new(SecretPolicy::Sha256));
+    let mut a = Growing::new(OauthAs::new);
     let floor = Floor::new();
     let presented = "kJ3mVq8wX1tY6zR0pL5nB2cD7fG9hA4sE8uI1oK6vMx".to_owned();
     Op {
@@ -173,6 +190,19 @@ fn refresh() -> Op {
                     },
                 )
             }),
+            Variant::new(OAUTH_AS, move |iters| {
+                chunked(
+                    &mut a,
+                    iters,
+                    |a, n| {
+                        a.reserve(n);
+                        (0..n).map(|_| OauthAs::refresh_body(&a.get().grant().1)).collect()
+                    },
+                    |a, body| {
+                        black_box(a.get().refresh(&body));
+                    },
+                )
+            }),
             Variant::new(FLOOR, move |iters| {
                 chunked(
                     &mut (),
@@ -191,6 +221,7 @@ fn client_credentials() -> Op {
     let mut o = Growing::new(Oauth21::new);
     let mut argon = Growing::new(|| OxideAuth::new(SecretPolicy::Argon2));
     let mut sha = Growing::new(|| OxideAuth::new(SecretPolicy::Sha256));
+    let mut a = Growing::new(OauthAs::new);
     let floor = Floor::new();
     Op {
         id: "client_credentials",
@@ -234,6 +265,19 @@ fn client_credentials() -> Op {
                     },
                 )
             }),
+            Variant::new(OAUTH_AS, move |iters| {
+                chunked(
+                    &mut a,
+                    iters,
+                    |a, n| {
+                        a.reserve(n);
+                        vec![(); n]
+                    },
+                    |a, ()| {
+                        black_box(a.get().client_credentials());
+                    },
+                )
+            }),
             Variant::new(FLOOR, move |iters| {
                 chunked(
                     &mut (),
@@ -254,6 +298,9 @@ fn introspection() -> Op {
     let body = Oauth21::introspect_body(&access);
     let mut x = OxideAuth::new(SecretPolicy::Sha256);
     let header = format!("Bearer {}", x.grant().0);
+    // oauth-as answers a resource server only about tokens addressed to it (RFC 8707 resource).
+    let a = OauthAs::new();
+    let a_body = OauthAs::introspect_body(&a.grant_for_resource_server().0);
     let floor = Floor::new();
     Op {
         id: "introspection",
@@ -278,6 +325,16 @@ fn introspection() -> Op {
                     },
                 )
             }),
+            Variant::new(OAUTH_AS, move |iters| {
+                chunked(
+                    &mut (),
+                    iters,
+                    |_, n| vec![(); n],
+                    |_, ()| {
+                        black_box(a.introspect(black_box(&a_body)));
+                    },
+                )
+            }),
             Variant::new(FLOOR, move |iters| {
                 chunked(
                     &mut (),
@@ -298,6 +355,8 @@ fn bearer_check() -> Op {
     let o_header = format!("Bearer {access}");
     let mut x = OxideAuth::new(SecretPolicy::Sha256);
     let x_header = format!("Bearer {}", x.grant().0);
+    let a = OauthAs::new();
+    let a_header = format!("Bearer {}", a.grant().0);
     let floor = Floor::new();
     Op {
         id: "bearer_check",
@@ -319,6 +378,16 @@ fn bearer_check() -> Op {
                     |_, n| vec![(); n],
                     |x, ()| {
                         black_box(x.resource(black_box(&x_header)));
+                    },
+                )
+            }),
+            Variant::new(OAUTH_AS, move |iters| {
+                chunked(
+                    &mut (),
+                    iters,
+                    |_, n| vec![(); n],
+                    |_, ()| {
+                        black_box(a.bearer(black_box(&a_header)));
                     },
                 )
             }),

@@ -1,0 +1,224 @@
+//! [`UserspaceRandom`]: the default generator. ChaCha20 with fast key erasure, seeded and
+//! reseeded from the operating system, so a token costs a short copy instead of a system call.
+
+use std::sync::{Mutex, PoisonError};
+
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use ring::rand::SecureRandom as _;
+
+use super::{Random, RandomError};
+
+/// Keystream made per refill. The first [`KEY_LEN`] bytes become the next key; the rest is
+/// served. About 30 tokens per refill: a refill costs less than one system call.
+const BLOCK: usize = 1024;
+const KEY_LEN: usize = 32;
+/// Refills between two reseeds from the operating system: fresh entropy every 1 MiB of output.
+const RESEED_EVERY: u32 = 1024;
+
+/// A cryptographically secure generator in userspace, seeded from the operating system: the
+/// default of [`Server::new`](crate::Server::new).
+///
+/// A system call per token costs more than the rest of a bearer check, so this generator asks
+/// the operating system (through `ring`) only for its seeds, and expands them with ChaCha20:
+///
+/// - **Fast key erasure.** Each refill encrypts a zeroed 1 KiB block under the current key. The
+///   block's first 32 bytes replace the key at once and the rest is served, each byte wiped as it
+///   is handed out. Memory read after the fact therefore reveals neither earlier output nor the
+///   keys that made it (backtracking resistance); the Linux kernel's generator is built the same
+///   way. Every key encrypts exactly one block, so the fixed nonce is never reused under a key.
+/// - **Reseeding.** Every 1 MiB of output, and whenever [`reseed`](Self::reseed) is called,
+///   32 fresh bytes from the operating system are mixed into the key (XOR with the keystream's
+///   next key), so a state that leaked once stops predicting output at the next reseed.
+/// - **Fork.** A forked child starts with a copy of its parent's state. The generator compares
+///   the process id at every refill and reseeds when it changed, but bytes already buffered at
+///   the fork (up to 1 KiB) would be served in both processes: **a host that forks after the
+///   generator has been used MUST call [`reseed`](Self::reseed) in each child before it serves**
+///   (or build the server in the child). docs/security.md says more.
+/// - **Failure.** If the operating system cannot supply a seed, [`fill_random`](Random::fill_random)
+///   fails (the request gets `server_error`) and the reseed is tried again at the next call;
+///   it never serves output from an unseeded state.
+///
+/// One generator is shared by all of a server's requests behind a mutex held for a copy of at
+/// most a few dozen bytes (a refill holds it for about a microsecond every 30 tokens).
+///
+/// ```
+/// use oauth21::provider::{Random, UserspaceRandom};
+///
+/// let random = UserspaceRandom::new();
+/// let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+/// random.fill_random(&mut a)?;
+/// random.fill_random(&mut b)?;
+/// assert_ne!(a, b);
+/// # Ok::<(), oauth21::provider::RandomError>(())
+/// ```
+pub struct UserspaceRandom {
+    state: Mutex<Option<State>>,
+    os: ring::rand::SystemRandom,
+}
+
+impl std::fmt::Debug for UserspaceRandom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state is the secret; only say whether there is one.
+        let seeded = self.state.lock().map(|s| s.is_some()).unwrap_or(false);
+        f.debug_struct("UserspaceRandom").field("seeded", &seeded).finish_non_exhaustive()
+    }
+}
+
+struct State {
+    key: [u8; KEY_LEN],
+    block: [u8; BLOCK],
+    /// Bytes of `block` already served (or taken for the key).
+    served: usize,
+    refills: u32,
+    pid: u32,
+}
+
+impl UserspaceRandom {
+    /// A generator that seeds itself from the operating system at its first use.
+    pub fn new() -> Self {
+        Self { state: Mutex::new(None), os: ring::rand::SystemRandom::new() }
+    }
+
+    /// Mixes 32 fresh bytes from the operating system into the key now and drops what is
+    /// buffered. Call it in a forked child before it serves.
+    pub fn reseed(&self) -> Result<(), RandomError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match state.as_mut() {
+            Some(state) => state.reseed(&self.os),
+            None => {
+                *state = Some(State::seeded(&self.os)?);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Default for UserspaceRandom {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Random for UserspaceRandom {
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = match guard.as_mut() {
+            Some(state) => state,
+            None => guard.insert(State::seeded(&self.os)?),
+        };
+        state.fill(dest, &self.os)
+    }
+}
+
+impl State {
+    fn seeded(os: &ring::rand::SystemRandom) -> Result<Self, RandomError> {
+        let mut key = [0u8; KEY_LEN];
+        os.fill(&mut key).map_err(|_| RandomError)?;
+        let mut state = Self { key, block: [0; BLOCK], served: BLOCK, refills: 0, pid: std::process::id() };
+        state.refill()?;
+        Ok(state)
+    }
+
+    fn fill(&mut self, dest: &mut [u8], os: &ring::rand::SystemRandom) -> Result<(), RandomError> {
+        let mut filled = 0;
+        while filled < dest.len() {
+            if self.served == BLOCK {
+                if self.refills >= RESEED_EVERY || self.pid != std::process::id() {
+                    self.reseed(os)?;
+                } else {
+                    self.refill()?;
+                }
+            }
+            let take = (dest.len() - filled).min(BLOCK - self.served);
+            let source = &mut self.block[self.served..self.served + take];
+            dest[filled..filled + take].copy_from_slice(source);
+            source.fill(0);
+            self.served += take;
+            filled += take;
+        }
+        Ok(())
+    }
+
+    /// Fresh OS bytes XORed into the next key, then a refill under it.
+    fn reseed(&mut self, os: &ring::rand::SystemRandom) -> Result<(), RandomError> {
+        let mut fresh = [0u8; KEY_LEN];
+        os.fill(&mut fresh).map_err(|_| RandomError)?;
+        for (k, f) in self.key.iter_mut().zip(fresh) {
+            *k ^= f;
+        }
+        self.block.fill(0);
+        self.served = BLOCK;
+        self.refills = 0;
+        self.pid = std::process::id();
+        self.refill()
+    }
+
+    /// Encrypts a zeroed block under the key (the ChaCha20 keystream), takes the next key from
+    /// its start and wipes it there.
+    fn refill(&mut self) -> Result<(), RandomError> {
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &self.key).map_err(|_| RandomError)?;
+        self.block.fill(0);
+        // Each key encrypts this one block and is then replaced, so a constant nonce is unique
+        // per key.
+        // The tag authenticates nothing here: only the keystream is wanted.
+        let _tag = LessSafeKey::new(key)
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key([0; 12]), Aad::empty(), &mut self.block)
+            .map_err(|_| RandomError)?;
+        self.key.copy_from_slice(&self.block[..KEY_LEN]);
+        self.block[..KEY_LEN].fill(0);
+        self.served = KEY_LEN;
+        self.refills += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_never_repeats_across_refills_and_reseeds() {
+        let random = UserspaceRandom::new();
+        let mut seen = std::collections::HashSet::new();
+        // Enough 32-byte draws to cross more than one reseed (1 MiB).
+        for i in 0..40_000 {
+            let mut token = [0u8; 32];
+            random.fill_random(&mut token).unwrap();
+            assert!(seen.insert(token), "repeated output at draw {i}");
+            if i == 20_000 {
+                random.reseed().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn served_bytes_and_old_keys_are_wiped_from_the_state() {
+        let random = UserspaceRandom::new();
+        let mut first = [0u8; 32];
+        random.fill_random(&mut first).unwrap();
+        let guard = random.state.lock().unwrap();
+        let state = guard.as_ref().unwrap();
+        assert!(state.block[..state.served].iter().all(|&b| b == 0), "served bytes left in the buffer");
+        assert!(!state.block.windows(32).any(|w| w == first), "served output still in memory");
+    }
+
+    #[test]
+    fn requests_longer_than_a_block_are_filled_entirely() {
+        let random = UserspaceRandom::new();
+        let mut long = vec![0u8; 3 * BLOCK + 7];
+        random.fill_random(&mut long).unwrap();
+        // No 32-byte run of zeros: every part of the request was written.
+        assert!(long.chunks(32).all(|c| c.iter().any(|&b| b != 0)));
+    }
+
+    #[test]
+    fn output_bytes_are_balanced() {
+        // A crude bias check: over 256 KiB each bit is set about half the time.
+        let random = UserspaceRandom::new();
+        let mut bytes = vec![0u8; 256 * 1024];
+        random.fill_random(&mut bytes).unwrap();
+        let ones: u64 = bytes.iter().map(|b| u64::from(b.count_ones())).sum();
+        let bits = bytes.len() as f64 * 8.0;
+        assert!((ones as f64 / bits - 0.5).abs() < 0.002, "bit balance {}", ones as f64 / bits);
+    }
+}
