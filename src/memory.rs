@@ -4,7 +4,11 @@
 //! Each operation takes one short lock (codes and grants have separate locks, clients a
 //! read-write lock), so the atomicity the [`Store`] contract asks for holds and no lock is held
 //! across a whole request. Nothing expires by itself: call [`MemoryStore::purge_expired`] now and
-//! then to drop expired records.
+//! then to drop expired records (and the tokens of revoked grants).
+//!
+//! Grants are laid out for size: a grant's shared data is written once and its tokens' entries
+//! hold only their own (see `grants.rs`), about 650 bytes of heap per grant with a refresh token
+//! (docs/benchmarks.md).
 
 use std::collections::HashMap;
 use std::future::{Future, ready};
@@ -16,8 +20,8 @@ use time::{Duration, OffsetDateTime};
 use crate::client::Client;
 use crate::store::{
     AccessTokenRecord, Capabilities, ClaimOutcome, CodeRecord, CodeTake, DeviceDecided, DeviceInsert, DevicePoll,
-    DeviceRequest, DeviceState, GrantRecord, InsertOutcome, NewGrant, PushedRequest, RefreshTokenRecord, RotateOutcome,
-    Rotation, Store, StoreError,
+    DeviceRequest, DeviceState, InsertOutcome, NewGrant, PushedRequest, RefreshTokenRecord, RotateOutcome, Rotation,
+    Store, StoreError,
 };
 use crate::types::{ClientId, GrantId, Subject, TokenHash};
 
@@ -49,68 +53,13 @@ impl Hasher for DigestHasher {
 
 type DigestMap<V> = HashMap<TokenHash, V, BuildHasherDefault<DigestHasher>>;
 
+mod grants;
+use grants::{Grants, shrink_if_sparse};
+
 #[derive(Debug)]
 struct CodeEntry {
     record: CodeRecord,
     used: bool,
-}
-
-/// One grant and its tokens.
-#[derive(Debug)]
-struct Family {
-    grant: GrantRecord,
-    /// The refresh token a rotation must present.
-    active: Option<TokenHash>,
-    /// The refresh token rotated out last, and whether its one grace retry was used.
-    previous: Option<(TokenHash, bool)>,
-    /// Every token digest of the grant, for revocation.
-    members: Vec<TokenHash>,
-}
-
-#[derive(Debug, Default)]
-struct Grants {
-    access: DigestMap<AccessTokenRecord>,
-    refresh: DigestMap<RefreshTokenRecord>,
-    families: HashMap<GrantId, Family>,
-    /// Revoked grants and until when to remember them.
-    revoked: HashMap<GrantId, OffsetDateTime>,
-    /// Revoked subjects: (revoked at, remember until).
-    revoked_subjects: HashMap<Subject, (OffsetDateTime, OffsetDateTime)>,
-}
-
-impl Grants {
-    fn revoke(&mut self, id: &GrantId, remember_until: OffsetDateTime) {
-        let until = self.revoked.get(id).map_or(remember_until, |t| (*t).max(remember_until));
-        self.revoked.insert(id.clone(), until);
-        if let Some(family) = self.families.remove(id) {
-            for hash in family.members {
-                self.access.remove(&hash);
-                self.refresh.remove(&hash);
-            }
-        }
-    }
-
-    /// Stores a token response's records in the family. `refresh_is_new` is false when the
-    /// presented refresh token is kept (no rotation): it is a member already. Knowing it, no
-    /// rotation scans the family's members, so the cost of a refresh stays flat however often
-    /// the grant was refreshed before.
-    fn add_tokens(
-        &mut self,
-        family_id: &GrantId,
-        access: AccessTokenRecord,
-        refresh: Option<RefreshTokenRecord>,
-        refresh_is_new: bool,
-    ) {
-        let Some(family) = self.families.get_mut(family_id) else { return };
-        family.members.push(access.hash);
-        self.access.insert(access.hash, access);
-        if let Some(refresh) = refresh {
-            if refresh_is_new {
-                family.members.push(refresh.hash);
-            }
-            self.refresh.insert(refresh.hash, refresh);
-        }
-    }
 }
 
 /// An in-memory [`Store`].
@@ -179,33 +128,25 @@ impl MemoryStore {
         let Devices { requests, user_codes } = &mut *devices;
         user_codes.retain(|_, hash| requests.contains_key(hash));
         drop(devices);
-        lock(&self.codes).retain(|_, e| e.record.expires_at > now);
-        let mut g = lock(&self.grants);
-        g.access.retain(|_, t| t.expires_at > now);
-        // Rotated-out refresh tokens stay until the grant ends, so a late replay is recognised.
-        g.refresh.retain(|_, t| t.grant_expires_at > now && (t.rotated_at.is_some() || t.expires_at > now));
-        g.revoked.retain(|_, until| *until > now);
-        g.revoked_subjects.retain(|_, (_, until)| *until > now);
-        let Grants { access, refresh, families, .. } = &mut *g;
-        families.retain(|_, family| {
-            family.members.retain(|h| access.contains_key(h) || refresh.contains_key(h));
-            family.grant.expires_at > now
-        });
+        let mut codes = lock(&self.codes);
+        codes.retain(|_, e| e.record.expires_at > now);
+        shrink_if_sparse(&mut codes);
+        drop(codes);
+        lock(&self.grants).purge(now);
     }
 
     /// How many codes, access tokens and refresh tokens are held (used codes and rotated-out
     /// refresh tokens included).
     pub fn counts(&self) -> (usize, usize, usize) {
         let codes = lock(&self.codes).len();
-        let g = lock(&self.grants);
-        (codes, g.access.len(), g.refresh.len())
+        let (access, refresh) = lock(&self.grants).counts();
+        (codes, access, refresh)
     }
 
     /// The active (not rotated out) refresh tokens of grant `id`: at most one, by the store
     /// contract. For tests and diagnostics.
     pub fn active_refresh_tokens(&self, id: &GrantId) -> Vec<TokenHash> {
-        let g = lock(&self.grants);
-        g.refresh.values().filter(|r| r.grant_id == *id && r.rotated_at.is_none()).map(|r| r.hash).collect()
+        lock(&self.grants).active_refresh_tokens(id)
     }
 }
 
@@ -399,45 +340,11 @@ impl Store for MemoryStore {
     }
 
     fn insert_grant(&self, new: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
-        let mut g = lock(&self.grants);
-        let id = new.grant.grant_id.clone();
-        let subject_revoked =
-            g.revoked_subjects.get(&new.grant.subject).is_some_and(|(at, _)| new.grant.authorized_at <= *at);
-        if g.revoked.contains_key(&id) || subject_revoked {
-            return ready(Ok(InsertOutcome::GrantRevoked));
-        }
-        let collision = g.families.contains_key(&id)
-            || g.access.contains_key(&new.access.hash)
-            || new.refresh.as_ref().is_some_and(|r| g.refresh.contains_key(&r.hash));
-        if collision {
-            return ready(Err(StoreError::backend("grant or token collision")));
-        }
-        let active = new.refresh.as_ref().map(|r| r.hash);
-        g.families.insert(id.clone(), Family { grant: new.grant, active, previous: None, members: Vec::new() });
-        g.add_tokens(&id, new.access, new.refresh, true);
-        ready(Ok(InsertOutcome::Inserted))
+        ready(lock(&self.grants).insert(new))
     }
 
     fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {
-        let mut g = lock(&self.grants);
-        let id = rotation.refresh.grant_id.clone();
-        let Some(family) = g.families.get_mut(&id) else { return ready(Ok(RotateOutcome::NotActive)) };
-        // The compare: which token this rotation replaces, if the family still expects it.
-        let replaced = match (rotation.grace_retry, family.active, family.previous) {
-            (false, Some(active), _) if active == rotation.from => active,
-            (true, Some(active), Some((previous, false))) if previous == rotation.from => active,
-            _ => return ready(Ok(RotateOutcome::NotActive)),
-        };
-        let new_hash = rotation.refresh.hash;
-        if new_hash != replaced {
-            family.active = Some(new_hash);
-            family.previous = Some((rotation.from, rotation.grace_retry));
-            if let Some(old) = g.refresh.get_mut(&replaced) {
-                old.rotated_at = Some(rotation.at);
-            }
-        }
-        g.add_tokens(&id, rotation.access, Some(rotation.refresh), new_hash != replaced);
-        ready(Ok(RotateOutcome::Rotated))
+        ready(lock(&self.grants).rotate(rotation))
     }
 
     fn revoke_grant(
@@ -456,24 +363,12 @@ impl Store for MemoryStore {
         at: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let mut g = lock(&self.grants);
-        let entry = g.revoked_subjects.entry(subject.clone()).or_insert((at, remember_until));
-        *entry = (entry.0.max(at), entry.1.max(remember_until));
-        let ids: Vec<GrantId> =
-            g.families.iter().filter(|(_, f)| f.grant.subject == *subject).map(|(id, _)| id.clone()).collect();
-        for id in ids {
-            g.revoke(&id, remember_until);
-        }
+        lock(&self.grants).revoke_subject(subject, at, remember_until);
         ready(Ok(()))
     }
 
     fn revoke_access_token(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let mut g = lock(&self.grants);
-        if let Some(record) = g.access.remove(hash) {
-            if let Some(family) = g.families.get_mut(&record.grant_id) {
-                family.members.retain(|h| h != hash);
-            }
-        }
+        lock(&self.grants).revoke_access(hash);
         ready(Ok(()))
     }
 
@@ -481,13 +376,13 @@ impl Store for MemoryStore {
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        ready(Ok(lock(&self.grants).access.get(hash).cloned()))
+        ready(Ok(lock(&self.grants).access(hash)))
     }
 
     fn refresh_token(
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
-        ready(Ok(lock(&self.grants).refresh.get(hash).cloned()))
+        ready(Ok(lock(&self.grants).refresh(hash)))
     }
 }

@@ -268,7 +268,7 @@ pub const MIN_SECRET_BYTES: usize = 16;
 pub struct Client(Arc<ClientData>);
 
 /// A client's registration, immutable once built.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ClientData {
     id: ClientId,
     kind: ClientKind,
@@ -367,25 +367,6 @@ impl From<Client> for ClientRecord {
             require_pushed_requests: c.require_pushed_requests,
             resources: c.resources,
             display: c.display,
-        }
-    }
-}
-
-impl Clone for ClientData {
-    fn clone(&self) -> Self {
-        Self {
-            id: self.id.clone(),
-            kind: self.kind.clone(),
-            redirect_uris: self.redirect_uris.clone(),
-            grant_types: self.grant_types.clone(),
-            scope: self.scope.clone(),
-            default_scope: self.default_scope.clone(),
-            introspect_any: self.introspect_any,
-            access_token_format: self.access_token_format,
-            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
-            require_pushed_requests: self.require_pushed_requests,
-            resources: self.resources.clone(),
-            display: self.display.clone(),
         }
     }
 }

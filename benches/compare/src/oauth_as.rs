@@ -20,8 +20,9 @@
 //! - Introspection: RFC 7662 at its `/introspect` route, called by the confidential client `rs`
 //!   with Basic. oauth-as answers a resource server only about tokens whose RFC 8707 resource set
 //!   names that server (`ServerConfig::resource_servers`), so `rs` is registered for
-//!   `https://api.example` and the introspected token comes from a grant that asked for it
-//!   (`resource=` in the authorization request, setup only). The timed code flow asks for none.
+//!   `https://api.example` (also the one `allowed_resources` entry) and the introspected token
+//!   comes from a grant that asked for it (`resource=` in the authorization request, setup only).
+//!   The timed code flow asks for none.
 //! - Bearer check: the `http` feature has no resource-server guard, so this is the closest
 //!   lookup: `AuthorizationServer::introspect` (store read plus expiry) on the token taken from
 //!   the `Authorization: Bearer` header, then the scope check for `read`.

@@ -1,0 +1,297 @@
+//! [`MemoryStore`](super::MemoryStore)'s grants and their tokens, laid out for size.
+//!
+//! What every token of a grant has in common (grant id, client, subject, the grant's own
+//! scope, times and resources) is written once, in an `Arc`ed [`Core`]; a token's entry keeps
+//! only what is its own (scope, times, and rarely an audience or a DPoP binding, boxed). A
+//! record handed out is rebuilt from the two: reference counts, no copies of text.
+//!
+//! Revoking a grant marks its core: its tokens are never returned again, and the next purge
+//! drops them, so revocation costs the same however many tokens the grant issued, and no
+//! grant keeps a list of its tokens.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use time::OffsetDateTime;
+
+use super::DigestMap;
+use crate::store::{
+    AccessTokenRecord, GrantRecord, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation, StoreError,
+};
+use crate::types::{GrantId, Resource, Scope, Subject, TokenHash};
+
+/// What a grant's tokens share.
+#[derive(Debug)]
+struct Core {
+    grant: GrantRecord,
+    /// Set when the grant is revoked. Only written under the grants lock; atomic only so the
+    /// table stays `Sync`.
+    revoked: AtomicBool,
+}
+
+impl Core {
+    fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Relaxed)
+    }
+
+    /// Whether `record` belongs to this grant as its record says: a token's grant id, client and
+    /// subject are the grant's, or the store would hand back something it was not given.
+    fn owns(&self, grant_id: &GrantId, client_id: &crate::types::ClientId, subject: &Subject) -> bool {
+        self.grant.grant_id == *grant_id && self.grant.client_id == *client_id && self.grant.subject == *subject
+    }
+}
+
+#[derive(Debug)]
+struct AccessEntry {
+    core: Arc<Core>,
+    scope: Scope,
+    issued_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    /// An audience or a DPoP binding: absent from most tokens, so boxed.
+    extra: Option<Box<AccessExtra>>,
+}
+
+#[derive(Debug)]
+struct AccessExtra {
+    audience: Option<String>,
+    jkt: Option<String>,
+}
+
+#[derive(Debug)]
+struct RefreshEntry {
+    core: Arc<Core>,
+    scope: Scope,
+    issued_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    rotated_at: Option<OffsetDateTime>,
+    /// Whatever differs from the grant (a DPoP binding, other resources, another end): boxed,
+    /// as most tokens have none of it.
+    extra: Option<Box<RefreshExtra>>,
+}
+
+#[derive(Debug)]
+struct RefreshExtra {
+    jkt: Option<String>,
+    grant_expires_at: OffsetDateTime,
+    resources: Vec<Resource>,
+}
+
+impl AccessEntry {
+    fn new(core: Arc<Core>, record: AccessTokenRecord) -> Result<Self, StoreError> {
+        if !core.owns(&record.grant_id, &record.client_id, &record.subject) {
+            return Err(StoreError::backend("an access token's grant, client or subject differs from its grant's"));
+        }
+        let extra = (record.audience.is_some() || record.jkt.is_some())
+            .then(|| Box::new(AccessExtra { audience: record.audience, jkt: record.jkt }));
+        Ok(Self { core, scope: record.scope, issued_at: record.issued_at, expires_at: record.expires_at, extra })
+    }
+
+    fn record(&self, hash: TokenHash) -> AccessTokenRecord {
+        let grant = &self.core.grant;
+        AccessTokenRecord {
+            hash,
+            grant_id: grant.grant_id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: self.scope.clone(),
+            audience: self.extra.as_ref().and_then(|e| e.audience.clone()),
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            jkt: self.extra.as_ref().and_then(|e| e.jkt.clone()),
+        }
+    }
+}
+
+impl RefreshEntry {
+    fn new(core: Arc<Core>, record: RefreshTokenRecord) -> Result<Self, StoreError> {
+        if !core.owns(&record.grant_id, &record.client_id, &record.subject) {
+            return Err(StoreError::backend("a refresh token's grant, client or subject differs from its grant's"));
+        }
+        let grant = &core.grant;
+        let usual =
+            record.jkt.is_none() && record.grant_expires_at == grant.expires_at && record.resources == grant.resources;
+        let extra = (!usual).then(|| {
+            Box::new(RefreshExtra {
+                jkt: record.jkt,
+                grant_expires_at: record.grant_expires_at,
+                resources: record.resources,
+            })
+        });
+        Ok(Self {
+            core,
+            scope: record.scope,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            rotated_at: record.rotated_at,
+            extra,
+        })
+    }
+
+    fn grant_expires_at(&self) -> OffsetDateTime {
+        self.extra.as_ref().map_or(self.core.grant.expires_at, |e| e.grant_expires_at)
+    }
+
+    fn record(&self, hash: TokenHash) -> RefreshTokenRecord {
+        let grant = &self.core.grant;
+        RefreshTokenRecord {
+            hash,
+            grant_id: grant.grant_id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: self.scope.clone(),
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            grant_expires_at: self.grant_expires_at(),
+            rotated_at: self.rotated_at,
+            jkt: self.extra.as_ref().and_then(|e| e.jkt.clone()),
+            resources: match &self.extra {
+                Some(extra) => extra.resources.clone(),
+                None => grant.resources.clone(),
+            },
+        }
+    }
+}
+
+/// One grant's rotation state.
+#[derive(Debug)]
+struct Family {
+    core: Arc<Core>,
+    /// The refresh token a rotation must present.
+    active: Option<TokenHash>,
+    /// The refresh token rotated out last, and whether its one grace retry was used.
+    previous: Option<(TokenHash, bool)>,
+}
+
+/// The grants, their tokens, and what revocation must remember.
+#[derive(Debug, Default)]
+pub(super) struct Grants {
+    access: DigestMap<AccessEntry>,
+    refresh: DigestMap<RefreshEntry>,
+    families: HashMap<GrantId, Family>,
+    /// Revoked grants and until when to remember them.
+    revoked: HashMap<GrantId, OffsetDateTime>,
+    /// Revoked subjects: (revoked at, remember until).
+    revoked_subjects: HashMap<Subject, (OffsetDateTime, OffsetDateTime)>,
+}
+
+impl Grants {
+    pub(super) fn insert(&mut self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
+        let NewGrant { grant, access, refresh } = new;
+        let subject_revoked =
+            self.revoked_subjects.get(&grant.subject).is_some_and(|(at, _)| grant.authorized_at <= *at);
+        if self.revoked.contains_key(&grant.grant_id) || subject_revoked {
+            return Ok(InsertOutcome::GrantRevoked);
+        }
+        let collision = self.families.contains_key(&grant.grant_id)
+            || self.access.contains_key(&access.hash)
+            || refresh.as_ref().is_some_and(|r| self.refresh.contains_key(&r.hash));
+        if collision {
+            return Err(StoreError::backend("grant or token collision"));
+        }
+        let id = grant.grant_id.clone();
+        let core = Arc::new(Core { grant, revoked: AtomicBool::new(false) });
+        // Every entry is built (and checked) before anything is written: all or nothing.
+        let (access_hash, access) = (access.hash, AccessEntry::new(core.clone(), access)?);
+        let refresh =
+            refresh.map(|r| Ok::<_, StoreError>((r.hash, RefreshEntry::new(core.clone(), r)?))).transpose()?;
+        let active = refresh.as_ref().map(|(hash, _)| *hash);
+        self.access.insert(access_hash, access);
+        if let Some((hash, entry)) = refresh {
+            self.refresh.insert(hash, entry);
+        }
+        self.families.insert(id, Family { core, active, previous: None });
+        Ok(InsertOutcome::Inserted)
+    }
+
+    pub(super) fn rotate(&mut self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
+        let Some(family) = self.families.get_mut(&rotation.refresh.grant_id) else {
+            return Ok(RotateOutcome::NotActive);
+        };
+        // The compare: which token this rotation replaces, if the family still expects it.
+        let replaced = match (rotation.grace_retry, family.active, family.previous) {
+            (false, Some(active), _) if active == rotation.from => active,
+            (true, Some(active), Some((previous, false))) if previous == rotation.from => active,
+            _ => return Ok(RotateOutcome::NotActive),
+        };
+        let (access_hash, refresh_hash) = (rotation.access.hash, rotation.refresh.hash);
+        let access = AccessEntry::new(family.core.clone(), rotation.access)?;
+        let refresh = RefreshEntry::new(family.core.clone(), rotation.refresh)?;
+        if refresh_hash != replaced {
+            family.active = Some(refresh_hash);
+            family.previous = Some((rotation.from, rotation.grace_retry));
+            if let Some(old) = self.refresh.get_mut(&replaced) {
+                old.rotated_at = Some(rotation.at);
+            }
+        }
+        self.access.insert(access_hash, access);
+        self.refresh.insert(refresh_hash, refresh);
+        Ok(RotateOutcome::Rotated)
+    }
+
+    pub(super) fn revoke(&mut self, id: &GrantId, remember_until: OffsetDateTime) {
+        let until = self.revoked.get(id).map_or(remember_until, |t| (*t).max(remember_until));
+        self.revoked.insert(id.clone(), until);
+        if let Some(family) = self.families.remove(id) {
+            family.core.revoked.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn revoke_subject(&mut self, subject: &Subject, at: OffsetDateTime, remember_until: OffsetDateTime) {
+        let entry = self.revoked_subjects.entry(subject.clone()).or_insert((at, remember_until));
+        *entry = (entry.0.max(at), entry.1.max(remember_until));
+        let ids: Vec<GrantId> =
+            self.families.iter().filter(|(_, f)| f.core.grant.subject == *subject).map(|(id, _)| id.clone()).collect();
+        for id in ids {
+            self.revoke(&id, remember_until);
+        }
+    }
+
+    pub(super) fn revoke_access(&mut self, hash: &TokenHash) {
+        self.access.remove(hash);
+    }
+
+    pub(super) fn access(&self, hash: &TokenHash) -> Option<AccessTokenRecord> {
+        self.access.get(hash).filter(|e| !e.core.is_revoked()).map(|e| e.record(*hash))
+    }
+
+    pub(super) fn refresh(&self, hash: &TokenHash) -> Option<RefreshTokenRecord> {
+        self.refresh.get(hash).filter(|e| !e.core.is_revoked()).map(|e| e.record(*hash))
+    }
+
+    /// Drops what has ended at `now`, and the tokens of revoked grants; gives back the spare
+    /// room of tables that shrank a lot.
+    pub(super) fn purge(&mut self, now: OffsetDateTime) {
+        self.access.retain(|_, t| t.expires_at > now && !t.core.is_revoked());
+        // Rotated-out refresh tokens stay until the grant ends, so a late replay is recognised.
+        self.refresh.retain(|_, t| {
+            !t.core.is_revoked() && t.grant_expires_at() > now && (t.rotated_at.is_some() || t.expires_at > now)
+        });
+        self.revoked.retain(|_, until| *until > now);
+        self.revoked_subjects.retain(|_, (_, until)| *until > now);
+        self.families.retain(|_, family| family.core.grant.expires_at > now);
+        shrink_if_sparse(&mut self.access);
+        shrink_if_sparse(&mut self.refresh);
+        shrink_if_sparse(&mut self.families);
+    }
+
+    /// Live (unrevoked) access and refresh tokens, rotated-out ones included.
+    pub(super) fn counts(&self) -> (usize, usize) {
+        let access = self.access.values().filter(|t| !t.core.is_revoked()).count();
+        let refresh = self.refresh.values().filter(|t| !t.core.is_revoked()).count();
+        (access, refresh)
+    }
+
+    pub(super) fn active_refresh_tokens(&self, id: &GrantId) -> Vec<TokenHash> {
+        let mine = |t: &RefreshEntry| !t.core.is_revoked() && t.core.grant.grant_id == *id && t.rotated_at.is_none();
+        self.refresh.iter().filter(|(_, t)| mine(t)).map(|(hash, _)| *hash).collect()
+    }
+}
+
+/// Gives a table's memory back once it is less than a quarter full, so a purge after a burst
+/// does not keep the burst's footprint.
+pub(super) fn shrink_if_sparse<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(map: &mut HashMap<K, V, S>) {
+    if map.len() < map.capacity() / 4 {
+        map.shrink_to_fit();
+    }
+}
