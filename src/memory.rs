@@ -58,7 +58,8 @@ use grants::{Grants, shrink_if_sparse};
 
 #[derive(Debug)]
 struct CodeEntry {
-    record: CodeRecord,
+    /// Boxed: codes come and go quickly, and a small slot makes the table cheap to grow.
+    record: Box<CodeRecord>,
     used: bool,
 }
 
@@ -319,21 +320,25 @@ impl Store for MemoryStore {
 
     fn insert_code(&self, code: CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
         let mut codes = lock(&self.codes);
-        if codes.contains_key(&code.hash) {
-            return ready(Err(StoreError::backend("authorization code collision")));
+        match codes.entry(code.hash) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                ready(Err(StoreError::backend("authorization code collision")))
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(CodeEntry { record: Box::new(code), used: false });
+                ready(Ok(()))
+            }
         }
-        codes.insert(code.hash, CodeEntry { record: code, used: false });
-        ready(Ok(()))
     }
 
     fn take_code(&self, hash: &TokenHash) -> impl Future<Output = Result<CodeTake, StoreError>> + Send {
         let mut codes = lock(&self.codes);
         let take = match codes.get_mut(hash) {
             None => CodeTake::NotFound,
-            Some(entry) if entry.used => CodeTake::AlreadyTaken(entry.record.clone()),
+            Some(entry) if entry.used => CodeTake::AlreadyTaken((*entry.record).clone()),
             Some(entry) => {
                 entry.used = true;
-                CodeTake::Taken(entry.record.clone())
+                CodeTake::Taken((*entry.record).clone())
             }
         };
         ready(Ok(take))
