@@ -311,7 +311,7 @@ impl Scope {
             if token.is_empty() || !token.bytes().all(is_nqchar) {
                 return Err(InvalidValue::Scope);
             }
-            repeated |= text.split(' ').take(i).any(|t| t == token);
+            repeated = repeated || text.split(' ').take(i).any(|t| t == token);
         }
         if !repeated {
             return Ok(Self(Some(Arc::from(text))));

@@ -147,6 +147,22 @@ fn dp01_missing_or_mistyped_claims_are_refused() {
     assert!(dpop::verify(&[0xff, 0xfe], &target, at(now), WINDOW).is_err());
 }
 
+/// Class 14: a `jti` is kept (as part of the replay key) only up to 256 bytes: exactly 256
+/// verifies, 257 is refused.
+#[test]
+fn dp10_a_jti_of_exactly_the_limit_verifies_and_one_byte_more_is_refused() {
+    let now = 1_700_000_000;
+    let key = &keys()[1];
+    let target = ProofTarget::new("POST", TOKEN_URL);
+    let proof = |jti: String| their_proof(key, &json!({ "jti": jti, "htm": "POST", "htu": TOKEN_URL, "iat": now }));
+    let at_limit = dpop::verify(proof("j".repeat(256)).as_bytes(), &target, at(now), WINDOW);
+    assert_eq!(at_limit.expect("256 bytes is within the limit").jti.len(), 256);
+    assert!(matches!(
+        dpop::verify(proof("j".repeat(257)).as_bytes(), &target, at(now), WINDOW),
+        Err(DpopError::Malformed("jti is too long"))
+    ));
+}
+
 /// DP-08 and class 14: `none`, HMAC, a JWK with private members, a key URL, and an `alg` that
 /// is not the key's are refused, even when the signature is real.
 #[test]
@@ -266,6 +282,22 @@ fn dp09_htu_is_compared_on_scheme_host_port_and_exact_path() {
     }
     assert_eq!(dpop::normalize_htu("http://127.0.0.1:80"), Some("http://127.0.0.1/".into()));
     assert_eq!(dpop::normalize_htu("http://[::1]:8080/x?y"), Some("http://[::1]:8080/x".into()));
+    // Userinfo, or a space or control character in the authority: no URL to compare at all,
+    // each on its own.
+    for refused in [
+        "https://user@server.example.com/token",
+        "https://server .example.com/token",
+        "https://a\tb/x",
+        // No authority, no host, an empty or non-numeric port.
+        "https:///token",
+        "https://:443/token",
+        "https://server.example.com:/token",
+        "https://server.example.com:44a/token",
+    ] {
+        assert_eq!(dpop::normalize_htu(refused), None, "{refused:?}");
+    }
+    // An IPv6 literal's colons are not a port separator.
+    assert_eq!(dpop::normalize_htu("http://[::1]/x"), Some("http://[::1]/x".into()));
 }
 
 /// DP-10: the replay key is the key's thumbprint, the jti and the normalised method and URL.
@@ -301,4 +333,6 @@ fn dp13_nonces_are_stateless_and_agree_across_instances() {
     assert!(!b.accepts(&nonce, now - Duration::minutes(2)), "a nonce from the future");
     assert!(!NonceKey::new(&[8u8; 32], Duration::minutes(1)).accepts(&nonce, now), "another secret");
     assert!(!b.accepts("", now) && !b.accepts(&format!("{nonce}x"), now));
+    // Its Debug shows the step and never the secret.
+    assert_eq!(format!("{a:?}"), "NonceKey { step: Duration { seconds: 60, nanoseconds: 0 }, .. }");
 }

@@ -111,6 +111,43 @@ fn dp11_the_proof_key_must_be_the_tokens_and_ath_must_name_the_token() {
     }
 }
 
+/// Each refused proof's `error_description` says which rule it broke, in fixed words that
+/// never echo the proof (DP-02, DP-09, DP-10, DP-11).
+#[test]
+fn dp09_each_refused_proof_says_why_in_fixed_words() {
+    let fx = fixture();
+    let key = DpopKey::new();
+    let token = bound_token(&fx, &key);
+    let checker = checker(&fx);
+    let auth = format!("DPoP {token}");
+    let me = format!("{API}/me");
+    let now = fx.unix_now();
+    let ath = dpop::access_token_hash(&token);
+    let cases = [
+        (key.proof("POST", &me, now, json!({ "ath": ath })), "the DPoP proof is for another method"),
+        (key.proof("GET", &format!("{API}/other"), now, json!({ "ath": ath })), "the DPoP proof is for another URL"),
+        (key.proof("GET", &me, now - 120, json!({ "ath": ath })), "the DPoP proof is too old or from the future"),
+        (
+            key.proof("GET", &me, now, json!({ "ath": dpop::access_token_hash("another token") })),
+            "the DPoP proof does not name this access token",
+        ),
+        (
+            key.proof("GET", &me, now, json!({ "ath": ath, "jti": 7 })),
+            "the DPoP proof lacks a claim or has one of the wrong type",
+        ),
+        ("e30.e30.e30".to_owned(), "the DPoP proof is not a valid dpop+jwt signed by its jwk"),
+    ];
+    for (proof, why) in cases {
+        assert_eq!(check(&checker, &get("/me", &auth, Some(&proof))), Err(BearerError::InvalidDpopProof(why)));
+    }
+    let proof = key.proof("GET", &me, now, json!({ "ath": ath }));
+    assert!(check(&checker, &get("/me", &auth, Some(&proof))).is_ok());
+    assert_eq!(
+        check(&checker, &get("/me", &auth, Some(&proof))),
+        Err(BearerError::InvalidDpopProof("the DPoP proof was used before"))
+    );
+}
+
 /// DP-02, DP-09 at the resource server: the proof is for this method and this URL (the public
 /// URL from configuration plus the request path), recent, and present exactly once.
 #[test]
@@ -146,6 +183,12 @@ fn dp09_the_proof_must_be_for_this_request_at_the_public_url() {
     let error = check(&checker, &no_path).unwrap_err();
     assert!(matches!(error, BearerError::Misconfigured(_)));
     assert_eq!(checker.response(&error).status(), 500);
+    // So must it pass a path that is a path, and the method: each missing on its own.
+    let relative = get("me", &auth, Some(&proof));
+    assert!(matches!(check(&checker, &relative), Err(BearerError::Misconfigured(_))), "a relative path");
+    let no_method =
+        Request::method_named("").with_path("/me").with_authorization(auth.as_bytes()).with_dpop(proof.as_bytes());
+    assert!(matches!(check(&checker, &no_method), Err(BearerError::Misconfigured(_))), "no method");
     // A public URL with a query cannot be configured.
     assert!(
         BearerChecker::new(fx.store.clone(), fx.clock.clone(), "api")

@@ -608,8 +608,9 @@ fn jwt03_jwt_tokens_need_an_audience_and_a_signing_key() {
     assert_eq!(response.status(), 500);
 }
 
-#[test]
-fn jwt01_a_client_registration_can_choose_jwts_on_an_opaque_server() {
+/// An opaque-token server where client `api-client` chose JWTs and `plain` did not, with the
+/// keys that sign them.
+fn mixed_format_server() -> (Server<Arc<MemoryStore>>, Arc<MemoryStore>, Arc<ManualClock>, SharedKeySet) {
     let store = Arc::new(MemoryStore::new());
     store.insert_client(
         Client::confidential("api-client", &ClientSecret::new("s"))
@@ -631,13 +632,37 @@ fn jwt01_a_client_registration_can_choose_jwts_on_an_opaque_server() {
     let config = ServerConfig::builder(ISSUER).access_token_audience(AUDIENCE).build().unwrap();
     let keys = SharedKeySet::new(KeySet::with_active(key(Algorithm::EdDSA, "k1")));
     let clock = Arc::new(ManualClock::at_unix(1_700_000_000));
-    let server = Server::with_providers(config, store, clock, SystemRandom::new()).with_jwt_keys(keys);
-    let token = |client: &str| {
-        let body = format!("grant_type=client_credentials&client_id={client}&client_secret=s&scope=read");
-        json(&block_on(server.token(&Request::form_post(body.as_bytes()))))["access_token"].as_str().unwrap().to_owned()
-    };
-    assert_eq!(token("api-client").split('.').count(), 3);
-    assert!(!token("plain").contains('.'));
+    let server =
+        Server::with_providers(config, store.clone(), clock.clone(), SystemRandom::new()).with_jwt_keys(keys.clone());
+    (server, store, clock, keys)
+}
+
+fn client_credentials_token(server: &Server<Arc<MemoryStore>>, client: &str) -> String {
+    let body = format!("grant_type=client_credentials&client_id={client}&client_secret=s&scope=read");
+    json(&block_on(server.token(&Request::form_post(body.as_bytes()))))["access_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn jwt01_a_client_registration_can_choose_jwts_on_an_opaque_server() {
+    let (server, ..) = mixed_format_server();
+    assert_eq!(client_credentials_token(&server, "api-client").split('.').count(), 3);
+    assert!(!client_credentials_token(&server, "plain").contains('.'));
+}
+
+#[test]
+fn jwt05_a_resource_server_that_accepts_jwts_still_accepts_the_servers_opaque_tokens() {
+    let (server, store, clock, keys) = mixed_format_server();
+    let checker = BearerChecker::new(store, clock, "api")
+        .unwrap()
+        .require_audience(AUDIENCE)
+        .accept_jwt(JwtVerifier::new(keys, ISSUER, AUDIENCE));
+    for client in ["api-client", "plain"] {
+        let header = format!("Bearer {}", client_credentials_token(&server, client));
+        let request = Request::get("").with_authorization(header.as_bytes());
+        let record = block_on(checker.check(&request, &Scope::parse("read").unwrap()))
+            .unwrap_or_else(|e| panic!("{client}'s token: {e:?}"));
+        assert_eq!(record.client_id.as_str(), client);
+    }
 }
 
 #[test]

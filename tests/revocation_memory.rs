@@ -3,6 +3,8 @@
 //! revocation (a first redemption still in flight, say) can never be stored afterwards. A store
 //! that recorded the revocation for a shorter time would purge it too early; these tests read
 //! what the server asks the store to remember.
+//!
+//! The same recording store shows which kind of token a revocation looks up first (RV-03).
 
 mod common;
 
@@ -25,6 +27,8 @@ use time::OffsetDateTime;
 struct Recording {
     inner: MemoryStore,
     revocations: Mutex<Vec<(GrantId, OffsetDateTime, OffsetDateTime)>>,
+    /// Every token lookup, in order: "access" or "refresh".
+    lookups: Mutex<Vec<&'static str>>,
 }
 
 impl Store for Recording {
@@ -67,12 +71,14 @@ impl Store for Recording {
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        self.lookups.lock().unwrap().push("access");
         self.inner.access_token(hash)
     }
     fn refresh_token(
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
+        self.lookups.lock().unwrap().push("refresh");
         self.inner.refresh_token(hash)
     }
 }
@@ -147,4 +153,26 @@ fn rt07_a_refresh_replay_revocation_is_remembered_for_the_grants_whole_life() {
     clock.advance(time::Duration::seconds(5));
     assert_eq!(json(&refresh(&first))["error"], "invalid_grant", "a replay");
     assert_remembered_long_enough(&server, &store, clock.now());
+}
+
+#[test]
+fn rv03_a_refresh_token_hint_is_looked_up_first_and_no_hint_starts_with_access_tokens() {
+    let (server, store, _) = setup();
+    let tokens = json(&redeem(&server, &code(&server)));
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let revoke = |body: String| {
+        store.lookups.lock().unwrap().clear();
+        assert_eq!(block_on(server.revoke(&Request::form_post(body.as_bytes()))).status(), 200);
+        store.lookups.lock().unwrap().clone()
+    };
+    // Without a hint: access tokens first, then refresh tokens (the unknown token is neither).
+    assert_eq!(revoke("client_id=app&token=unknown".into()), ["access", "refresh"]);
+    // The hint picks where to look first, and a hit there ends the search.
+    assert_eq!(
+        revoke(format!("client_id=app&token={refresh}&token_type_hint=refresh_token")),
+        ["refresh"],
+        "the refresh_token hint is used"
+    );
+    // An unknown hint is ignored: the default order.
+    assert_eq!(revoke("client_id=app&token=unknown&token_type_hint=id_token".into()), ["access", "refresh"]);
 }
