@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{ISSUER, app_query, app_redeem_body, block_on, fixture, json};
-use oauth21::bearer::BearerChecker;
+use oauth21::bearer::{BearerChecker, BearerError};
 use oauth21::jose::{self, Algorithm, JoseError, KeySet, KeyState, PublicKey, SharedKeySet, SigningKey};
 use oauth21::jwt::{AccessTokenFormat, JwtError, JwtVerifier};
 use oauth21::{
@@ -663,6 +663,39 @@ fn jwt05_a_resource_server_that_accepts_jwts_still_accepts_the_servers_opaque_to
             .unwrap_or_else(|e| panic!("{client}'s token: {e:?}"));
         assert_eq!(record.client_id.as_str(), client);
     }
+}
+
+/// The offline check (`JwtVerifier::check`): every scope required, and each refusal mapped to
+/// its resource-server error (expired, another audience, a verifier without keys).
+#[test]
+fn jwt05_the_offline_check_needs_every_scope_and_maps_each_refusal() {
+    let f = jwt_fixture(Algorithm::EdDSA);
+    let header = format!("Bearer {}", f.svc_token());
+    let request = Request::get("").with_authorization(header.as_bytes());
+    let read = Scope::parse("read").unwrap();
+    let claims = f.verifier().check(&request, &read, f.now()).expect("a read token for read");
+    assert_eq!(claims.scope, read);
+    let write = Scope::parse("read write").unwrap();
+    assert_eq!(f.verifier().check(&request, &write, f.now()), Err(BearerError::InsufficientScope(write)));
+    assert_eq!(
+        f.verifier().check(&request, &read, f.now() + Duration::days(1)),
+        Err(BearerError::InvalidToken("the access token expired"))
+    );
+    let elsewhere = JwtVerifier::new(f.keys.clone(), ISSUER, "https://other.example");
+    assert_eq!(
+        elsewhere.check(&request, &read, f.now()),
+        Err(BearerError::InvalidToken("the access token is meant for another resource"))
+    );
+    // A key source that has nothing yet (keys still loading, say): the resource server is
+    // unavailable, the token is not called invalid.
+    struct NotYet;
+    impl jose::VerificationKeys for NotYet {
+        fn verification_keys(&self) -> Option<Arc<KeySet>> {
+            None
+        }
+    }
+    let keyless = JwtVerifier::new(NotYet, ISSUER, AUDIENCE);
+    assert_eq!(keyless.check(&request, &read, f.now()), Err(BearerError::Unavailable));
 }
 
 #[test]

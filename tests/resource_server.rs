@@ -170,6 +170,20 @@ fn rs02_header_and_form_body_token_is_invalid_request() {
     assert_eq!(refuse(&checker(&fx), &request, "read"), (400, TWO_METHODS.to_owned()));
 }
 
+/// A form body is a second method only when it carries `access_token`: other parameters next
+/// to the header are fine, and a body that is not a form is never read for one.
+#[test]
+fn rs02_a_form_body_without_access_token_or_a_non_form_body_is_no_second_method() {
+    let fx = fixture();
+    let (access, _) = fx.app_tokens();
+    let header = format!("Bearer {access}");
+    let request = Request::form_post(b"a=1&b=2").with_authorization(header.as_bytes());
+    accept(&checker(&fx), &request, "read");
+    let body = format!("access_token={access}");
+    let request = Request::post(body.as_bytes()).with_content_type(b"text/plain").with_authorization(header.as_bytes());
+    accept(&checker(&fx), &request, "read");
+}
+
 /// Two `Authorization` headers: refused, whichever holds the valid token, also when they come
 /// through the `http` conversion.
 #[test]
@@ -247,6 +261,8 @@ fn rs02_malformed_token68_is_invalid_request() {
         "Bearer ",         // empty token
         "Bearer abc\tdef", // tab
         "Bearer é",        // non-ASCII
+        "Bearer abc!",     // the last character, before any padding, is checked too
+        "Bearer abc!==",
     ] {
         assert_eq!(refuse(&checker, &with_header(header), "read"), (400, MALFORMED_TOKEN.to_owned()), "{header:?}");
     }
