@@ -295,3 +295,125 @@ pub(super) fn shrink_if_sparse<K: Eq + std::hash::Hash, V, S: std::hash::BuildHa
         map.shrink_to_fit();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+
+    use super::*;
+    use crate::types::{ClientId, Resource};
+
+    fn at(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_700_000_000 + seconds).unwrap()
+    }
+
+    fn grant(id: &'static str) -> GrantRecord {
+        GrantRecord {
+            grant_id: GrantId::from_static(id),
+            client_id: ClientId::from_static("app"),
+            subject: Subject::from_static("alice"),
+            scope: Scope::from_static("read write"),
+            authorized_at: at(0),
+            expires_at: at(86_400),
+            resources: vec![Resource::from_static("https://api.example")],
+        }
+    }
+
+    fn access(grant: &GrantRecord, secret: &str) -> AccessTokenRecord {
+        AccessTokenRecord {
+            hash: TokenHash::of(secret),
+            grant_id: grant.grant_id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: Scope::from_static("read"),
+            audience: None,
+            issued_at: at(0),
+            expires_at: at(3_600),
+            jkt: None,
+        }
+    }
+
+    fn refresh(grant: &GrantRecord, secret: &str) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash: TokenHash::of(secret),
+            grant_id: grant.grant_id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: grant.scope.clone(),
+            issued_at: at(0),
+            expires_at: at(7_200),
+            grant_expires_at: grant.expires_at,
+            rotated_at: None,
+            jkt: None,
+            resources: grant.resources.clone(),
+        }
+    }
+
+    #[test]
+    fn records_come_back_exactly_as_given_with_and_without_their_rare_fields() {
+        let mut grants = Grants::default();
+        let g = grant("g1");
+        let plain = (access(&g, "a1"), refresh(&g, "r1"));
+        let new = NewGrant { grant: g.clone(), access: plain.0.clone(), refresh: Some(plain.1.clone()) };
+        assert_eq!(grants.insert(new).unwrap(), InsertOutcome::Inserted);
+        assert_eq!(grants.access(&plain.0.hash), Some(plain.0));
+        assert_eq!(grants.refresh(&plain.1.hash), Some(plain.1.clone()));
+
+        // A bound access token with an audience, and a refresh token unlike its grant.
+        let mut bound = access(&g, "a2");
+        bound.audience = Some("https://api.example".into());
+        bound.jkt = Some("thumbprint".into());
+        let mut odd = refresh(&g, "r2");
+        odd.jkt = Some("thumbprint".into());
+        odd.resources = Vec::new();
+        odd.grant_expires_at = at(43_200);
+        let rotation = Rotation {
+            from: plain.1.hash,
+            grace_retry: false,
+            access: bound.clone(),
+            refresh: odd.clone(),
+            at: at(60),
+        };
+        assert_eq!(grants.rotate(rotation).unwrap(), RotateOutcome::Rotated);
+        assert_eq!(grants.access(&bound.hash), Some(bound));
+        assert_eq!(grants.refresh(&odd.hash), Some(odd));
+        let rotated = grants.refresh(&plain.1.hash).unwrap();
+        assert_eq!(rotated.rotated_at, Some(at(60)));
+    }
+
+    #[test]
+    fn a_token_that_names_another_grant_client_or_subject_is_refused_and_nothing_is_written() {
+        let mut grants = Grants::default();
+        let g = grant("g1");
+        let mut foreign = access(&g, "a1");
+        foreign.subject = Subject::from_static("mallory");
+        let new = NewGrant { grant: g.clone(), access: foreign, refresh: Some(refresh(&g, "r1")) };
+        assert!(grants.insert(new).is_err());
+        assert_eq!(grants.counts(), (0, 0));
+        assert!(grants.families.is_empty());
+        assert!(grants.refresh(&TokenHash::of("r1")).is_none());
+    }
+
+    #[test]
+    fn revoking_a_grant_hides_its_tokens_at_once_and_the_purge_drops_them() {
+        let mut grants = Grants::default();
+        for id in ["g1", "g2"] {
+            let g = grant(id);
+            let (a, r) = (access(&g, &format!("{id}-a")), refresh(&g, &format!("{id}-r")));
+            grants.insert(NewGrant { grant: g, access: a, refresh: Some(r) }).unwrap();
+        }
+        grants.revoke(&GrantId::from_static("g1"), at(86_400));
+        assert!(grants.access(&TokenHash::of("g1-a")).is_none());
+        assert!(grants.refresh(&TokenHash::of("g1-r")).is_none());
+        assert!(grants.access(&TokenHash::of("g2-a")).is_some(), "another grant is untouched");
+        assert_eq!(grants.counts(), (1, 1));
+        // A revoked grant stays revoked: no new grant or rotation under its id.
+        let g1 = grant("g1");
+        let again = NewGrant { grant: g1.clone(), access: access(&g1, "x"), refresh: None };
+        assert_eq!(grants.insert(again).unwrap(), InsertOutcome::GrantRevoked);
+        grants.purge(at(1));
+        assert_eq!(grants.access.len() + grants.refresh.len(), 2, "the purge dropped the revoked grant's tokens");
+        grants.purge(at(86_400) + Duration::seconds(1));
+        assert_eq!(grants.access.len() + grants.refresh.len() + grants.families.len() + grants.revoked.len(), 0);
+    }
+}
