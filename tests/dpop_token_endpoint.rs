@@ -149,6 +149,13 @@ fn dp06_dpop_jkt_binds_the_code_to_its_key() {
     // A malformed dpop_jkt is an invalid_request redirect.
     let (error, _) = fx.authorize_error(&app_query("&dpop_jkt=not-a-thumbprint"));
     assert_eq!(error.code().as_str(), "invalid_request");
+    // 43 base64url characters, `-` and `_` included; any other character refuses it.
+    let thumbprint_like = format!("{}-_", "A".repeat(41));
+    assert!(!fx.code(&app_query(&format!("&dpop_jkt={thumbprint_like}"))).is_empty());
+    for bad in ['.', '+', '='] {
+        let (error, _) = fx.authorize_error(&app_query(&format!("&dpop_jkt={}{}", "A".repeat(42), bad)));
+        assert_eq!(error.code().as_str(), "invalid_request", "{bad}");
+    }
 }
 
 /// DP-01, DP-10: a defective or replayed proof is `invalid_dpop_proof`, refused before the code
