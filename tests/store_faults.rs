@@ -24,7 +24,9 @@ use time::OffsetDateTime;
 enum Fault {
     None,
     ClientUnavailable,
+    ClientBroken,
     InsertCodeBroken,
+    InsertCodeUnavailable,
     TakeCodeUnavailable,
     InsertGrantBroken,
     LookupBroken,
@@ -52,6 +54,8 @@ impl Store for FlakyStore {
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
         let result = if self.fails(Fault::ClientUnavailable) {
             Err(down())
+        } else if self.fails(Fault::ClientBroken) {
+            Err(StoreError::backend("corrupt client record"))
         } else {
             Ok(block_on(self.inner.client(id)).unwrap())
         };
@@ -60,6 +64,8 @@ impl Store for FlakyStore {
     fn insert_code(&self, code: CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
         let result = if self.fails(Fault::InsertCodeBroken) {
             Err(StoreError::backend("disk full"))
+        } else if self.fails(Fault::InsertCodeUnavailable) {
+            Err(down())
         } else {
             block_on(self.inner.insert_code(code))
         };
@@ -153,6 +159,32 @@ fn az11_client_lookup_failure_is_an_error_page_not_a_redirect() {
     assert_eq!(error, AuthorizeError::TemporarilyUnavailable);
     assert_eq!(response.status(), 503);
     assert!(response.location().is_none(), "the redirect URI was never validated");
+}
+
+#[test]
+fn az11_a_broken_client_lookup_is_a_500_error_page_not_a_redirect() {
+    let (server, store) = flaky();
+    store.set(Fault::ClientBroken);
+    let AuthorizeOutcome::Error { error, response } = block_on(server.authorize(&Request::get(&app_query("")))) else {
+        panic!("must fail")
+    };
+    assert_eq!(error, AuthorizeError::ServerError);
+    assert_eq!(error.code().as_str(), "server_error");
+    assert_eq!(response.status(), 500);
+    assert!(response.location().is_none(), "the redirect URI was never validated");
+}
+
+#[test]
+fn az11_a_code_store_outage_redirects_temporarily_unavailable() {
+    let (server, store) = flaky();
+    let consent = consent(&server);
+    store.set(Fault::InsertCodeUnavailable);
+    let response =
+        block_on(server.approve(&consent, Approval::new(Subject::new("alice").unwrap()))).unwrap().into_response();
+    let location = response.location().unwrap();
+    assert_eq!(query_param(location, "error").as_deref(), Some("temporarily_unavailable"));
+    assert!(query_param(location, "code").is_none());
+    assert_eq!(store.inner.counts().0, 0);
 }
 
 #[test]
