@@ -576,6 +576,41 @@ fn jwt05_jwks_with_private_members_or_mismatched_alg_is_refused() {
     assert!(KeySet::from_jwks(b"[]").is_err());
 }
 
+/// An RSA JWK is read only with a minimal big-endian modulus of 2048 to 8192 bits and an
+/// exponent of at most 8 bytes; each limit on its own.
+#[test]
+fn jwt05_rsa_jwks_outside_2048_to_8192_bits_or_not_minimal_are_refused() {
+    let rsa = |n: &[u8], e: &[u8]| {
+        PublicKey::from_jwk(&json!({
+            "kty": "RSA", "kid": "r", "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e)
+        }))
+    };
+    let exponent = [1u8, 0, 1];
+    assert!(rsa(&[0x80; 256], &exponent).is_ok(), "2048 bits");
+    assert!(rsa(&[0x80; 1024], &exponent).is_ok(), "8192 bits");
+    assert!(rsa(&[0x80; 256], &[1; 8]).is_ok(), "an 8-byte exponent");
+    let mut leading_zero = vec![0u8];
+    leading_zero.extend([0x80; 256]);
+    for (case, n, e) in [
+        ("2040 bits", vec![0x80; 255], exponent.to_vec()),
+        ("8200 bits", vec![0x80; 1025], exponent.to_vec()),
+        ("a modulus with a leading zero", leading_zero, exponent.to_vec()),
+        ("an exponent with a leading zero", vec![0x80; 256], vec![0, 1, 0, 1]),
+        ("a 9-byte exponent", vec![0x80; 256], vec![1; 9]),
+    ] {
+        assert!(matches!(rsa(&n, &e), Err(JoseError::InvalidJwk(_))), "{case}");
+    }
+}
+
+/// A key in a key set is named by its `kid`; a DPoP proof's embedded key needs none.
+#[test]
+fn jwt05_a_key_set_member_needs_a_kid_and_an_embedded_key_does_not() {
+    let mut jwk = key(Algorithm::ES256, "k").public_key().to_jwk();
+    jwk.as_object_mut().unwrap().remove("kid");
+    assert!(matches!(PublicKey::from_jwk(&jwk), Err(JoseError::InvalidJwk("kid is required"))));
+    assert!(PublicKey::from_embedded_jwk(&jwk).is_ok());
+}
+
 #[test]
 fn md03_metadata_lists_jwks_uri_when_jwts_are_issued() {
     let f = jwt_fixture(Algorithm::EdDSA);
