@@ -147,8 +147,7 @@ impl Subject {
 impl ClientId {
     /// The client id a subject spells, if it is one, sharing the subject's text.
     pub(crate) fn spelled_by(subject: &Subject) -> Option<Self> {
-        let check: fn(&str) -> bool = is_client_id;
-        check(&subject.0).then(|| Self(subject.0.clone()))
+        is_client_id(&subject.0).then(|| Self(subject.0.clone()))
     }
 }
 
