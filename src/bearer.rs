@@ -226,7 +226,9 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
                 }
                 with_scope(record, required)
             }
-            _ => self.check_dpop(request, token, required).await,
+            // Boxed: the proof check's state is several times the bearer path's, and a future
+            // is moved whole (into a task, through each poll's caller) on every request.
+            _ => Box::pin(self.check_dpop(request, token, required)).await,
         }
     }
 

@@ -10,7 +10,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{ISSUER, app_query, app_redeem_body, block_on, fixture, json};
 use oauth21::bearer::{BearerChecker, BearerError};
-use oauth21::jose::{self, Algorithm, JoseError, KeySet, KeyState, PublicKey, SharedKeySet, SigningKey};
+use oauth21::jose::{
+    self, Algorithm, JoseError, JwtSigner, KeySet, KeyState, PublicKey, SharedKeySet, SignerKey, SigningKey,
+};
 use oauth21::jwt::{AccessTokenFormat, JwtError, JwtVerifier};
 use oauth21::{
     Approval, Client, ClientSecret, ConfigError, GrantType, ManualClock, MemoryStore, Request, Response, Scope, Server,
@@ -551,6 +553,9 @@ fn jwt05_a_resource_server_verifies_with_the_published_jwks_alone() {
         let remote = SharedKeySet::new(KeySet::from_jwks(jwks.body()).unwrap());
         let claims = JwtVerifier::new(remote.clone(), ISSUER, AUDIENCE).verify(&token, f.now()).unwrap();
         assert_eq!(claims.subject.as_str(), "svc");
+        // A fixed set, never rotated, verifies the same way.
+        let fixed = Arc::new(KeySet::from_jwks(jwks.body()).unwrap());
+        assert_eq!(JwtVerifier::new(fixed, ISSUER, AUDIENCE).verify(&token, f.now()).unwrap(), claims);
         // A JWKS-only set verifies but cannot sign.
         assert!(remote.snapshot().signing_key().is_none());
         assert_eq!(PublicKey::from_jwk(jwk).unwrap(), *f.keys.snapshot().verification_key("k1", f.now()).unwrap());
@@ -609,6 +614,78 @@ fn jwt05_a_key_set_member_needs_a_kid_and_an_embedded_key_does_not() {
     jwk.as_object_mut().unwrap().remove("kid");
     assert!(matches!(PublicKey::from_jwk(&jwk), Err(JoseError::InvalidJwk("kid is required"))));
     assert!(PublicKey::from_embedded_jwk(&jwk).is_ok());
+}
+
+/// A local key signs a compact JWS with the header `{alg, typ, kid}` that verifies; through the
+/// `JwtSigner` seam a key is found by its id and its algorithm together, never by one alone.
+#[test]
+fn jwt01_a_signer_signs_only_with_the_key_it_names_by_kid_and_algorithm() {
+    let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    let set = KeySet::with_active(key(Algorithm::EdDSA, "k1"));
+    let token = jose::sign(set.signing_key().unwrap(), "at+jwt", br#"{"sub":"alice"}"#).unwrap();
+    assert_eq!(part(&token, 0), json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": "k1" }));
+    let verified = jose::verify(&set, &token, now).unwrap();
+    assert_eq!((verified.kid.as_str(), verified.typ.as_deref()), ("k1", Some("at+jwt")));
+    assert_eq!(verified.payload, br#"{"sub":"alice"}"#);
+    let signer_key = JwtSigner::signing_key(&set).unwrap();
+    assert_eq!(signer_key, SignerKey::new("k1", Algorithm::EdDSA));
+    let signature = block_on(set.sign(&signer_key, b"message")).unwrap();
+    assert!(set.signing_key().unwrap().public_key().verify(b"message", &signature));
+    for wrong in [SignerKey::new("k1", Algorithm::ES256), SignerKey::new("k2", Algorithm::EdDSA)] {
+        assert_eq!(block_on(set.sign(&wrong, b"message")), Err(JoseError::UnknownKid), "{wrong:?}");
+    }
+}
+
+/// A key id is 1 to 128 bytes without control characters, for a private key and in a JWK alike.
+#[test]
+fn jwt05_a_kid_is_1_to_128_bytes_without_control_characters() {
+    let longest = "k".repeat(128);
+    assert_eq!(SigningKey::generate(Algorithm::EdDSA, longest.clone()).unwrap().kid(), longest);
+    for bad in [String::new(), "k".repeat(129), "k\n1".to_owned(), "k\u{7f}".to_owned()] {
+        let refused = SigningKey::generate(Algorithm::EdDSA, bad.clone()).unwrap_err();
+        assert_eq!(refused, JoseError::InvalidKeyId, "{bad:?}");
+    }
+    let mut jwk = key(Algorithm::EdDSA, "k").public_key().to_jwk();
+    jwk["kid"] = json!("k".repeat(129));
+    assert!(matches!(PublicKey::from_jwk(&jwk), Err(JoseError::InvalidJwk("kid is empty or too long"))));
+    jwk["kid"] = json!("k\u{1b}");
+    assert!(matches!(PublicKey::from_jwk(&jwk), Err(JoseError::InvalidJwk("kid is empty or too long"))));
+    jwk["kid"] = json!(longest);
+    assert_eq!(PublicKey::from_jwk(&jwk).unwrap().kid(), longest);
+}
+
+/// A public key shows its id and algorithm; a key without `kid` is named by its thumbprint.
+#[test]
+fn jwt05_a_public_key_is_named_by_its_kid_or_else_its_thumbprint() {
+    let public = key(Algorithm::ES256, "k-2026").public_key().clone();
+    assert_eq!(public.kid(), "k-2026");
+    assert_eq!(format!("{public:?}"), r#"PublicKey { kid: "k-2026", alg: ES256, .. }"#);
+    assert_eq!(PublicKey::from_jwk(&public.to_jwk()).unwrap().kid(), "k-2026");
+    let mut jwk = public.to_jwk();
+    jwk.as_object_mut().unwrap().remove("kid");
+    assert_eq!(PublicKey::from_embedded_jwk(&jwk).unwrap().kid(), public.thumbprint());
+}
+
+/// Retiring a key stops its signing at once and its verifying at `until`; an unknown kid is an
+/// error, not a silent no-op; and removal really drops the key, not just hides it from the JWKS.
+#[test]
+fn jwt05_retire_stops_signing_now_and_verifying_at_until_and_removal_drops_the_key() {
+    let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    let until = now + Duration::hours(1);
+    let mut set = KeySet::with_active(key(Algorithm::EdDSA, "k1"));
+    set.publish(key(Algorithm::ES256, "k2")).unwrap();
+    assert_eq!(set.retire("k3", until), Err(JoseError::UnknownKey));
+    assert_eq!(set.signing_key().map(SigningKey::kid), Some("k1"));
+    set.retire("k1", until).unwrap();
+    assert!(set.signing_key().is_none(), "a retired key signs no more");
+    assert!(set.verification_key("k1", until - Duration::seconds(1)).is_some());
+    assert!(set.verification_key("k1", until).is_none());
+    let states = |set: &KeySet| set.states().map(|(kid, state)| (kid.to_owned(), state)).collect::<Vec<_>>();
+    assert_eq!(states(&set), vec![("k1".into(), KeyState::Retired { until }), ("k2".into(), KeyState::Published)]);
+    set.remove_expired(until - Duration::seconds(1));
+    assert_eq!(states(&set).len(), 2, "a key still in its window stays");
+    set.remove_expired(until);
+    assert_eq!(states(&set), vec![("k2".into(), KeyState::Published)]);
 }
 
 #[test]

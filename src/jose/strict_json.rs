@@ -52,10 +52,6 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::String(v.to_owned()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
@@ -92,5 +88,21 @@ mod tests {
         assert!(parse_strict_json(br#"{"a":1,"a":2}"#).is_err());
         assert!(parse_strict_json(br#"{"a":[{"c":1,"c":1}]}"#).is_err());
         assert!(parse_strict_json(br#"{"a":1} x"#).is_err());
+    }
+
+    /// Strictness refuses duplicates and nothing else: every other document reads exactly as
+    /// `serde_json` reads it, each kind of value kept (JWT-05).
+    #[test]
+    fn jwt05_strict_json_reads_duplicate_free_documents_exactly_as_serde_json() {
+        for document in [
+            r#"{"t":true,"f":false,"n":null,"u":18446744073709551615,"i":-42,"x":-1.5e300,"s":"plain"}"#,
+            r#"{"escaped":"a\"b\\c\u00e9\n","nested":{"a":[1,-2,3.25,"x",[],{}]}}"#,
+            r#"[true,null,0,-0,0.5,"\ud83d\ude00"]"#,
+            "-7",
+            r#""alone""#,
+        ] {
+            let expected: Value = serde_json::from_str(document).unwrap();
+            assert_eq!(parse_strict_json(document.as_bytes()).unwrap(), expected, "{document}");
+        }
     }
 }
