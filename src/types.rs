@@ -590,6 +590,23 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+        // Differences that cancel under a running XOR (0x61^0x62 twice) must still differ.
+        assert!(!constant_time_eq(b"ab", b"ba"));
+    }
+
+    /// A digest's text form (records, logs, the stores' keys) is 43 unpadded base64url
+    /// characters, and `Debug` shows it under the type's name.
+    #[test]
+    fn token_hashes_print_and_parse_as_43_base64url_characters() {
+        let hash = TokenHash::from_bytes([0xfb; 32]);
+        let text = String::from(hash);
+        assert_eq!(text, format!("{}-_s", "-_v7".repeat(10)));
+        assert_eq!(hash.to_string(), text);
+        assert_eq!(format!("{hash:?}"), format!("TokenHash({text})"));
+        assert_eq!(TokenHash::try_from(text.clone()), Ok(hash));
+        for bad in [format!("{text}="), text[..42].to_owned(), text.replace('-', "+")] {
+            assert_eq!(TokenHash::try_from(bad), Err(InvalidValue::TokenHash));
+        }
     }
 
     #[test]

@@ -347,3 +347,29 @@ fn sec07_client_kind_rules_at_registration() {
         .build();
     assert_eq!(public_basic.unwrap_err(), RegistrationError::AuthMethod("client_secret_basic"));
 }
+
+/// Secrets rotate by adding the new one beside the old. Every active secret authenticates, one
+/// added twice (a rotation replayed) included, and each is checked to the end of the list.
+#[test]
+fn tk06_every_active_secret_authenticates_even_one_added_twice() {
+    let old = ClientSecret::new("old-secret-0123456789");
+    let new = ClientSecret::new("new-secret-0123456789");
+    let client = Client::confidential("svc", &old)
+        .secret(&new)
+        .secret(&old)
+        .grant_types([GrantType::ClientCredentials])
+        .build()
+        .unwrap();
+    assert!(client.verify_secret(&old));
+    assert!(client.verify_secret(&new));
+    assert!(!client.verify_secret(&ClientSecret::new("other-secret-0123456789")));
+}
+
+/// A stored secret's `Debug` names its kind and never its digest or the host's hash text.
+#[test]
+fn sec10_a_stored_secret_prints_its_kind_never_its_value() {
+    let digest = oauth21::client::StoredSecret::Sha256(ClientSecret::new("old-secret-0123456789").hash());
+    assert_eq!(format!("{digest:?}"), "Sha256(<redacted>)");
+    let external = oauth21::client::StoredSecret::External("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA".into());
+    assert_eq!(format!("{external:?}"), "External(<redacted>)");
+}

@@ -244,6 +244,21 @@ fn par06_reloading_the_consent_page_is_fine_and_completing_consumes_the_request_
     assert_eq!(query_param(denied.location().unwrap(), "error").as_deref(), Some("invalid_request"));
 }
 
+/// Each `request_uri` has its own load and completion claims: completing one leaves every other
+/// usable, and loading one in time does not count as loading another (which would let a
+/// `request_uri` first loaded after its expiry through).
+#[test]
+fn par06_each_request_uri_has_its_own_load_and_completion_claims() {
+    let fx = fixture();
+    let (first, second, third) = (pushed_uri(&fx, ""), pushed_uri(&fx, ""), pushed_uri(&fx, ""));
+    let done = approve(&fx, &load_query("app", &first));
+    assert!(query_param(done.location().unwrap(), "code").is_some());
+    let other = approve(&fx, &load_query("app", &second));
+    assert!(query_param(other.location().unwrap(), "code").is_some(), "{:?}", other.location());
+    fx.clock.advance(Duration::seconds(60));
+    assert_error_page(&fx, &load_query("app", &third));
+}
+
 #[test]
 fn par06_a_denial_consumes_it_too() {
     let fx = fixture();
