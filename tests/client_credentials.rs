@@ -349,7 +349,7 @@ fn sec07_client_kind_rules_at_registration() {
 }
 
 /// Secrets rotate by adding the new one beside the old. Every active secret authenticates, one
-/// added twice (a rotation replayed) included, and each is checked to the end of the list.
+/// added twice (a rotation replayed) included.
 #[test]
 fn tk06_every_active_secret_authenticates_even_one_added_twice() {
     let old = ClientSecret::new("old-secret-0123456789");

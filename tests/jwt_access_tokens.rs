@@ -346,6 +346,11 @@ fn jwt05_expiry_and_not_before_with_and_without_leeway() {
     let future_iat = token(json!({ "iat": 1_700_000_010 }));
     assert_eq!(strict.verify(&future_iat, now), Err(JwtError::NotYetValid));
     assert!(lenient.verify(&future_iat, now).is_ok());
+    // The edge of the leeway: issued exactly 30 s ahead passes, one second more does not.
+    assert!(lenient.verify(&token(json!({ "iat": 1_700_000_030 })), now).is_ok());
+    assert_eq!(lenient.verify(&token(json!({ "iat": 1_700_000_031 })), now), Err(JwtError::NotYetValid));
+    assert!(lenient.verify(&token(json!({ "nbf": 1_700_000_030 })), now).is_ok());
+    assert_eq!(lenient.verify(&token(json!({ "nbf": 1_700_000_031 })), now), Err(JwtError::NotYetValid));
     // The leeway is capped: an hour of "leeway" is five minutes.
     let long_expired = token(json!({ "iat": 1_699_990_000, "exp": 1_699_999_000 }));
     assert_eq!(f.verifier().leeway(Duration::hours(1)).verify(&long_expired, now), Err(JwtError::Expired));
@@ -652,6 +657,40 @@ fn jwt05_a_kid_is_1_to_128_bytes_without_control_characters() {
     assert!(matches!(PublicKey::from_jwk(&jwk), Err(JoseError::InvalidJwk("kid is empty or too long"))));
     jwk["kid"] = json!(longest);
     assert_eq!(PublicKey::from_jwk(&jwk).unwrap().kid(), longest);
+}
+
+/// A verifier names the issuer it accepts, and its `Debug` shows what it checks (issuer,
+/// audience, leeway, the leeway capped) and never its keys.
+#[test]
+fn jwt05_a_verifier_shows_its_issuer_audience_and_capped_leeway() {
+    let keys = Arc::new(KeySet::with_active(key(Algorithm::EdDSA, "k1")));
+    let verifier = JwtVerifier::new(keys, ISSUER, AUDIENCE).leeway(Duration::hours(1));
+    assert_eq!(verifier.issuer(), ISSUER);
+    assert_eq!(
+        format!("{verifier:?}"),
+        format!(
+            r#"JwtVerifier {{ issuer: "{ISSUER}", audience: "{AUDIENCE}", leeway: {:?}, .. }}"#,
+            oauth21::jwt::MAX_LEEWAY
+        )
+    );
+}
+
+/// `cnf` binds a JWT to a DPoP key by a non-empty `jkt` (RFC 9449 §6.1); any other
+/// confirmation, or an empty one, is refused rather than ignored, so a bound token never passes
+/// as a bearer token.
+#[test]
+fn jwt05_cnf_binds_by_a_non_empty_jkt_and_anything_else_is_refused() {
+    let f = jwt_fixture(Algorithm::EdDSA);
+    let token = |c: Value| forge(Algorithm::EdDSA, &header(Algorithm::EdDSA), &claims(c));
+    let bound = f
+        .verifier()
+        .verify(&token(json!({ "cnf": { "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } })), f.now());
+    assert_eq!(bound.unwrap().jkt.as_deref(), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+    assert_eq!(f.verifier().verify(&token(json!({})), f.now()).unwrap().jkt, None);
+    for cnf in [json!({ "jkt": "" }), json!({ "x5t#S256": "abc" }), json!({ "jkt": 1 }), json!("jkt"), json!({})] {
+        let refused = f.verifier().verify(&token(json!({ "cnf": cnf })), f.now());
+        assert_eq!(refused, Err(JwtError::InvalidClaim("cnf")), "{cnf}");
+    }
 }
 
 /// A public key shows its id and algorithm; a key without `kid` is named by its thumbprint.

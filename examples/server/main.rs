@@ -172,36 +172,48 @@ async fn run(args: Args) -> Result<(), String> {
             );
         }
     }
+    // Signals are heard from before the first line a supervisor may act on.
+    let shutdown = shutdown_signal();
     println!("listening: http://{local}");
     print_walkthrough(&issuer, &described, args.clients.is_some());
     // The peer address reaches the device page's user-code limiter.
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| format!("serving on {local}: {e}"))
 }
 
-/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server returns.
-async fn shutdown() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for Ctrl-C and SIGTERM from the moment it is called (a handler installed only when
+/// the server first polls would miss a signal sent right after "listening"); the future resolves
+/// on either, and in-flight requests then finish before the server returns.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt()).ok(), signal(SignalKind::terminate()).ok())
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    async move {
+        #[cfg(unix)]
+        {
+            async fn received(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = received(interrupt) => {}
+                () = received(terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        println!("\nshutting down");
     }
-    println!("\nshutting down");
 }
 
 fn load_clients(path: &Path) -> Result<Vec<Client>, String> {

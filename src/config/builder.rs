@@ -8,11 +8,15 @@ use super::*;
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ServerConfigBuilder {
-    pub(super) issuer: String,
-    pub(super) config: ServerConfigValues,
+    issuer: String,
+    config: ServerConfigValues,
 }
 
 impl ServerConfigBuilder {
+    pub(super) fn new(issuer: &str, defaults: ServerConfigValues) -> Self {
+        Self { issuer: issuer.to_owned(), config: defaults }
+    }
+
     /// Authorization-code lifetime: more than zero, at most [`MAX_CODE_LIFETIME`].
     pub fn code_lifetime(mut self, lifetime: Duration) -> Self {
         self.config.code_lifetime = lifetime;

@@ -234,9 +234,9 @@ impl ServerConfig {
     /// refresh tokens rotate on every use for every client, with no grace period; request
     /// parameters up to 16 KiB.
     pub fn builder(issuer: &str) -> ServerConfigBuilder {
-        ServerConfigBuilder {
-            issuer: issuer.to_owned(),
-            config: ServerConfigValues {
+        ServerConfigBuilder::new(
+            issuer,
+            ServerConfigValues {
                 code_lifetime: Duration::seconds(60),
                 access_token_lifetime: Duration::hours(1),
                 refresh_token_lifetime: Duration::days(30),
@@ -256,7 +256,7 @@ impl ServerConfig {
                 fapi2: false,
                 device: None,
             },
-        }
+        )
     }
 
     /// Which audiences client assertions may name.

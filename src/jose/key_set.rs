@@ -6,9 +6,9 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::JoseError;
 use super::keys::{PublicKey, SigningKey};
 use super::strict_json::parse_strict_json;
+use super::{Algorithm, JoseError};
 
 /// Where a key stands in its rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +28,10 @@ pub enum KeyState {
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct KeyEntry {
-    pub(super) public: PublicKey,
-    pub(super) private: Option<Arc<SigningKey>>,
-    pub(super) state: KeyState,
+struct KeyEntry {
+    public: PublicKey,
+    private: Option<Arc<SigningKey>>,
+    state: KeyState,
 }
 
 /// The keys of one issuer at one moment: at most one active signing key, plus keys published
@@ -47,7 +47,7 @@ pub(super) struct KeyEntry {
 /// share so a rotation reaches both.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
-    pub(super) entries: Vec<KeyEntry>,
+    entries: Vec<KeyEntry>,
 }
 
 impl KeySet {
@@ -58,7 +58,7 @@ impl KeySet {
 
     /// A set whose only key is `key`, active.
     pub fn with_active(key: SigningKey) -> Self {
-        let public = key.public.clone();
+        let public = key.public_key().clone();
         Self { entries: vec![KeyEntry { public, private: Some(Arc::new(key)), state: KeyState::Active }] }
     }
 
@@ -77,14 +77,14 @@ impl KeySet {
     /// Adds `key`, published but not signing yet (step 1 of a rotation).
     pub fn publish(&mut self, key: SigningKey) -> Result<(), JoseError> {
         self.check_new_kid(key.kid())?;
-        let public = key.public.clone();
+        let public = key.public_key().clone();
         self.entries.push(KeyEntry { public, private: Some(Arc::new(key)), state: KeyState::Published });
         Ok(())
     }
 
     /// Adds a public key only (its private half is elsewhere): it verifies, never signs.
     pub fn publish_public(&mut self, key: PublicKey) -> Result<(), JoseError> {
-        self.check_new_kid(&key.kid)?;
+        self.check_new_kid(key.kid())?;
         self.entries.push(KeyEntry { public: key, private: None, state: KeyState::Published });
         Ok(())
     }
@@ -92,7 +92,7 @@ impl KeySet {
     /// Makes key `kid` the signing key (step 2 of a rotation); the key active until now is
     /// retired until `retire_previous_until`.
     pub fn activate(&mut self, kid: &str, retire_previous_until: OffsetDateTime) -> Result<(), JoseError> {
-        let index = self.entries.iter().position(|e| e.public.kid == kid && e.private.is_some());
+        let index = self.entries.iter().position(|e| e.public.kid() == kid && e.private.is_some());
         let index = index.ok_or(JoseError::UnknownKey)?;
         for entry in &mut self.entries {
             if entry.state == KeyState::Active {
@@ -105,7 +105,7 @@ impl KeySet {
 
     /// Retires key `kid` until `until`: it signs no more and verifies until then.
     pub fn retire(&mut self, kid: &str, until: OffsetDateTime) -> Result<(), JoseError> {
-        let entry = self.entries.iter_mut().find(|e| e.public.kid == kid).ok_or(JoseError::UnknownKey)?;
+        let entry = self.entries.iter_mut().find(|e| e.public.kid() == kid).ok_or(JoseError::UnknownKey)?;
         entry.state = KeyState::Retired { until };
         Ok(())
     }
@@ -122,12 +122,12 @@ impl KeySet {
 
     /// The key with id `kid`, if it verifies at `now`.
     pub fn verification_key(&self, kid: &str, now: OffsetDateTime) -> Option<&PublicKey> {
-        self.entries.iter().find(|e| e.public.kid == kid && verifies_at(e.state, now)).map(|e| &e.public)
+        self.entries.iter().find(|e| e.public.kid() == kid && verifies_at(e.state, now)).map(|e| &e.public)
     }
 
     /// Every key's id and state.
     pub fn states(&self) -> impl Iterator<Item = (&str, KeyState)> {
-        self.entries.iter().map(|e| (e.public.kid.as_str(), e.state))
+        self.entries.iter().map(|e| (e.public.kid(), e.state))
     }
 
     /// The JWKS document (RFC 7517 §5) of the keys that verify at `now`: the active key,
@@ -138,12 +138,27 @@ impl KeySet {
         serde_json::json!({ "keys": keys }).to_string()
     }
 
+    /// The one key that verifies at `now`, when the set holds exactly one: what a header
+    /// without `kid` may use under [`KidRule::OptionalForSingleKey`](super::KidRule).
+    pub(super) fn only_verification_key(&self, now: OffsetDateTime) -> Option<&PublicKey> {
+        let mut usable = self.entries.iter().filter(|e| verifies_at(e.state, now));
+        match (usable.next(), usable.next()) {
+            (Some(only), None) => Some(&only.public),
+            _ => None,
+        }
+    }
+
+    /// The private key named `kid` of algorithm `alg`, both matching, whatever its state.
+    pub(super) fn private_key(&self, kid: &str, alg: Algorithm) -> Option<&SigningKey> {
+        self.entries.iter().filter_map(|e| e.private.as_deref()).find(|k| k.kid() == kid && k.algorithm() == alg)
+    }
+
     fn check_new_kid(&self, kid: &str) -> Result<(), JoseError> {
-        if self.entries.iter().any(|e| e.public.kid == kid) { Err(JoseError::InvalidKeyId) } else { Ok(()) }
+        if self.entries.iter().any(|e| e.public.kid() == kid) { Err(JoseError::InvalidKeyId) } else { Ok(()) }
     }
 }
 
-pub(super) fn verifies_at(state: KeyState, now: OffsetDateTime) -> bool {
+fn verifies_at(state: KeyState, now: OffsetDateTime) -> bool {
     match state {
         KeyState::Published | KeyState::Active => true,
         KeyState::Retired { until } => now < until,

@@ -9,7 +9,18 @@ use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPa
 use serde_json::{Map, Value};
 use sha2::Digest as _;
 
-use super::{Algorithm, JoseError, checked_kid};
+use super::{Algorithm, JoseError};
+
+/// The longest `kid` a key (private, or read from a JWK) may have.
+const MAX_KID_BYTES: usize = 128;
+
+fn checked_kid(kid: String) -> Result<String, JoseError> {
+    if kid.is_empty() || kid.len() > MAX_KID_BYTES || kid.chars().any(char::is_control) {
+        Err(JoseError::InvalidKeyId)
+    } else {
+        Ok(kid)
+    }
+}
 
 enum PrivateKey {
     Ed25519(Ed25519KeyPair),
@@ -21,7 +32,7 @@ enum PrivateKey {
 /// algorithm.
 pub struct SigningKey {
     private: PrivateKey,
-    pub(super) public: PublicKey,
+    public: PublicKey,
 }
 
 impl fmt::Debug for SigningKey {
@@ -133,8 +144,8 @@ enum PublicMaterial {
 /// A public verification key with its key id and algorithm.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
-    pub(super) kid: String,
-    pub(super) alg: Algorithm,
+    kid: String,
+    alg: Algorithm,
     material: PublicMaterial,
 }
 

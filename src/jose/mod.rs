@@ -41,16 +41,13 @@ use std::fmt;
 pub use key_set::{KeySet, KeyState, SharedKeySet, VerificationKeys};
 pub use keys::{PublicKey, SigningKey};
 pub use sign::{JwtSigner, SignFuture, SignerKey, sign, sign_with};
-pub(crate) use strict_json::parse_strict_json;
-pub(crate) use verify::{KidRule, strict_json, verify_token};
+pub(crate) use strict_json::{parse_strict_json, strict_json};
+pub(crate) use verify::{KidRule, verify_token};
 pub use verify::{Verified, verify, verify_embedded};
 
 /// The longest compact JWS the verifier reads: a JWT access token with an RSA-8192 signature
 /// and a generous claim set fits; anything longer is refused before decoding.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-
-/// The longest `kid` accepted, in a key or a token header.
-const MAX_KID_BYTES: usize = 128;
 
 /// A JWS signature algorithm this crate signs and verifies with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -125,12 +122,4 @@ pub enum JoseError {
     /// The signature does not verify.
     #[error("bad signature")]
     BadSignature,
-}
-
-fn checked_kid(kid: String) -> Result<String, JoseError> {
-    if kid.is_empty() || kid.len() > MAX_KID_BYTES || kid.chars().any(char::is_control) {
-        Err(JoseError::InvalidKeyId)
-    } else {
-        Ok(kid)
-    }
 }

@@ -67,13 +67,7 @@ impl<T: JwtSigner + ?Sized> JwtSigner for Arc<T> {
 
 impl KeySet {
     fn sign_with(&self, key: &SignerKey, message: &[u8]) -> Result<Vec<u8>, JoseError> {
-        let signer = self
-            .entries
-            .iter()
-            .filter_map(|e| e.private.as_deref())
-            .find(|k| k.kid() == key.kid && k.algorithm() == key.alg)
-            .ok_or(JoseError::UnknownKid)?;
-        signer.sign(message)
+        self.private_key(&key.kid, key.alg).ok_or(JoseError::UnknownKid)?.sign(message)
     }
 }
 

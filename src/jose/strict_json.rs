@@ -7,6 +7,13 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::JoseError;
+
+/// Parses `bytes` as strict JSON (no duplicate member at any depth, nothing after the value).
+pub(crate) fn strict_json(bytes: &[u8]) -> Result<Value, JoseError> {
+    parse_strict_json(bytes).map_err(|_| JoseError::Malformed("the payload is not strict JSON"))
+}
+
 /// Parses JSON, refusing duplicate member names at any depth and any trailing data.
 pub(crate) fn parse_strict_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::key_set::{KeySet, verifies_at};
+use super::key_set::KeySet;
 use super::keys::PublicKey;
 use super::strict_json::parse_strict_json;
 use super::{Algorithm, JoseError, MAX_TOKEN_BYTES};
@@ -25,7 +25,7 @@ pub struct Verified {
     pub payload: Vec<u8>,
 }
 
-/// Verifies a compact JWS against `keys` at `now` (strict; see the module docs). The `typ`
+/// Verifies a compact JWS against `keys` at `now` (strict; see the [module docs](super)). The `typ`
 /// is returned, not judged: the caller knows which types it accepts.
 pub fn verify(keys: &KeySet, token: &str, now: OffsetDateTime) -> Result<Verified, JoseError> {
     verify_token(keys, token, now, KidRule::Required)
@@ -51,22 +51,16 @@ pub(crate) fn verify_token(
     let header = Header::read(&jws.header)?;
     let key = match header.kid {
         Some(kid) => keys.verification_key(kid, now),
-        None if rule == KidRule::OptionalForSingleKey => {
-            let mut usable = keys.entries.iter().filter(|e| verifies_at(e.state, now));
-            match (usable.next(), usable.next()) {
-                (Some(only), None) => Some(&only.public),
-                _ => None,
-            }
-        }
+        None if rule == KidRule::OptionalForSingleKey => keys.only_verification_key(now),
         None => return Err(JoseError::HeaderRefused("kid is required")),
     };
     let key = key.ok_or(JoseError::UnknownKid)?;
     // The key decides the algorithm; the header only has to agree with it.
-    if header.alg != key.alg.name() {
+    if header.alg != key.algorithm().name() {
         return Err(JoseError::HeaderRefused("alg is not the key's algorithm"));
     }
     let payload = jws.verified_payload(key)?;
-    Ok(Verified { kid: key.kid.clone(), alg: key.alg, typ: header.typ.map(str::to_owned), payload })
+    Ok(Verified { kid: key.kid().to_owned(), alg: key.algorithm(), typ: header.typ.map(str::to_owned), payload })
 }
 
 /// A compact JWS whose key is in its own `jwk` header: a DPoP proof (RFC 9449 §4.2), which a
@@ -94,7 +88,7 @@ pub fn verify_embedded(token: &str, typ: &str, allowed: &[Algorithm]) -> Result<
         .ok_or(JoseError::HeaderRefused("alg is not an allowed asymmetric algorithm"))?;
     let jwk = object.get("jwk").ok_or(JoseError::HeaderRefused("jwk is required"))?;
     let key = PublicKey::from_embedded_jwk(jwk)?;
-    if key.alg != alg {
+    if key.algorithm() != alg {
         return Err(JoseError::HeaderRefused("alg is not the key's algorithm"));
     }
     let payload = jws.verified_payload(&key)?;
@@ -155,11 +149,6 @@ fn refuse_unsupported_members(header: &serde_json::Map<String, Value>) -> Result
         }
     }
     Ok(())
-}
-
-/// Parses `bytes` as strict JSON (no duplicate member at any depth, nothing after the value).
-pub(crate) fn strict_json(bytes: &[u8]) -> Result<Value, JoseError> {
-    parse_strict_json(bytes).map_err(|_| JoseError::Malformed("the payload is not strict JSON"))
 }
 
 /// The header members this verifier reads; every other member is refused or ignored as listed

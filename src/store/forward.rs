@@ -1,12 +1,6 @@
 //! A shared or borrowed store is a store: every operation forwarded.
 
-use std::future::Future;
-
-use time::OffsetDateTime;
-
 use super::*;
-use crate::client::Client;
-use crate::types::{ClientId, GrantId, Subject, TokenHash};
 
 /// One forwarding impl per pointer type: every operation goes to the store pointed at.
 macro_rules! forward_store {

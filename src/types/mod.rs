@@ -7,22 +7,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-/// Compares two byte strings in time that depends only on their lengths.
-///
-/// Used for every comparison of a secret or of a digest derived from one (SEC-10, PK-06).
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    // black_box keeps the optimiser from turning the fold into an early-exit compare.
-    std::hint::black_box(diff) == 0
-}
+mod secrets;
+
+pub use secrets::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken, TokenHash};
+pub(crate) use secrets::{constant_time_eq, encode_token};
 
 /// Why a value was refused by one of the constructors in this module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -412,148 +402,6 @@ impl std::str::FromStr for Scope {
     }
 }
 
-/// The SHA-256 digest of a code, token or secret: the only form in which they are stored (SEC-10).
-///
-/// Serialised as 43 base64url characters, which makes a good store key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TokenHash([u8; 32]);
-
-impl TokenHash {
-    /// The digest of `secret`'s bytes.
-    pub fn of(secret: &str) -> Self {
-        Self(Sha256::digest(secret.as_bytes()).into())
-    }
-
-    /// The digest under which a JWT access token's record is stored: SHA-256 of `jti:` and the
-    /// token's `jti`. The prefix keeps these keys apart from opaque tokens' digests, and an
-    /// opaque token (base64url only) can never contain the `:`, so presenting a JWT's `jti` as
-    /// an opaque token finds nothing.
-    pub fn of_jwt_id(jti: &str) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(b"jti:");
-        hasher.update(jti.as_bytes());
-        Self(hasher.finalize().into())
-    }
-
-    /// Wraps raw digest bytes.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The raw digest bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Constant-time equality, for when the digest stands for a secret being checked.
-    pub fn ct_eq(&self, other: &TokenHash) -> bool {
-        constant_time_eq(&self.0, &other.0)
-    }
-}
-
-impl TryFrom<String> for TokenHash {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, InvalidValue> {
-        let mut out = [0u8; 32];
-        match URL_SAFE_NO_PAD.decode_slice(value.as_bytes(), &mut out) {
-            Ok(32) if value.len() == 43 => Ok(Self(out)),
-            _ => Err(InvalidValue::TokenHash),
-        }
-    }
-}
-
-impl From<TokenHash> for String {
-    fn from(value: TokenHash) -> String {
-        URL_SAFE_NO_PAD.encode(value.0)
-    }
-}
-
-impl fmt::Display for TokenHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&URL_SAFE_NO_PAD.encode(self.0))
-    }
-}
-
-impl fmt::Debug for TokenHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TokenHash({self})")
-    }
-}
-
-macro_rules! secret_newtype {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        ///
-        /// `Debug` prints `<redacted>`; equality is constant-time.
-        #[derive(Clone)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Wraps a secret value.
-            pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
-            }
-
-            /// The secret text. Every call site is a place where the secret leaves the type:
-            /// send it to its owner, never to a log.
-            pub fn secret(&self) -> &str {
-                &self.0
-            }
-
-            /// The SHA-256 digest under which the secret is stored.
-            pub fn hash(&self) -> TokenHash {
-                TokenHash::of(&self.0)
-            }
-        }
-
-        impl PartialEq for $name {
-            fn eq(&self, other: &Self) -> bool {
-                constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
-            }
-        }
-
-        impl Eq for $name {}
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(concat!(stringify!($name), "(<redacted>)"))
-            }
-        }
-    };
-}
-
-secret_newtype!(
-    /// An authorization code as handed to the client (AZ-15).
-    AuthorizationCode
-);
-secret_newtype!(
-    /// An opaque access token as handed to the client.
-    AccessToken
-);
-secret_newtype!(
-    /// An opaque refresh token as handed to the client.
-    RefreshToken
-);
-secret_newtype!(
-    /// A client secret, as registered or as presented at the token endpoint.
-    ClientSecret
-);
-
-impl ClientSecret {
-    /// A new secret of 256 random bits, base64url (43 characters): the kind of secret a SHA-256
-    /// digest protects fully (SEC-04). Hand it to the client once; store only
-    /// [`ClientSecret::hash`].
-    pub fn generate(random: &(impl crate::provider::Random + ?Sized)) -> Result<Self, crate::provider::RandomError> {
-        Ok(Self(encode_token(&crate::provider::random_32(random)?)))
-    }
-}
-
-/// Encodes 32 random bytes as the 43-character base64url text of a code or token.
-pub(crate) fn encode_token(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,37 +427,6 @@ mod tests {
     }
 
     #[test]
-    fn sec10_secrets_are_redacted_in_debug() {
-        let s = ClientSecret::new("hunter2");
-        assert_eq!(format!("{s:?}"), "ClientSecret(<redacted>)");
-        assert!(!format!("{:?}", AccessToken::new("tok")).contains("tok"));
-    }
-
-    #[test]
-    fn constant_time_eq_compares_contents() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-        // Differences that cancel under a running XOR (0x61^0x62 twice) must still differ.
-        assert!(!constant_time_eq(b"ab", b"ba"));
-    }
-
-    /// A digest's text form (records, logs, the stores' keys) is 43 unpadded base64url
-    /// characters, and `Debug` shows it under the type's name.
-    #[test]
-    fn token_hashes_print_and_parse_as_43_base64url_characters() {
-        let hash = TokenHash::from_bytes([0xfb; 32]);
-        let text = String::from(hash);
-        assert_eq!(text, format!("{}-_s", "-_v7".repeat(10)));
-        assert_eq!(hash.to_string(), text);
-        assert_eq!(format!("{hash:?}"), format!("TokenHash({text})"));
-        assert_eq!(TokenHash::try_from(text.clone()), Ok(hash));
-        for bad in [format!("{text}="), text[..42].to_owned(), text.replace('-', "+")] {
-            assert_eq!(TokenHash::try_from(bad), Err(InvalidValue::TokenHash));
-        }
-    }
-
-    #[test]
     fn sec01_issuer_must_be_https_or_loopback_http() {
         for good in
             ["https://as.example", "https://as.example/tenant", "http://127.0.0.1:8080", "http://localhost:3000"]
@@ -628,13 +445,5 @@ mod tests {
         ] {
             assert!(Issuer::new(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn token_hash_round_trips_as_base64url() {
-        let h = TokenHash::of("abc");
-        let text: String = h.into();
-        assert_eq!(TokenHash::try_from(text).unwrap(), h);
-        assert!(TokenHash::try_from("short".to_owned()).is_err());
     }
 }
