@@ -9,7 +9,8 @@ use std::sync::Barrier;
 use common::*;
 use oauth21::client::basic_auth_header;
 use oauth21::{
-    Approval, AuthorizeOutcome, Client, ConfigError, GrantType, Request, Response, ServerConfig, Subject, TokenHash,
+    Approval, AuthorizeError, AuthorizeOutcome, Client, ConfigError, GrantType, Request, Response, ServerConfig,
+    Subject, TokenHash,
 };
 use serde_json::Value;
 use time::Duration;
@@ -216,6 +217,14 @@ fn par04_unknown_malformed_and_foreign_request_uris_are_error_pages() {
     assert_error_page(&fx, &load_query("app", &unknown));
     assert_error_page(&fx, &load_query("app", "urn:ietf:params:oauth:request_uri:short"));
     assert_error_page(&fx, &load_query("app", &web_uri.replace(PREFIX, "https://as.example/r/")));
+    // A value this server could not have issued is told apart from one it no longer knows, and
+    // is never looked up: 43 characters outside base64url, or base64url of another length.
+    let not_issued = AuthorizeError::InvalidRequest("request_uri was not issued by this server");
+    for malformed in [format!("{PREFIX}{}", ".".repeat(43)), format!("{PREFIX}{}", "A".repeat(44))] {
+        assert_eq!(fx.authorize_error(&load_query("app", &malformed)).0, not_issued, "{malformed}");
+    }
+    let unknown_error = AuthorizeError::InvalidRequest("request_uri is unknown or has expired");
+    assert_eq!(fx.authorize_error(&load_query("app", &unknown)).0, unknown_error);
     // Twice in one request.
     let uri = pushed_uri(&fx, "");
     assert_error_page(&fx, &format!("{}&request_uri={}", load_query("app", &uri), encode(&uri)));
