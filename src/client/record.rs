@@ -1,8 +1,6 @@
 //! The persisted form of a client registration: versioned, strict, and checked again on every
 //! read, so a stored record can never yield a client a registration would refuse.
 
-use serde::{Deserialize, Serialize};
-
 use super::*;
 
 /// The persisted form of a [`Client`], version 1.

@@ -1,7 +1,5 @@
 //! [`ServerConfigBuilder`]: every setting, checked once in [`ServerConfigBuilder::build`].
 
-use time::Duration;
-
 use super::*;
 
 /// Builds a [`ServerConfig`]; every value is checked in [`ServerConfigBuilder::build`].

@@ -1,8 +1,6 @@
 //! The cases of the optional operations: run when a store declares the capability, and
 //! otherwise the check that the undeclared operation fails closed.
 
-use time::Duration;
-
 use super::*;
 
 /// A pending device request of a fresh client, living 10 minutes from the fixture's now.

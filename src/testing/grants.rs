@@ -1,8 +1,6 @@
 //! The cases every store runs: single-use codes, the rotation compare-and-swap, grace retries,
 //! kept tokens, revocation, and the concurrent double-spend races.
 
-use time::Duration;
-
 use super::*;
 
 pub(super) async fn code_is_taken_once<S: Store>(store: &S, fx: &Fixture) -> CaseResult {

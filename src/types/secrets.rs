@@ -195,12 +195,8 @@ mod tests {
         for bad in [format!("{text}="), text[..42].to_owned(), text.replace('-', "+")] {
             assert_eq!(TokenHash::try_from(bad), Err(InvalidValue::TokenHash));
         }
-    }
-    #[test]
-    fn token_hash_round_trips_as_base64url() {
-        let h = TokenHash::of("abc");
-        let text: String = h.into();
-        assert_eq!(TokenHash::try_from(text).unwrap(), h);
+        let digest = TokenHash::of("abc");
+        assert_eq!(TokenHash::try_from(String::from(digest)).unwrap(), digest);
         assert!(TokenHash::try_from("short".to_owned()).is_err());
     }
 }
