@@ -37,8 +37,34 @@ impl<'a> Params<'a> {
         if input.is_empty() {
             return Ok(Self { pairs: Vec::new() });
         }
-        // One allocation: a pair per separator at most.
-        let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
+        // Nearly every request is UTF-8 as a whole: validated once, its unescaped names and
+        // values are borrowed without a second look. Anything else takes the byte-wise path,
+        // which decodes before validating, so the two agree on every input.
+        let Ok(text) = std::str::from_utf8(input) else { return Self::parse_bytes(input) };
+        let mut reader =
+            PairReader { text, pairs: Vec::with_capacity(count_separators(input) + 1), ..PairReader::default() };
+        // Sixteen bytes at a time: a mask of the bytes that matter, then only those are visited.
+        let mut blocks = input.chunks_exact(16);
+        let mut offset = 0;
+        for block in &mut blocks {
+            let mut mask = special_bytes(block);
+            while mask != 0 {
+                let i = offset + mask.trailing_zeros() as usize;
+                reader.visit(i, BYTE_CLASS[usize::from(input[i])])?;
+                mask &= mask - 1;
+            }
+            offset += 16;
+        }
+        for (j, &b) in blocks.remainder().iter().enumerate() {
+            reader.visit(offset + j, BYTE_CLASS[usize::from(b)])?;
+        }
+        reader.visit(input.len(), SEPARATOR)?;
+        Ok(Self { pairs: reader.pairs })
+    }
+
+    /// The byte-wise reader: each name and value is percent-decoded, then checked for UTF-8.
+    fn parse_bytes(input: &'a [u8]) -> Result<Self, ParamError> {
+        let mut pairs = Vec::with_capacity(count_separators(input) + 1);
         for part in input.split(|&b| b == b'&') {
             if part.is_empty() {
                 continue;
@@ -49,7 +75,6 @@ impl<'a> Params<'a> {
             };
             let name = decode_component(name)?;
             let value = decode_component(value)?;
-            // 2.1 App. B / §3.1: a parameter sent without a value is treated as omitted.
             if name.is_empty() || value.is_empty() {
                 continue;
             }
@@ -88,11 +113,97 @@ impl<'a> Params<'a> {
     }
 }
 
+const ORDINARY: u8 = 0;
+const SEPARATOR: u8 = 1;
+const EQUALS: u8 = 2;
+const ESCAPE: u8 = 3;
+
+/// What each byte means to the form reader.
+static BYTE_CLASS: [u8; 256] = {
+    let mut class = [ORDINARY; 256];
+    class[b'&' as usize] = SEPARATOR;
+    class[b'=' as usize] = EQUALS;
+    class[b'%' as usize] = ESCAPE;
+    class[b'+' as usize] = ESCAPE;
+    class
+};
+
+/// Bit `i` set when byte `i` of `block` (16 bytes) is `&`, `=`, `%` or `+`: written without
+/// branches so the compiler makes it a few vector compares and one mask move.
+fn special_bytes(block: &[u8]) -> u32 {
+    block.iter().enumerate().fold(0, |mask, (i, &b)| {
+        let special = (b == b'&') | (b == b'=') | (b == b'%') | (b == b'+');
+        mask | (u32::from(special) << i)
+    })
+}
+
+/// The pairs of a UTF-8 form read so far, and the one being read: where it starts, where its
+/// first `=` is, and whether its name or value holds an escape. `&`, `=`, `%` and `+` are
+/// ASCII, so every cut is a character boundary.
+#[derive(Default)]
+struct PairReader<'a> {
+    text: &'a str,
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    start: usize,
+    equals: Option<usize>,
+    escaped: [bool; 2],
+}
+
+impl<'a> PairReader<'a> {
+    /// Takes note of the byte at `i` of class `class`.
+    fn visit(&mut self, i: usize, class: u8) -> Result<(), ParamError> {
+        match class {
+            ORDINARY => {}
+            ESCAPE => self.escaped[usize::from(self.equals.is_some())] = true,
+            EQUALS => {
+                self.equals.get_or_insert(i);
+            }
+            _ => {
+                let text = self.text;
+                let (name, value) = match self.equals {
+                    Some(e) => (&text[self.start..e], &text[e + 1..i]),
+                    None => (&text[self.start..i], ""),
+                };
+                let name = decode_str(name, self.escaped[0])?;
+                let value = decode_str(value, self.escaped[1])?;
+                // 2.1 App. B / §3.1: a parameter sent without a value is treated as omitted.
+                if !name.is_empty() && !value.is_empty() {
+                    self.pairs.push((name, value));
+                }
+                (self.start, self.equals, self.escaped) = (i + 1, None, [false; 2]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many `&` separate the pairs of `input`, counted 32 bytes at a time into a byte-wide sum
+/// the compiler vectorises.
+fn count_separators(input: &[u8]) -> usize {
+    let mut blocks = input.chunks_exact(32);
+    let mut count = 0;
+    for block in &mut blocks {
+        count += usize::from(block.iter().map(|&b| u8::from(b == b'&')).sum::<u8>());
+    }
+    count + blocks.remainder().iter().filter(|&&b| b == b'&').count()
+}
+
+/// A name or value of text already known to be UTF-8: borrowed unless it holds escapes.
+fn decode_str(raw: &str, escaped: bool) -> Result<Cow<'_, str>, ParamError> {
+    if escaped { percent_decode(raw.as_bytes()).map(Cow::Owned) } else { Ok(Cow::Borrowed(raw)) }
+}
+
 /// Decodes one form-urlencoded component: `+` is a space, `%XX` a byte, the result UTF-8.
 pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, ParamError> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| ParamError::InvalidUtf8);
+    if raw.iter().any(|&b| BYTE_CLASS[usize::from(b)] == ESCAPE) {
+        percent_decode(raw).map(Cow::Owned)
+    } else {
+        std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| ParamError::InvalidUtf8)
     }
+}
+
+/// `+` as a space and `%XX` as its byte, then the whole checked for UTF-8.
+fn percent_decode(raw: &[u8]) -> Result<String, ParamError> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -109,7 +220,7 @@ pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, ParamError> {
         }
         i += 1;
     }
-    String::from_utf8(out).map(Cow::Owned).map_err(|_| ParamError::InvalidUtf8)
+    String::from_utf8(out).map_err(|_| ParamError::InvalidUtf8)
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -140,17 +251,26 @@ pub(crate) fn encode_form(pairs: &[(&str, &str)]) -> String {
 /// ASCII letters, digits and `*-._` as they are, space as `+`, every other byte as `%XX`.
 pub(crate) fn append_form_component(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in text.as_bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(char::from(b)),
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+    // Runs of unreserved bytes (all of a code, a token or a state, usually) are copied whole. A
+    // run is ASCII, so a non-empty run starts and ends on character boundaries; an empty one
+    // may sit inside a character, and `get` then yields nothing, which is what it holds.
+    let mut run = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if unreserved(b) {
+            continue;
         }
+        out.push_str(text.get(run..i).unwrap_or_default());
+        if b == b' ' {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        run = i + 1;
     }
+    out.push_str(text.get(run..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -175,6 +295,94 @@ mod tests {
         assert_eq!(Params::parse(b"a=%4", 100).unwrap_err(), ParamError::BadEscape);
         assert_eq!(Params::parse(b"a=%ff", 100).unwrap_err(), ParamError::InvalidUtf8);
         assert_eq!(Params::parse(b"a=\xff", 100).unwrap_err(), ParamError::InvalidUtf8);
+    }
+
+    /// Bytes that steer the reader: separators, escapes, hex digits, multi-byte UTF-8 (é, €)
+    /// and bytes that are never UTF-8 on their own.
+    fn form_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let pieces: Vec<&'static [u8]> = vec![
+            b"&",
+            b"=",
+            b"%",
+            b"+",
+            b"a",
+            b"Z",
+            b"0",
+            b"9",
+            b"f",
+            b"%C3",
+            b"%A9",
+            b"%zz",
+            b"\xc3\xa9",
+            b"\xe2\x82\xac",
+            b"\xc3",
+            b"\xa9",
+            b"\xff",
+            b" ",
+        ];
+        proptest::collection::vec(proptest::sample::select(pieces), 0..40).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2048, failure_persistence: None, ..Default::default() })]
+
+        /// tk02: the UTF-8 fast path reads every input exactly as the byte-wise reader does:
+        /// the same pairs in the same order, or the same error.
+        #[test]
+        fn tk02_the_fast_reader_agrees_with_the_byte_wise_reader(input in form_bytes()) {
+            let fast = Params::parse(&input, usize::MAX).map(|p| p.pairs);
+            let bytes = if input.is_empty() { Ok(Vec::new()) } else { Params::parse_bytes(&input).map(|p| p.pairs) };
+            proptest::prop_assert_eq!(fast, bytes);
+        }
+    }
+
+    #[test]
+    fn tk02_raw_and_escaped_halves_of_one_character_decode_together() {
+        // Not UTF-8 as sent, UTF-8 once decoded: the byte-wise path decodes before it checks.
+        let p = Params::parse(b"v=\xc3%A9&w=%E2%82\xac", 100).unwrap();
+        assert_eq!(p.get("v"), Ok(Some("\u{e9}")));
+        assert_eq!(p.get("w"), Ok(Some("\u{20ac}")));
+        assert!(matches!(p.pairs[0].1, Cow::Owned(_)));
+        // Unescaped text is borrowed from the request, escaped text decoded into its own string.
+        let p = Params::parse(b"a=plain&b=x%20y", 100).unwrap();
+        assert!(matches!(p.pairs[0].1, Cow::Borrowed("plain")));
+        assert!(matches!(&p.pairs[1].1, Cow::Owned(s) if s == "x y"));
+    }
+
+    #[test]
+    fn separators_are_counted_in_every_block_and_in_the_tail() {
+        for len in [0_usize, 1, 31, 32, 33, 64, 70] {
+            let every_third: Vec<u8> = (0..len).map(|i| if i % 3 == 0 { b'&' } else { b'a' }).collect();
+            assert_eq!(count_separators(&every_third), len.div_ceil(3), "{len}");
+            assert_eq!(count_separators(&vec![b'&'; len]), len);
+        }
+    }
+
+    /// The serialisation byte by byte, as 2.1 App. B states it.
+    fn reference_encode(text: &str) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => char::from(b).to_string(),
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 1024, failure_persistence: None, ..Default::default() })]
+
+        /// Any text, ASCII or not, is encoded as the byte-wise rule says, and reads back as itself.
+        #[test]
+        fn form_encoding_matches_the_byte_wise_rule_and_round_trips(text in "[a-z0-9 %+&=._~\u{e9}\u{20ac}\u{1f600}]{0,24}|\\PC{0,12}") {
+            let mut encoded = String::new();
+            append_form_component(&mut encoded, &text);
+            proptest::prop_assert_eq!(&encoded, &reference_encode(&text));
+            let form = format!("v={encoded}");
+            let read = Params::parse(form.as_bytes(), usize::MAX).unwrap();
+            proptest::prop_assert_eq!(read.get("v").unwrap(), Some(text.as_str()).filter(|t| !t.is_empty()));
+        }
     }
 
     #[test]

@@ -8,10 +8,14 @@
 //! Revoking a grant marks its core: its tokens are never returned again, and the next purge
 //! drops them, so revocation costs the same however many tokens the grant issued, and no
 //! grant keeps a list of its tokens.
+//!
+//! The core also holds the grant's rotation state, so a rotation reaches it from the refresh
+//! token it presents (an entry just read) instead of a second lookup by grant id.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
 
@@ -28,11 +32,22 @@ struct Core {
     /// Set when the grant is revoked. Only written under the grants lock; atomic only so the
     /// table stays `Sync`.
     revoked: AtomicBool,
+    /// Which refresh token a rotation must present. Only touched under the grants lock (so
+    /// never contended); a mutex only so the table stays `Sync`.
+    rotation: Mutex<Family>,
 }
 
 impl Core {
+    fn new(grant: GrantRecord, active: Option<TokenHash>) -> Self {
+        Self { grant, revoked: AtomicBool::new(false), rotation: Mutex::new(Family { active, previous: None }) }
+    }
+
     fn is_revoked(&self) -> bool {
         self.revoked.load(Ordering::Relaxed)
+    }
+
+    fn rotation(&self) -> MutexGuard<'_, Family> {
+        self.rotation.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `record` belongs to this grant as its record says: a token's grant id, client and
@@ -156,7 +171,6 @@ impl RefreshEntry {
 /// One grant's rotation state.
 #[derive(Debug)]
 struct Family {
-    core: Arc<Core>,
     /// The refresh token a rotation must present.
     active: Option<TokenHash>,
     /// The refresh token rotated out last, and whether its one grace retry was used.
@@ -168,7 +182,8 @@ struct Family {
 pub(super) struct Grants {
     access: DigestMap<AccessEntry>,
     refresh: DigestMap<RefreshEntry>,
-    families: HashMap<GrantId, Family>,
+    /// Live grants by id: for revocation by id, and so an id is never reused.
+    families: HashMap<GrantId, Arc<Core>>,
     /// Revoked grants and until when to remember them.
     revoked: HashMap<GrantId, OffsetDateTime>,
     /// Revoked subjects: (revoked at, remember until).
@@ -183,31 +198,43 @@ impl Grants {
         if self.revoked.contains_key(&grant.grant_id) || subject_revoked {
             return Ok(InsertOutcome::GrantRevoked);
         }
-        let collision = self.families.contains_key(&grant.grant_id)
-            || self.access.contains_key(&access.hash)
-            || refresh.as_ref().is_some_and(|r| self.refresh.contains_key(&r.hash));
-        if collision {
-            return Err(StoreError::backend("grant or token collision"));
+        // One hash of the id: the vacant slot is filled last, once every check has passed.
+        let Entry::Vacant(family) = self.families.entry(grant.grant_id.clone()) else {
+            return Err(StoreError::backend("grant collision"));
+        };
+        if self.access.contains_key(&access.hash)
+            || refresh.as_ref().is_some_and(|r| self.refresh.contains_key(&r.hash))
+        {
+            return Err(StoreError::backend("token collision"));
         }
-        let id = grant.grant_id.clone();
-        let core = Arc::new(Core { grant, revoked: AtomicBool::new(false) });
+        let core = Arc::new(Core::new(grant, refresh.as_ref().map(|r| r.hash)));
         // Every entry is built (and checked) before anything is written: all or nothing.
         let (access_hash, access) = (access.hash, AccessEntry::new(core.clone(), access)?);
         let refresh =
             refresh.map(|r| Ok::<_, StoreError>((r.hash, RefreshEntry::new(core.clone(), r)?))).transpose()?;
-        let active = refresh.as_ref().map(|(hash, _)| *hash);
         self.access.insert(access_hash, access);
         if let Some((hash, entry)) = refresh {
             self.refresh.insert(hash, entry);
         }
-        self.families.insert(id, Family { core, active, previous: None });
+        family.insert(core);
         Ok(InsertOutcome::Inserted)
     }
 
+    /// The live core of grant `id`: found from the presented refresh token's entry when that
+    /// token is the grant's, by id otherwise.
+    fn live_core(&self, id: &GrantId, presented: &TokenHash) -> Option<Arc<Core>> {
+        match self.refresh.get(presented) {
+            Some(entry) if entry.core.grant.grant_id == *id => Some(entry.core.clone()),
+            _ => self.families.get(id).cloned(),
+        }
+        .filter(|core| !core.is_revoked())
+    }
+
     pub(super) fn rotate(&mut self, rotation: Rotation) -> Result<RotateOutcome, StoreError> {
-        let Some(family) = self.families.get_mut(&rotation.refresh.grant_id) else {
+        let Some(core) = self.live_core(&rotation.refresh.grant_id, &rotation.from) else {
             return Ok(RotateOutcome::NotActive);
         };
+        let mut family = core.rotation();
         // The compare: which token this rotation replaces, if the family still expects it.
         let replaced = match (rotation.grace_retry, family.active, family.previous) {
             (false, Some(active), _) if active == rotation.from => active,
@@ -215,8 +242,8 @@ impl Grants {
             _ => return Ok(RotateOutcome::NotActive),
         };
         let (access_hash, refresh_hash) = (rotation.access.hash, rotation.refresh.hash);
-        let access = AccessEntry::new(family.core.clone(), rotation.access)?;
-        let refresh = RefreshEntry::new(family.core.clone(), rotation.refresh)?;
+        let access = AccessEntry::new(core.clone(), rotation.access)?;
+        let refresh = RefreshEntry::new(core.clone(), rotation.refresh)?;
         if refresh_hash != replaced {
             family.active = Some(refresh_hash);
             family.previous = Some((rotation.from, rotation.grace_retry));
@@ -232,8 +259,8 @@ impl Grants {
     pub(super) fn revoke(&mut self, id: &GrantId, remember_until: OffsetDateTime) {
         let until = self.revoked.get(id).map_or(remember_until, |t| (*t).max(remember_until));
         self.revoked.insert(id.clone(), until);
-        if let Some(family) = self.families.remove(id) {
-            family.core.revoked.store(true, Ordering::Relaxed);
+        if let Some(core) = self.families.remove(id) {
+            core.revoked.store(true, Ordering::Relaxed);
         }
     }
 
@@ -241,7 +268,7 @@ impl Grants {
         let entry = self.revoked_subjects.entry(subject.clone()).or_insert((at, remember_until));
         *entry = (entry.0.max(at), entry.1.max(remember_until));
         let ids: Vec<GrantId> =
-            self.families.iter().filter(|(_, f)| f.core.grant.subject == *subject).map(|(id, _)| id.clone()).collect();
+            self.families.iter().filter(|(_, core)| core.grant.subject == *subject).map(|(id, _)| id.clone()).collect();
         for id in ids {
             self.revoke(&id, remember_until);
         }
@@ -269,7 +296,14 @@ impl Grants {
         });
         self.revoked.retain(|_, until| *until > now);
         self.revoked_subjects.retain(|_, (_, until)| *until > now);
-        self.families.retain(|_, family| family.core.grant.expires_at > now);
+        self.families.retain(|_, core| {
+            let live = core.grant.expires_at > now;
+            if !live {
+                // Its tokens may outlive it in the tables; none of them rotates again.
+                *core.rotation() = Family { active: None, previous: None };
+            }
+            live
+        });
         shrink_if_sparse(&mut self.access);
         shrink_if_sparse(&mut self.refresh);
         shrink_if_sparse(&mut self.families);
@@ -392,6 +426,58 @@ mod tests {
         assert_eq!(grants.counts(), (0, 0));
         assert!(grants.families.is_empty());
         assert!(grants.refresh(&TokenHash::of("r1")).is_none());
+    }
+
+    fn rotation(from: &str, grant: &GrantRecord, new: &str, grace_retry: bool) -> Rotation {
+        Rotation {
+            from: TokenHash::of(from),
+            grace_retry,
+            access: access(grant, &format!("{new}-a")),
+            refresh: refresh(grant, new),
+            at: at(60),
+        }
+    }
+
+    #[test]
+    fn rt03_a_rotation_is_refused_once_its_grant_is_purged_even_if_its_token_outlives_the_grant() {
+        let mut grants = Grants::default();
+        let g = grant("g1");
+        let mut long = refresh(&g, "r1");
+        long.grant_expires_at = at(200_000); // this token claims to outlive its grant
+        long.expires_at = at(150_000);
+        grants.insert(NewGrant { grant: g.clone(), access: access(&g, "a1"), refresh: Some(long) }).unwrap();
+        grants.purge(at(100_000));
+        assert!(grants.families.is_empty(), "the grant itself has ended");
+        assert!(grants.refresh(&TokenHash::of("r1")).is_some(), "the token is still held");
+        assert_eq!(grants.rotate(rotation("r1", &g, "r2", false)).unwrap(), RotateOutcome::NotActive);
+        // A new grant under the same id starts its own rotation state.
+        let fresh = refresh(&g, "r3");
+        grants.insert(NewGrant { grant: g.clone(), access: access(&g, "a3"), refresh: Some(fresh) }).unwrap();
+        assert_eq!(grants.rotate(rotation("r1", &g, "r4", false)).unwrap(), RotateOutcome::NotActive);
+        assert_eq!(grants.rotate(rotation("r3", &g, "r5", false)).unwrap(), RotateOutcome::Rotated);
+    }
+
+    #[test]
+    fn rt07_a_rotation_naming_another_grant_than_its_token_replaces_nothing_and_grace_is_one_retry() {
+        let mut grants = Grants::default();
+        let (g1, g2) = (grant("g1"), grant("g2"));
+        for (g, name) in [(&g1, "1"), (&g2, "2")] {
+            let new = NewGrant {
+                grant: g.clone(),
+                access: access(g, &format!("a{name}")),
+                refresh: Some(refresh(g, &format!("r{name}"))),
+            };
+            grants.insert(new).unwrap();
+        }
+        // r1 is g1's active token; presented as g2's, it replaces nothing.
+        assert_eq!(grants.rotate(rotation("r1", &g2, "x", false)).unwrap(), RotateOutcome::NotActive);
+        assert_eq!(grants.active_refresh_tokens(&GrantId::from_static("g2")), vec![TokenHash::of("r2")]);
+        // The grace retry still follows the grant's own state: once, from the token just rotated out.
+        assert_eq!(grants.rotate(rotation("r1", &g1, "r1b", false)).unwrap(), RotateOutcome::Rotated);
+        assert_eq!(grants.rotate(rotation("r1", &g1, "r1c", true)).unwrap(), RotateOutcome::Rotated);
+        assert_eq!(grants.rotate(rotation("r1", &g1, "r1d", true)).unwrap(), RotateOutcome::NotActive);
+        assert_eq!(grants.rotate(rotation("r1b", &g1, "r1e", true)).unwrap(), RotateOutcome::NotActive);
+        assert_eq!(grants.rotate(rotation("r1c", &g1, "r1f", false)).unwrap(), RotateOutcome::Rotated);
     }
 
     #[test]
