@@ -6,12 +6,11 @@
 //! is answered exactly `{"active":false}` (IN-04), so the endpoint tells nothing about tokens a
 //! caller may not see.
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::client::Client;
 use crate::config::ServerConfig;
-use crate::http::Response;
+use crate::http::{JsonObject, Response};
 use crate::store::{AccessTokenRecord, RefreshTokenRecord};
 use crate::types::{ClientId, Scope, Subject};
 
@@ -19,29 +18,18 @@ use crate::types::{ClientId, Scope, Subject};
 pub(crate) const INACTIVE: &[u8] = br#"{"active":false}"#;
 
 /// What an active token looks like to the caller (IN-03).
-#[derive(Debug, Serialize)]
 struct Active<'a> {
-    active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
+    scope: &'a Scope,
     client_id: &'a ClientId,
     token_type: &'static str,
     exp: i64,
     iat: i64,
     sub: &'a Subject,
-    #[serde(skip_serializing_if = "Option::is_none")]
     aud: Option<&'a str>,
     iss: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<&'a str>,
     /// The DPoP key a bound token needs (RFC 9449 §6.2, DP-04).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cnf: Option<Confirmation<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-struct Confirmation<'a> {
-    jkt: &'a str,
+    jkt: Option<&'a str>,
 }
 
 fn visible(caller: &Client, owner: &ClientId) -> bool {
@@ -49,17 +37,29 @@ fn visible(caller: &Client, owner: &ClientId) -> bool {
 }
 
 fn active_response(active: &Active<'_>) -> Response {
-    let body = serde_json::to_vec(active).unwrap_or_else(|_| INACTIVE.to_vec());
-    Response::json(200, body)
+    let estimate = 160 + active.scope.as_str().len() + active.iss.len() + active.aud.map_or(0, str::len);
+    let mut body = JsonObject::with_capacity(estimate);
+    body.boolean("active", true)
+        .optional_string("scope", (!active.scope.is_empty()).then(|| active.scope.as_str()))
+        .string("client_id", active.client_id.as_str())
+        .string("token_type", active.token_type)
+        .integer("exp", active.exp)
+        .integer("iat", active.iat)
+        .string("sub", active.sub.as_str())
+        .optional_string("aud", active.aud)
+        .string("iss", active.iss)
+        .optional_string("jti", active.jti);
+    if let Some(jkt) = active.jkt {
+        body.object("cnf", |cnf| {
+            cnf.string("jkt", jkt);
+        });
+    }
+    Response::json(200, body.finish())
 }
 
 /// The answer for a token that is not found, or that the caller may not see.
 pub(crate) fn inactive() -> Response {
     Response::json(200, INACTIVE.to_vec())
-}
-
-fn scope_text(scope: &Scope) -> Option<String> {
-    (!scope.is_empty()).then(|| scope.to_string())
 }
 
 /// The answer for an access token (IN-05: expiry, revocation and visibility checked); `jti`
@@ -75,8 +75,7 @@ pub(crate) fn access(
         return inactive();
     }
     active_response(&Active {
-        active: true,
-        scope: scope_text(&record.scope),
+        scope: &record.scope,
         client_id: &record.client_id,
         token_type: if record.jkt.is_some() { "DPoP" } else { "Bearer" },
         exp: record.expires_at.unix_timestamp(),
@@ -85,7 +84,7 @@ pub(crate) fn access(
         aud: record.audience.as_deref(),
         iss: config.issuer().as_str(),
         jti,
-        cnf: record.jkt.as_deref().map(|jkt| Confirmation { jkt }),
+        jkt: record.jkt.as_deref(),
     })
 }
 
@@ -102,8 +101,7 @@ pub(crate) fn refresh(
         return inactive();
     }
     active_response(&Active {
-        active: true,
-        scope: scope_text(&record.scope),
+        scope: &record.scope,
         client_id: &record.client_id,
         token_type: "refresh_token",
         exp: record.expires_at.unix_timestamp(),
@@ -112,6 +110,6 @@ pub(crate) fn refresh(
         aud: None,
         iss: config.issuer().as_str(),
         jti: None,
-        cnf: record.jkt.as_deref().map(|jkt| Confirmation { jkt }),
+        jkt: record.jkt.as_deref(),
     })
 }

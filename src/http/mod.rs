@@ -8,6 +8,7 @@
 
 mod basic;
 mod form;
+mod json;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,6 +16,7 @@ use std::fmt;
 pub use basic::{BasicAuthError, basic_auth_header, parse_basic_auth};
 pub use form::ParamError;
 pub(crate) use form::{Params, append_form_component, decode_component, encode_form};
+pub(crate) use json::JsonObject;
 
 /// The request method, as far as OAuth endpoints care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

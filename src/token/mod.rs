@@ -5,12 +5,10 @@ pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub(crate) mod refresh;
 
-use serde::Serialize;
-
 use crate::client::{ClientAuthError, Credentials, GrantType, read_credentials};
 use crate::config::ServerConfig;
 use crate::error::{ErrorCode, error_body};
-use crate::http::{Method, ParamError, Params, Request, Response};
+use crate::http::{JsonObject, Method, ParamError, Params, Request, Response};
 use crate::jwt::{self, IssuedClaims};
 use crate::provider::RandomError;
 use crate::store::{AccessTokenRecord, GrantRecord, NewGrant, RefreshTokenRecord, StoreError, StoreErrorKind};
@@ -389,28 +387,13 @@ pub(crate) fn success(
     refresh: Option<&RefreshToken>,
     scope: &Scope,
 ) -> Response {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        access_token: &'a str,
-        token_type: &'static str,
-        expires_in: i64,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        refresh_token: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        scope: Option<&'a str>,
-    }
-    let body = Body {
-        access_token: access.secret(),
-        token_type,
-        expires_in: expires_in.whole_seconds(),
-        refresh_token: refresh.map(RefreshToken::secret),
-        scope: (!scope.is_empty()).then(|| scope.as_str()),
-    };
     // Sized for the whole answer up front: one allocation.
-    let estimate = 96 + access.secret().len() + refresh.map_or(0, |r| r.secret().len() + 20) + scope.as_str().len() * 2;
-    let mut json = Vec::with_capacity(estimate);
-    match serde_json::to_writer(&mut json, &body) {
-        Ok(()) => Response::json(200, json),
-        Err(_) => TokenError::ServerError.response(),
-    }
+    let estimate = 96 + access.secret().len() + refresh.map_or(0, |r| r.secret().len() + 20) + scope.as_str().len();
+    let mut body = JsonObject::with_capacity(estimate);
+    body.string("access_token", access.secret())
+        .string("token_type", token_type)
+        .integer("expires_in", expires_in.whole_seconds())
+        .optional_string("refresh_token", refresh.map(RefreshToken::secret))
+        .optional_string("scope", (!scope.is_empty()).then(|| scope.as_str()));
+    Response::json(200, body.finish())
 }
