@@ -76,9 +76,7 @@ impl JsonObject {
 fn push_string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
     let bytes = value.as_bytes();
-    // One branch-free pass the compiler vectorises; escaping is the rare case.
-    let plain = bytes.iter().fold(true, |plain, &b| plain & (b >= 0x20) & (b != b'"') & (b != b'\\'));
-    if plain {
+    if !needs_escaping(bytes) {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
@@ -112,23 +110,32 @@ fn push_string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
 }
 
-/// Appends `value` in decimal.
-fn push_integer(out: &mut Vec<u8>, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
+/// Whether any byte of `bytes` is `"`, `\\` or a control character, eight bytes at a time (the
+/// strings here are short, so a word beats both a byte loop and vector set-up).
+fn needs_escaping(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Exact for "some byte is below n" (n <= 128): a borrow only starts at such a byte.
+    let has_below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS != 0;
+    let has_byte = |word: u64, b: u8| has_below(word ^ (ONES * u64::from(b)), 1);
+    let special = |word: u64| has_below(word, 0x20) | has_byte(word, b'"') | has_byte(word, b'\\');
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(word);
+        if special(u64::from_le_bytes(eight)) {
+            return true;
         }
     }
-    if value < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&digits[at..]);
+    // The tail padded with a byte that needs nothing.
+    let mut tail = [b'a'; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    special(u64::from_le_bytes(tail))
+}
+
+/// Appends `value` in decimal.
+fn push_integer(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 #[cfg(test)]
@@ -155,6 +162,26 @@ mod tests {
             let expected = serde_json::json!({ "s": text, "n": number, "b": flag, "o": { "t": text } });
             proptest::prop_assert_eq!(String::from_utf8(object.finish()).unwrap(), expected.to_string());
         }
+    }
+
+    #[test]
+    fn every_byte_that_needs_escaping_is_seen_at_every_position() {
+        for len in 1..=24 {
+            for at in 0..len {
+                for b in (0..0x20).chain([b'"', b'\\']) {
+                    let mut text = vec![b'a'; len];
+                    text[at] = b;
+                    assert!(needs_escaping(&text), "{b:#x} at {at} of {len}");
+                }
+                // Neighbours of the special bytes, and bytes of multi-byte characters, need nothing.
+                for b in [0x20, b'!', b'#', b'[', b']', 0x7f, 0x80, 0xc3, 0xff] {
+                    let mut text = vec![b'a'; len];
+                    text[at] = b;
+                    assert!(!needs_escaping(&text), "{b:#x} at {at} of {len}");
+                }
+            }
+        }
+        assert!(!needs_escaping(b""));
     }
 
     #[test]

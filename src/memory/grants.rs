@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
 
-use super::DigestMap;
+use super::{DigestMap, IdMap};
 use crate::store::{
     AccessTokenRecord, GrantRecord, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation, StoreError,
 };
@@ -183,9 +183,9 @@ pub(super) struct Grants {
     access: DigestMap<AccessEntry>,
     refresh: DigestMap<RefreshEntry>,
     /// Live grants by id: for revocation by id, and so an id is never reused.
-    families: HashMap<GrantId, Arc<Core>>,
+    families: IdMap<Arc<Core>>,
     /// Revoked grants and until when to remember them.
-    revoked: HashMap<GrantId, OffsetDateTime>,
+    revoked: IdMap<OffsetDateTime>,
     /// Revoked subjects: (revoked at, remember until).
     revoked_subjects: HashMap<Subject, (OffsetDateTime, OffsetDateTime)>,
 }
