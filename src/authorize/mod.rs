@@ -99,12 +99,14 @@ pub(crate) fn validate(
     let target = RedirectTarget { uri: redirect_uri, state, see_other: post };
     let fail = |error| AuthorizeFailure { error, target: Some(target.clone()) };
 
-    if params.first_repeated(&DEFINED).is_some() {
+    // Every defined parameter in one pass over the request, in `DEFINED`'s order.
+    let Ok(values) = params.defined(&DEFINED) else {
         return Err(fail(AuthorizeError::InvalidRequest("a parameter appears more than once")));
-    }
-    let get = |name| params.get(name).ok().flatten();
+    };
+    let [_client_id, _redirect_uri, response_type, scope, _state, code_challenge, code_challenge_method, dpop_jkt] =
+        values;
 
-    match get("response_type") {
+    match response_type {
         None => return Err(fail(AuthorizeError::InvalidRequest("response_type is required"))),
         Some("code") => {}
         Some(_) => return Err(fail(AuthorizeError::UnsupportedResponseType)),
@@ -113,10 +115,10 @@ pub(crate) fn validate(
         return Err(fail(AuthorizeError::UnauthorizedClient));
     }
 
-    let code_challenge = CodeChallenge::from_request(get("code_challenge"), get("code_challenge_method"))
+    let code_challenge = CodeChallenge::from_request(code_challenge, code_challenge_method)
         .map_err(|e| fail(AuthorizeError::Pkce(e)))?;
 
-    let scope = match get("scope") {
+    let scope = match scope {
         Some(text) => {
             let scope = Scope::parse(text).map_err(|_| fail(AuthorizeError::InvalidScope("scope is malformed")))?;
             if !scope.is_subset_of(client.scope()) {
@@ -132,7 +134,7 @@ pub(crate) fn validate(
 
     // DP-06: `dpop_jkt` binds the code to a DPoP key: a JWK SHA-256 thumbprint, 43 base64url
     // characters.
-    let dpop_jkt = get("dpop_jkt").map(str::to_owned);
+    let dpop_jkt = dpop_jkt.map(str::to_owned);
     let thumbprint = |t: &str| t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if dpop_jkt.as_deref().is_some_and(|t| !thumbprint(t)) {
         return Err(fail(AuthorizeError::InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint")));
@@ -145,7 +147,7 @@ pub(crate) fn validate(
     // Every defined parameter as received, for the host's consent form to send back: a new
     // parameter joins `DEFINED` and reaches every host's form without a change there.
     let form = FormFields::from_pairs(|| {
-        let defined = DEFINED.iter().filter_map(|name| get(name).map(|value| (*name, value)));
+        let defined = DEFINED.iter().zip(values).filter_map(|(name, value)| value.map(|value| (*name, value)));
         defined.chain(REPEATABLE.iter().flat_map(|name| params.get_all(name).map(move |value| (*name, value))))
     });
     Ok(ConsentRequest { client, scope, code_challenge, target, form, dpop_jkt, pushed: None, resources })

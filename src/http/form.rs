@@ -97,6 +97,25 @@ impl<'a> Params<'a> {
         Ok(found)
     }
 
+    /// The values of the defined parameters `names`, read in one pass, in `names`' order; an
+    /// error names the first of `names` that appears more than once.
+    pub(crate) fn defined<const N: usize>(&self, names: &[&'static str; N]) -> Result<[Option<&str>; N], Repeated> {
+        let mut values = [None; N];
+        let mut repeated = N;
+        for (name, value) in &self.pairs {
+            if let Some(i) = names.iter().position(|n| n == name) {
+                match values[i] {
+                    Some(_) => repeated = repeated.min(i),
+                    None => values[i] = Some(value.as_ref()),
+                }
+            }
+        }
+        match names.get(repeated) {
+            Some(name) => Err(Repeated(name)),
+            None => Ok(values),
+        }
+    }
+
     /// Every value of a parameter that may repeat (`resource`, RFC 8707), in order.
     pub(crate) fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
         self.pairs.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_ref())
@@ -286,6 +305,17 @@ mod tests {
         assert_eq!(p.get("d"), Ok(Some(" ")));
         let p = Params::parse(b"a=1&a=2", 100).unwrap();
         assert_eq!(p.get("a"), Err(Repeated("a")));
+    }
+
+    #[test]
+    fn tk02_defined_parameters_are_read_in_one_pass_and_a_repeat_is_named() {
+        let p = Params::parse(b"b=2&x=9&a=1&c=", 100).unwrap();
+        assert_eq!(p.defined(&["a", "b", "c"]), Ok([Some("1"), Some("2"), None]));
+        // The first repeated name in the order asked for, whatever order they came in.
+        let p = Params::parse(b"b=1&b=2&a=1&a=2", 100).unwrap();
+        assert_eq!(p.defined(&["a", "b"]), Err(Repeated("a")));
+        assert_eq!(p.defined(&["b", "a"]), Err(Repeated("b")));
+        assert_eq!(p.defined(&["b", "a"]).err(), p.first_repeated(&["b", "a"]));
     }
 
     #[test]
