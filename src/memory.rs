@@ -7,7 +7,7 @@
 //! then to drop expired records (and the tokens of revoked grants).
 //!
 //! Grants are laid out for size: a grant's shared data is written once and its tokens' entries
-//! hold only their own (see `grants.rs`), about 650 bytes of heap per grant with a refresh token
+//! hold only their own (see `grants.rs`), about 600 bytes of heap per grant with a refresh token
 //! (docs/benchmarks.md).
 
 use std::collections::HashMap;
