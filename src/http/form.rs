@@ -381,6 +381,18 @@ mod tests {
     }
 
     #[test]
+    fn the_pairs_are_collected_in_one_vector_sized_from_the_separators() {
+        // Five parts, one without a value and two empty (all dropped): room for five, reserved once.
+        let p = Params::parse(b"a=1&b=&c=3&&", 100).unwrap();
+        assert_eq!(p.pairs.len(), 2);
+        assert_eq!(p.pairs.capacity(), 5, "one slot per separator plus one, no regrowth");
+        let p = Params::parse("é=1&x=%C3%A9".as_bytes(), 100).unwrap();
+        assert_eq!((p.pairs.len(), p.pairs.capacity()), (2, 2));
+        let p = Params::parse(b"\xc3%A9=1", 100).unwrap();
+        assert_eq!((p.pairs.len(), p.pairs.capacity()), (1, 1), "the byte-wise reader sizes it the same way");
+    }
+
+    #[test]
     fn separators_are_counted_in_every_block_and_in_the_tail() {
         for len in [0_usize, 1, 31, 32, 33, 64, 70] {
             let every_third: Vec<u8> = (0..len).map(|i| if i % 3 == 0 { b'&' } else { b'a' }).collect();

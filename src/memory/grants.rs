@@ -428,6 +428,55 @@ mod tests {
         assert!(grants.refresh(&TokenHash::of("r1")).is_none());
     }
 
+    #[test]
+    fn a_grant_whose_access_or_refresh_token_is_already_held_is_refused_and_nothing_is_written() {
+        let mut grants = Grants::default();
+        let g1 = grant("g1");
+        grants
+            .insert(NewGrant { grant: g1.clone(), access: access(&g1, "a1"), refresh: Some(refresh(&g1, "r1")) })
+            .unwrap();
+        let g2 = grant("g2");
+        for (a, r) in [("a1", "r2"), ("a2", "r1")] {
+            let new = NewGrant { grant: g2.clone(), access: access(&g2, a), refresh: Some(refresh(&g2, r)) };
+            assert!(grants.insert(new).is_err(), "{a} {r}");
+            assert!(!grants.families.contains_key(&g2.grant_id));
+            assert_eq!(grants.counts(), (1, 1), "{a} {r}");
+        }
+        let again = NewGrant { grant: g1.clone(), access: access(&g1, "a3"), refresh: None };
+        assert!(grants.insert(again).is_err(), "a grant id is never reused while its grant lives");
+        assert_eq!(grants.counts(), (1, 1));
+    }
+
+    #[test]
+    fn rt09_a_revocation_outlives_a_purge_until_its_memory_ends() {
+        let mut grants = Grants::default();
+        let g = grant("g1"); // authorized at 0
+        let new = || NewGrant { grant: grant("g1"), access: access(&g, "a"), refresh: None };
+        let other = || NewGrant { grant: grant("g2"), access: access(&grant("g2"), "b"), refresh: None };
+        grants.revoke_subject(&g.subject, at(10), at(1_000));
+        grants.revoke(&GrantId::from_static("g2"), at(1_000));
+        grants.purge(at(500));
+        assert_eq!(grants.insert(new()).unwrap(), InsertOutcome::GrantRevoked, "the subject is remembered");
+        assert_eq!(grants.insert(other()).unwrap(), InsertOutcome::GrantRevoked, "the grant is remembered");
+        grants.purge(at(1_000));
+        assert_eq!(grants.insert(new()).unwrap(), InsertOutcome::Inserted, "the memory ended");
+        assert_eq!(grants.insert(other()).unwrap(), InsertOutcome::Inserted);
+    }
+
+    #[test]
+    fn rt03_a_purge_before_its_end_leaves_a_grant_rotating_and_one_at_its_end_ends_it() {
+        let mut grants = Grants::default();
+        let g = grant("g1"); // ends at 86_400
+        grants
+            .insert(NewGrant { grant: g.clone(), access: access(&g, "a1"), refresh: Some(refresh(&g, "r1")) })
+            .unwrap();
+        grants.purge(at(3_000));
+        assert_eq!(grants.rotate(rotation("r1", &g, "r2", false)).unwrap(), RotateOutcome::Rotated);
+        grants.purge(at(86_400));
+        assert!(grants.families.is_empty(), "at its end the grant is over");
+        assert_eq!(grants.rotate(rotation("r2", &g, "r3", false)).unwrap(), RotateOutcome::NotActive);
+    }
+
     fn rotation(from: &str, grant: &GrantRecord, new: &str, grace_retry: bool) -> Rotation {
         Rotation {
             from: TokenHash::of(from),
