@@ -81,17 +81,11 @@ impl Hasher for IdHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut eight = [0; 8];
-            eight.copy_from_slice(word);
-            self.mix(u64::from_le_bytes(eight));
+        for word in crate::http::words::whole_words(bytes) {
+            self.mix(word);
         }
-        let tail = words.remainder();
-        let mut eight = [0; 8];
-        eight[..tail.len()].copy_from_slice(tail);
         // The length keeps "ab" and "ab\0" apart.
-        self.mix(u64::from_le_bytes(eight) ^ (tail.len() as u64) << 59);
+        self.mix(crate::http::words::tail_word(bytes, 0) ^ ((bytes.len() % 8) as u64) << 59);
     }
 }
 

@@ -21,8 +21,11 @@ impl JsonObject {
             self.out.push(b',');
         }
         self.empty = false;
-        push_string(&mut self.out, name);
-        self.out.push(b':');
+        // Names are the crate's own constants, with nothing to escape.
+        debug_assert!(!needs_escaping(name.as_bytes()));
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
 
     /// Adds `"name":"value"`.
@@ -119,18 +122,8 @@ fn needs_escaping(bytes: &[u8]) -> bool {
     let has_below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS != 0;
     let has_byte = |word: u64, b: u8| has_below(word ^ (ONES * u64::from(b)), 1);
     let special = |word: u64| has_below(word, 0x20) | has_byte(word, b'"') | has_byte(word, b'\\');
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut eight = [0; 8];
-        eight.copy_from_slice(word);
-        if special(u64::from_le_bytes(eight)) {
-            return true;
-        }
-    }
     // The tail padded with a byte that needs nothing.
-    let mut tail = [b'a'; 8];
-    tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    special(u64::from_le_bytes(tail))
+    super::words::whole_words(bytes).any(special) || special(super::words::tail_word(bytes, b'a'))
 }
 
 /// Appends `value` in decimal.

@@ -9,6 +9,7 @@
 mod basic;
 mod form;
 mod json;
+pub(crate) mod words;
 
 use std::borrow::Cow;
 use std::fmt;

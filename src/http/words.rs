@@ -1,0 +1,61 @@
+//! Reading bytes a machine word at a time.
+
+/// The bytes of `bytes` past its last whole eight, as one little-endian word whose missing high
+/// bytes are `pad`. Built from loads of the tail itself: copying the tail into an eight-byte
+/// buffer and loading that stalls on store forwarding, which cost more than the rest of a
+/// short string's scan.
+pub(crate) fn tail_word(bytes: &[u8], pad: u8) -> u64 {
+    let tail = &bytes[bytes.len() - bytes.len() % 8..];
+    let n = tail.len();
+    // Two loads that may overlap cover every length; an overlapping byte is the same byte.
+    let word = if n >= 4 {
+        let low = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+        let high = u32::from_le_bytes([tail[n - 4], tail[n - 3], tail[n - 2], tail[n - 1]]);
+        u64::from(low) | u64::from(high) << (8 * (n - 4))
+    } else if n >= 2 {
+        let low = u16::from_le_bytes([tail[0], tail[1]]);
+        let high = u16::from_le_bytes([tail[n - 2], tail[n - 1]]);
+        u64::from(low) | u64::from(high) << (8 * (n - 2))
+    } else if n == 1 {
+        u64::from(tail[0])
+    } else {
+        0
+    };
+    let padding = u64::from_le_bytes([pad; 8]);
+    // n < 8, so the shift is in range and keeps the bytes read.
+    word | padding << (8 * n)
+}
+
+/// The whole eight-byte words of `bytes`, little-endian.
+pub(crate) fn whole_words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    bytes
+        .chunks_exact(8)
+        .map(|word| u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_word_holds_the_tail_and_the_padding_in_order() {
+        let bytes: Vec<u8> = (1..=23).collect();
+        for len in 0..=bytes.len() {
+            let input = &bytes[..len];
+            let tail = &input[len - len % 8..];
+            let mut expected = [0xaa; 8];
+            expected[..tail.len()].copy_from_slice(tail);
+            assert_eq!(tail_word(input, 0xaa), u64::from_le_bytes(expected), "length {len}");
+        }
+    }
+
+    #[test]
+    fn whole_words_skip_the_tail() {
+        let bytes: Vec<u8> = (1..=17).collect();
+        let words: Vec<u64> = whole_words(&bytes).collect();
+        assert_eq!(
+            words,
+            [u64::from_le_bytes([1, 2, 3, 4, 5, 6, 7, 8]), u64::from_le_bytes([9, 10, 11, 12, 13, 14, 15, 16])]
+        );
+    }
+}
