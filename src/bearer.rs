@@ -24,6 +24,7 @@
 
 use crate::dpop::{self, DpopError, NonceKey, ProofTarget};
 use crate::error::is_valid_description;
+use crate::http::words::ByteSet;
 use crate::http::{Method, Request, Response, decode_component};
 use crate::jose::MAX_TOKEN_BYTES;
 use crate::jwt::{AccessTokenClaims, JwtError, JwtVerifier};
@@ -446,6 +447,9 @@ pub fn read_bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerErr
     read_token(request, "bearer")
 }
 
+/// The characters of a `b64token` before its `=` padding (RFC 6750 §2.1).
+const TOKEN68: ByteSet = ByteSet::alphanumeric_and(b"-._~+/");
+
 /// The token of `Authorization: <scheme> <token>`, `scheme` compared case-insensitively.
 fn read_token<'a>(request: &Request<'a>, scheme: &str) -> Result<&'a str, BearerError> {
     if request.repeated_header() == Some("Authorization") {
@@ -468,8 +472,7 @@ fn read_token<'a>(request: &Request<'a>, scheme: &str) -> Result<&'a str, Bearer
     }
     let token = header[scheme_end..].trim_ascii_start();
     let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
-    let token68 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-    if body_len == 0 || token.len() > MAX_TOKEN_BYTES || !token[..body_len].iter().all(token68) {
+    if body_len == 0 || token.len() > MAX_TOKEN_BYTES || !TOKEN68.contains_all(&token[..body_len]) {
         return Err(BearerError::InvalidRequest("malformed bearer token"));
     }
     std::str::from_utf8(token).map_err(|_| BearerError::InvalidRequest("malformed bearer token"))

@@ -22,6 +22,7 @@ use crate::config::ServerConfig;
 use crate::device::UserCodeLimiter;
 use crate::dpop::{self, DpopError, Proof, ProofTarget};
 use crate::hooks::{Failure, Hooks, SecurityEvent};
+use crate::http::words::ByteSet;
 use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
 use crate::jose::{self, JwtSigner, KeySet, VerificationKeys};
@@ -465,9 +466,8 @@ enum Found {
 
 /// Whether `token` could be an opaque token of this server: 1 to 512 base64url characters.
 fn is_opaque_token_text(token: &str) -> bool {
-    !token.is_empty()
-        && token.len() <= 512
-        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    const BASE64URL: ByteSet = ByteSet::alphanumeric_and(b"-_");
+    !token.is_empty() && token.len() <= 512 && BASE64URL.contains_all(token.as_bytes())
 }
 
 /// A grant id from 16 random bytes.

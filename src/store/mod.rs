@@ -124,8 +124,13 @@ pub use records::{
 /// assert_eq!(error.to_string(), "store unavailable: redis");
 /// assert!(std::error::Error::source(&error).unwrap().to_string().contains("refused"));
 /// ```
+#[derive(Clone)]
+pub struct StoreError(Box<StoreErrorInner>);
+
+/// Boxed so that every store answer's `Result` stays small: errors are rare, answers are
+/// moved through every future on every request, and a small one comes back in registers.
 #[derive(Debug, Clone)]
-pub struct StoreError {
+struct StoreErrorInner {
     kind: StoreErrorKind,
     message: std::borrow::Cow<'static, str>,
     source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
@@ -144,53 +149,65 @@ pub enum StoreErrorKind {
 }
 
 impl StoreError {
+    fn new(kind: StoreErrorKind, message: std::borrow::Cow<'static, str>) -> Self {
+        Self(Box::new(StoreErrorInner { kind, message, source: None }))
+    }
+
     /// The store cannot be reached now; `message` says which or how (no secrets).
     pub fn unavailable(message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
-        Self { kind: StoreErrorKind::Unavailable, message: message.into(), source: None }
+        Self::new(StoreErrorKind::Unavailable, message.into())
     }
 
     /// The store failed or returned data it could not decode.
     pub fn backend(message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
-        Self { kind: StoreErrorKind::Backend, message: message.into(), source: None }
+        Self::new(StoreErrorKind::Backend, message.into())
     }
 
     /// The store does not implement `operation`: what a provided [`Store`] method answers until
     /// the store overrides it, so that nothing is ever silently skipped.
     pub fn unsupported(operation: &'static str) -> Self {
-        Self { kind: StoreErrorKind::Unsupported, message: operation.into(), source: None }
+        Self::new(StoreErrorKind::Unsupported, operation.into())
     }
 
     /// The same error, caused by `source` (the driver's error), which
     /// [`std::error::Error::source`] returns.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(std::sync::Arc::new(source));
+        self.0.source = Some(std::sync::Arc::new(source));
         self
     }
 
     /// The kind of failure.
     pub fn kind(&self) -> StoreErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The store's description of what failed.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
+    }
+}
+
+impl std::fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let StoreErrorInner { kind, message, source } = &*self.0;
+        f.debug_struct("StoreError").field("kind", kind).field("message", message).field("source", source).finish()
     }
 }
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.kind {
-            StoreErrorKind::Unavailable => write!(f, "store unavailable: {}", self.message),
-            StoreErrorKind::Backend => write!(f, "store failure: {}", self.message),
-            StoreErrorKind::Unsupported => write!(f, "store does not support {}", self.message),
+        let message = &self.0.message;
+        match self.0.kind {
+            StoreErrorKind::Unavailable => write!(f, "store unavailable: {message}"),
+            StoreErrorKind::Backend => write!(f, "store failure: {message}"),
+            StoreErrorKind::Unsupported => write!(f, "store does not support {message}"),
         }
     }
 }
 
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.0.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
