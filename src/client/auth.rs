@@ -3,7 +3,7 @@
 //! secret itself.
 
 use crate::client::{AuthMethod, Client, ClientKind};
-use crate::http::{Params, Request, parse_basic_auth};
+use crate::http::{Params, Request, read_basic_auth};
 use crate::types::{ClientId, ClientSecret};
 
 /// Which part of client authentication failed. Reported to the host (for its logs and
@@ -128,14 +128,16 @@ pub(crate) fn read_credentials(request: &Request<'_>, body: &Params<'_>) -> Resu
         if body_secret.is_some() {
             return Err(ClientAuthError::MultipleMethods);
         }
-        let (id, secret) = parse_basic_auth(header).map_err(|_| failed(AuthFailure::MalformedHeader, true))?;
-        let client_id = ClientId::new(id).map_err(|_| failed(AuthFailure::UnknownClient, true))?;
+        let (client_id, secret) = read_basic_auth(header, |id, secret| {
+            // An empty password is no secret, as an empty `client_secret` is (TK-06): it must
+            // never be compared with anything.
+            (ClientId::new(id), (!secret.is_empty()).then(|| ClientSecret::new(secret)))
+        })
+        .map_err(|_| failed(AuthFailure::MalformedHeader, true))?;
+        let client_id = client_id.map_err(|_| failed(AuthFailure::UnknownClient, true))?;
         if body_id.is_some_and(|b| b != client_id.as_str()) {
             return Err(ClientAuthError::ClientIdMismatch);
         }
-        // An empty password is no secret, as an empty `client_secret` is (TK-06): it must never
-        // be compared with anything.
-        let secret = (!secret.is_empty()).then(|| ClientSecret::new(secret));
         return Ok(Credentials {
             client_id,
             method: AuthMethod::ClientSecretBasic,

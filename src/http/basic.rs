@@ -34,6 +34,12 @@ const MAX_AUTHORIZATION_LEN: usize = 4096;
 /// The scheme compares case-insensitively; the decoded text is split at the first `:` and each
 /// half is then form-url-decoded, so ids and secrets may contain `:` when the client encoded them.
 pub fn parse_basic_auth(header: &[u8]) -> Result<(String, String), BasicAuthError> {
+    read_basic_auth(header, |id, secret| (id.to_owned(), secret.to_owned()))
+}
+
+/// [`parse_basic_auth`], lending the id and secret to `read` instead of copying them: the usual
+/// header is decoded on the stack, and only what `read` keeps is allocated.
+pub(crate) fn read_basic_auth<T>(header: &[u8], read: impl FnOnce(&str, &str) -> T) -> Result<T, BasicAuthError> {
     if header.len() > MAX_AUTHORIZATION_LEN {
         return Err(BasicAuthError::TooLong);
     }
@@ -42,11 +48,19 @@ pub fn parse_basic_auth(header: &[u8]) -> Result<(String, String), BasicAuthErro
         return Err(BasicAuthError::NotBasic);
     }
     let credentials = header[scheme_end..].trim_ascii();
-    let decoded = STANDARD.decode(credentials).map_err(|_| BasicAuthError::BadBase64)?;
+    let mut stack = [0u8; 192];
+    let heap;
+    let decoded = if credentials.len().div_ceil(4) * 3 <= stack.len() {
+        let len = STANDARD.decode_slice(credentials, &mut stack).map_err(|_| BasicAuthError::BadBase64)?;
+        &stack[..len]
+    } else {
+        heap = STANDARD.decode(credentials).map_err(|_| BasicAuthError::BadBase64)?;
+        &heap[..]
+    };
     let colon = decoded.iter().position(|&b| b == b':').ok_or(BasicAuthError::NoSeparator)?;
     let id = decode_component(&decoded[..colon]).map_err(|_| BasicAuthError::BadEncoding)?;
     let secret = decode_component(&decoded[colon + 1..]).map_err(|_| BasicAuthError::BadEncoding)?;
-    Ok((id.into_owned(), secret.into_owned()))
+    Ok(read(&id, &secret))
 }
 
 /// Builds the `Authorization: Basic` value a client sends for `client_id` and `secret`.
@@ -89,5 +103,44 @@ mod tests {
         assert_eq!(parse_basic_auth(b"Basic YWJj"), Err(BasicAuthError::NoSeparator));
         let long = [b'a'; 5000];
         assert_eq!(parse_basic_auth(&long), Err(BasicAuthError::TooLong));
+    }
+
+    /// The reader as it was before it decoded on the stack: the reference the fast path must
+    /// match on every input, either side of the stack buffer's size.
+    fn reference(header: &[u8]) -> Result<(String, String), BasicAuthError> {
+        if header.len() > MAX_AUTHORIZATION_LEN {
+            return Err(BasicAuthError::TooLong);
+        }
+        let scheme_end = header.iter().position(|&b| b == b' ').ok_or(BasicAuthError::NotBasic)?;
+        if !header[..scheme_end].eq_ignore_ascii_case(b"basic") {
+            return Err(BasicAuthError::NotBasic);
+        }
+        let decoded = STANDARD.decode(header[scheme_end..].trim_ascii()).map_err(|_| BasicAuthError::BadBase64)?;
+        let colon = decoded.iter().position(|&b| b == b':').ok_or(BasicAuthError::NoSeparator)?;
+        let id = decode_component(&decoded[..colon]).map_err(|_| BasicAuthError::BadEncoding)?;
+        let secret = decode_component(&decoded[colon + 1..]).map_err(|_| BasicAuthError::BadEncoding)?;
+        Ok((id.into_owned(), secret.into_owned()))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2048, failure_persistence: None, ..Default::default() })]
+        #[test]
+        fn tk05_stack_and_heap_decoding_read_every_header_alike(
+            raw in proptest::collection::vec(proptest::sample::select(b"ab:%2A+= \xff".to_vec()), 0..300),
+            cut in 0usize..400,
+            noise in proptest::sample::select(b"=!A \x00".to_vec()),
+        ) {
+            let encoded = STANDARD.encode(&raw);
+            // Valid headers of every length around the stack buffer, and damaged ones.
+            let mut damaged = encoded.clone().into_bytes();
+            if !damaged.is_empty() {
+                let at = cut % damaged.len();
+                damaged[at] = noise;
+            }
+            for credentials in [encoded.as_bytes(), &damaged[..], &encoded.as_bytes()[..cut.min(encoded.len())]] {
+                let header = [&b"Basic "[..], credentials].concat();
+                proptest::prop_assert_eq!(parse_basic_auth(&header), reference(&header));
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod words;
 use std::borrow::Cow;
 use std::fmt;
 
+pub(crate) use basic::read_basic_auth;
 pub use basic::{BasicAuthError, basic_auth_header, parse_basic_auth};
 pub use form::ParamError;
 pub(crate) use form::{Params, append_form_component, decode_component, encode_form};
