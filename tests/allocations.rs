@@ -109,7 +109,7 @@ fn refresh_client_credentials_introspection_and_bearer_allocations_stay_within_b
     let _ = cc(&fx);
     let (client_credentials, response) = counted(|| cc(&fx));
     assert_eq!(response.status(), 200);
-    within("client_credentials", client_credentials, 12);
+    within("client_credentials", client_credentials, 10);
 
     let svc_token = json(&cc(&fx))["access_token"].as_str().unwrap().to_owned();
     let body = format!("token={svc_token}");
@@ -120,7 +120,7 @@ fn refresh_client_credentials_introspection_and_bearer_allocations_stay_within_b
     let _ = introspect();
     let (introspection, response) = counted(introspect);
     assert_eq!(json(&response)["active"], true);
-    within("introspection of an own token", introspection, 9);
+    within("introspection of an own token", introspection, 7);
 
     let checker = BearerChecker::new(fx.store.clone(), fx.clock.clone(), "unused").unwrap();
     let header = format!("Bearer {access}");
