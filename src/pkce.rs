@@ -10,8 +10,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::http::words::ByteSet;
 use crate::provider::{Random, RandomError, random_32};
 use crate::types::{constant_time_eq, encode_token};
+
+/// Whether `text` is a verifier's 43 to 128 unreserved characters (RFC 7636 §4.1, PK-05).
+pub(crate) fn is_well_formed_verifier(text: &str) -> bool {
+    const UNRESERVED: ByteSet = ByteSet::alphanumeric_and(b"-._~");
+    (43..=128).contains(&text.len()) && UNRESERVED.contains_all(text.as_bytes())
+}
 
 /// Why a PKCE parameter was refused. Every case is `invalid_request`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -74,7 +81,13 @@ impl CodeChallenge {
 
     /// Whether `verifier` hashes to this challenge, compared in constant time (PK-06).
     pub fn verify(&self, verifier: &CodeVerifier) -> bool {
-        constant_time_eq(&Self::s256(verifier).0, &self.0)
+        self.verifies(&verifier.0)
+    }
+
+    /// [`CodeChallenge::verify`] for a verifier still in the request, already checked with
+    /// [`is_well_formed_verifier`].
+    pub(crate) fn verifies(&self, verifier: &str) -> bool {
+        constant_time_eq(&Sha256::digest(verifier.as_bytes()), &self.0)
     }
 }
 
@@ -111,12 +124,7 @@ impl CodeVerifier {
     /// Checks the verifier's length and alphabet.
     pub fn new(text: impl Into<String>) -> Result<Self, PkceError> {
         let text = text.into();
-        let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-        if (43..=128).contains(&text.len()) && text.bytes().all(unreserved) {
-            Ok(Self(text))
-        } else {
-            Err(PkceError::MalformedVerifier)
-        }
+        if is_well_formed_verifier(&text) { Ok(Self(text)) } else { Err(PkceError::MalformedVerifier) }
     }
 
     /// A fresh verifier of 256 random bits (43 characters), as a client makes one. For tests,

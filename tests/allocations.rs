@@ -80,9 +80,9 @@ fn code_flow_allocations_stay_within_bounds() {
     assert_eq!(response.status(), 200);
     within("authorize", authorize, 10);
     within("approve", approve, 8);
-    within("code redemption", redeem, 13);
-    // Issue 19's target: at most 30 allocations for the whole code flow.
-    within("code flow in total", authorize + approve + redeem, 30);
+    within("code redemption", redeem, 10);
+    // Issue 19's target is at most 30 allocations for the whole code flow; today's count plus two.
+    within("code flow in total", authorize + approve + redeem, 27);
 }
 
 #[test]

@@ -112,7 +112,7 @@ impl<S: Store> Server<S> {
     ) -> Result<Response, TokenError> {
         let redemption = authorization_code::parse(params)?;
         let now = self.clock.now();
-        match self.seen("take_code", self.store.take_code(&redemption.code.hash()).await)? {
+        match self.seen("take_code", self.store.take_code(&redemption.code_hash()).await)? {
             CodeTake::NotFound => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
             CodeTake::AlreadyTaken(record) => {
                 // AC-04: only a replay that passes every binding revokes the grant.

@@ -12,36 +12,40 @@ use crate::client::Client;
 use crate::config::ServerConfig;
 use crate::dpop::Proof;
 use crate::http::Params;
-use crate::pkce::CodeVerifier;
+use crate::pkce::is_well_formed_verifier;
 use crate::store::CodeRecord;
-use crate::types::AuthorizationCode;
+use crate::types::TokenHash;
 
 /// The answer for unknown, used and revoked codes alike.
 pub(crate) const INVALID_CODE: &str = "the code is invalid, expired or already used";
 
-/// The grant-specific parameters of a code redemption.
+/// The grant-specific parameters of a code redemption, lent by the request.
 #[derive(Debug)]
-pub(crate) struct Redemption {
-    pub(crate) code: AuthorizationCode,
-    verifier: CodeVerifier,
-    redirect_uri: Option<String>,
+pub(crate) struct Redemption<'a> {
+    code: &'a str,
+    verifier: &'a str,
+    redirect_uri: Option<&'a str>,
+}
+
+impl Redemption<'_> {
+    /// The digest under which the code is stored.
+    pub(crate) fn code_hash(&self) -> TokenHash {
+        TokenHash::of(self.code)
+    }
 }
 
 /// Reads `code`, `code_verifier` and `redirect_uri` (AC-01, PK-05, PK-08).
 ///
 /// Every code has a challenge (PK-02), so a request without a well-formed verifier can never
 /// succeed: it is refused here, before the code is taken, and consumes nothing.
-pub(crate) fn parse(params: &Params<'_>) -> Result<Redemption, TokenError> {
+pub(crate) fn parse<'a>(params: &'a Params<'_>) -> Result<Redemption<'a>, TokenError> {
     let get = |name| params.get(name).ok().flatten();
     let code = get("code").ok_or(TokenError::InvalidRequest("code is required"))?;
     let verifier = get("code_verifier").ok_or(TokenError::InvalidRequest("code_verifier is required"))?;
-    let verifier = CodeVerifier::new(verifier)
-        .map_err(|_| TokenError::InvalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"))?;
-    Ok(Redemption {
-        code: AuthorizationCode::new(code),
-        verifier,
-        redirect_uri: get("redirect_uri").map(str::to_owned),
-    })
+    if !is_well_formed_verifier(verifier) {
+        return Err(TokenError::InvalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"));
+    }
+    Ok(Redemption { code, verifier, redirect_uri: get("redirect_uri") })
 }
 
 /// Checks the code's bindings: client (AC-02), redirect URI (AC-05) and PKCE (PK-06).
@@ -52,12 +56,12 @@ pub(crate) fn check_bindings(redemption: &Redemption, record: &CodeRecord, clien
     if record.client_id != *client.id() {
         return Err(TokenError::InvalidGrant("the code was issued to another client"));
     }
-    if redemption.redirect_uri.as_ref().is_some_and(|uri| *uri != record.redirect_uri) {
+    if redemption.redirect_uri.is_some_and(|uri| uri != record.redirect_uri) {
         return Err(TokenError::InvalidGrant("redirect_uri does not match the authorization request"));
     }
     // The record's challenge is not optional: no code is ever issued without one (PK-02), so a
     // verifier can never meet a code that had no challenge (PK-07).
-    if !record.code_challenge.verify(&redemption.verifier) {
+    if !record.code_challenge.verifies(redemption.verifier) {
         return Err(TokenError::InvalidGrant("code_verifier does not match the code challenge"));
     }
     Ok(())
