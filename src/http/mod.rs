@@ -296,7 +296,7 @@ pub struct Response {
 /// A response's headers: at most one of each name, in the order first set, names in their
 /// canonical case.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Headers(Vec<HeaderEntry>);
+pub struct Headers(Cow<'static, [HeaderEntry]>);
 
 impl Headers {
     /// Every header as (name, value), in order.
@@ -322,9 +322,10 @@ impl Headers {
     /// Sets `name` to `value`, replacing an earlier value of the same name: a response never
     /// carries two contradictory headers.
     fn set(&mut self, name: &'static str, value: Cow<'static, str>) {
-        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        let headers = self.0.to_mut();
+        match headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             Some(slot) => *slot = (name, value),
-            None => self.0.push((name, value)),
+            None => headers.push((name, value)),
         }
     }
 }
@@ -344,7 +345,7 @@ impl IntoIterator for Headers {
     type Item = (&'static str, String);
     type IntoIter = std::iter::Map<std::vec::IntoIter<HeaderEntry>, fn(HeaderEntry) -> (&'static str, String)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter().map(|(name, value)| (name, value.into_owned()))
+        self.0.into_owned().into_iter().map(|(name, value)| (name, value.into_owned()))
     }
 }
 
@@ -358,17 +359,21 @@ impl fmt::Debug for Headers {
 impl Response {
     pub(crate) fn new(status: u16) -> Self {
         // Room for the usual three or four headers in one allocation.
-        Self { status, headers: Headers(Vec::with_capacity(4)), body: Vec::new() }
+        Self { status, headers: Headers(Cow::Owned(Vec::with_capacity(4))), body: Vec::new() }
     }
+
+    /// The headers every JSON answer starts with: a constant, so the usual answer allocates
+    /// nothing for its headers (a header set later copies them first).
+    const JSON_HEADERS: &'static [HeaderEntry] = &[
+        ("Content-Type", Cow::Borrowed("application/json")),
+        ("Cache-Control", Cow::Borrowed("no-store")),
+        ("Pragma", Cow::Borrowed("no-cache")),
+    ];
 
     /// A JSON answer that must not be cached (TK-10): `Cache-Control: no-store`,
     /// `Pragma: no-cache`.
     pub(crate) fn json(status: u16, body: Vec<u8>) -> Self {
-        Self::new(status)
-            .with_header("Content-Type", "application/json")
-            .with_header("Cache-Control", "no-store")
-            .with_header("Pragma", "no-cache")
-            .with_body(body)
+        Self { status, headers: Headers(Cow::Borrowed(Self::JSON_HEADERS)), body }
     }
 
     /// A redirect to `location` with the given 3xx status, never cached.
@@ -533,6 +538,31 @@ impl From<Response> for ::http::Response<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tk10_a_json_answer_has_its_three_headers_and_later_headers_add_or_replace() {
+        let answer = Response::json(200, b"{}".to_vec());
+        let names = |r: &Response| r.headers().iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>();
+        assert_eq!(names(&answer), ["Content-Type: application/json", "Cache-Control: no-store", "Pragma: no-cache"]);
+        assert_eq!(answer.header("cache-control"), Some("no-store"));
+        // The same answer built header by header is equal to it.
+        let by_hand = Response::new(200)
+            .with_header("Content-Type", "application/json")
+            .with_header("Cache-Control", "no-store")
+            .with_header("Pragma", "no-cache")
+            .with_body(b"{}".to_vec());
+        assert_eq!(answer, by_hand);
+        let challenged =
+            answer.clone().with_header("WWW-Authenticate", "Basic").with_header("Cache-Control", "private");
+        assert_eq!(
+            names(&challenged),
+            ["Content-Type: application/json", "Cache-Control: private", "Pragma: no-cache", "WWW-Authenticate: Basic"]
+        );
+        // The constant itself is untouched by the copy that was changed.
+        assert_eq!(names(&answer)[1], "Cache-Control: no-store");
+        let owned: Vec<(&str, String)> = challenged.headers().clone().into_iter().collect();
+        assert_eq!(owned.len(), 4);
+    }
 
     #[test]
     fn tk01_content_type_parameters_and_case_are_accepted() {

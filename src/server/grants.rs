@@ -52,7 +52,7 @@ impl<S: Store> Server<S> {
         let now = self.clock.now();
         let invalid = TokenError::InvalidGrant(refresh::INVALID_REFRESH_TOKEN);
         let record =
-            self.seen("refresh_token", self.store.refresh_token(&request.token.hash()).await)?.ok_or(invalid)?;
+            self.seen("refresh_token", self.store.refresh_token(&request.token_hash()).await)?.ok_or(invalid)?;
         refresh::check_client(&record, client)?;
         let presentation = refresh::classify(&record, now, &self.config);
         match presentation {

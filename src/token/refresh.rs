@@ -19,25 +19,33 @@ use crate::config::ServerConfig;
 use crate::dpop::Proof;
 use crate::http::{Params, Response};
 use crate::store::{RefreshTokenRecord, Rotation};
-use crate::types::{RefreshToken, Scope};
+use crate::types::{RefreshToken, Scope, TokenHash};
 
 /// The answer for unknown, revoked, rotated-out and expired refresh tokens alike.
 pub(crate) const INVALID_REFRESH_TOKEN: &str = "the refresh token is invalid, expired or revoked";
 
 /// The grant-specific parameters of a refresh.
 #[derive(Debug)]
-pub(crate) struct RefreshRequest {
-    pub(crate) token: RefreshToken,
+pub(crate) struct RefreshRequest<'a> {
+    /// The presented token, lent by the request: only its digest is ever needed.
+    token: &'a str,
     scope: Option<Scope>,
 }
 
+impl RefreshRequest<'_> {
+    /// The digest under which the presented token is stored.
+    pub(crate) fn token_hash(&self) -> TokenHash {
+        TokenHash::of(self.token)
+    }
+}
+
 /// Reads `refresh_token` (RT-01) and `scope`.
-pub(crate) fn parse(params: &Params<'_>) -> Result<RefreshRequest, TokenError> {
+pub(crate) fn parse<'a>(params: &'a Params<'_>) -> Result<RefreshRequest<'a>, TokenError> {
     let get = |name| params.get(name).ok().flatten();
     let token = get("refresh_token").ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
     let scope =
         get("scope").map(Scope::parse).transpose().map_err(|_| TokenError::InvalidScope("scope is malformed"))?;
-    Ok(RefreshRequest { token: RefreshToken::new(token), scope })
+    Ok(RefreshRequest { token, scope })
 }
 
 /// What presenting a stored refresh token amounts to.
