@@ -38,9 +38,7 @@ use crate::store::{
 use crate::token::refresh::{self, Presentation};
 use crate::token::{self, TokenError, authorization_code, client_credentials};
 use crate::token::{AccessText, NewAccess, Validity};
-use crate::types::{
-    AuthorizationCode, ClientId, GrantId, RefreshToken, Resource, Scope, Subject, TokenHash, encode_token,
-};
+use crate::types::{ClientId, GrantId, Minted, Resource, Scope, Subject, TokenHash, encode_token};
 
 mod authorization;
 mod device;
@@ -364,21 +362,21 @@ impl<S: Store> Server<S> {
     }
 
     /// A code (256 bits) and its grant id (128 bits), from one call for randomness.
-    fn fresh_code(&self) -> Result<(AuthorizationCode, GrantId), RandomError> {
+    fn fresh_code(&self) -> Result<(Minted, GrantId), RandomError> {
         let mut random = [0u8; 48];
         self.fill_random(&mut random)?;
-        let (code, grant) = random.split_at(32);
-        Ok((AuthorizationCode::new(encode_token(code)), grant_id_from(grant)?))
+        let (code, grant) = random.split_first_chunk::<32>().ok_or(RandomError)?;
+        Ok((Minted::from_random(code), grant_id_from(grant)?))
     }
 
     /// The random part of an access token (an opaque token, or a JWT's `jti`) and, when
     /// `with_refresh`, a refresh token (256 bits each), from one call for randomness.
-    fn fresh_tokens(&self, with_refresh: bool) -> Result<(String, Option<RefreshToken>), RandomError> {
-        let mut random = [0u8; 64];
-        let needed = if with_refresh { 64 } else { 32 };
-        self.fill_random(&mut random[..needed])?;
-        let (access, refresh) = random.split_at(32);
-        Ok((encode_token(access), with_refresh.then(|| RefreshToken::new(encode_token(refresh)))))
+    fn fresh_tokens(&self, with_refresh: bool) -> Result<(Minted, Option<Minted>), RandomError> {
+        let mut random = [[0u8; 32]; 2];
+        let needed = if with_refresh { 2 } else { 1 };
+        self.fill_random(random[..needed].as_flattened_mut())?;
+        let [access, refresh] = &random;
+        Ok((Minted::from_random(access), with_refresh.then(|| Minted::from_random(refresh))))
     }
 
     /// The access-token format for `client`: its registration's, else the server's.

@@ -7,7 +7,7 @@ use crate::config::ServerConfig;
 use crate::http::Response;
 use crate::pkce::CodeChallenge;
 use crate::store::CodeRecord;
-use crate::types::{AuthorizationCode, GrantId, Issuer, Resource, Scope, Subject, TokenHash};
+use crate::types::{GrantId, Issuer, Minted, Resource, Scope, Subject, TokenHash};
 
 /// The answer to [`Server::approve`](crate::Server::approve): the redirect to send, and the grant
 /// the issued code belongs to.
@@ -196,7 +196,7 @@ impl ConsentRequest {
     pub(crate) fn issue_code(
         &self,
         approval: &Approval,
-        code: &AuthorizationCode,
+        code: &Minted,
         grant_id: GrantId,
         now: time::OffsetDateTime,
         config: &ServerConfig,
@@ -214,7 +214,7 @@ impl ConsentRequest {
             dpop_jkt: self.dpop_jkt.clone(),
             resources: approval.granted_resources(&self.resources),
         };
-        let response = self.target.respond(&[("code", code.secret())], config.issuer());
+        let response = self.target.respond(&[("code", code.as_str())], config.issuer());
         (record, response)
     }
 

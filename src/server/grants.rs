@@ -27,10 +27,11 @@ impl<S: Store> Server<S> {
         // the bytes it returns.
         let mut random = [0u8; 48];
         self.fill_random(&mut random)?;
-        let (token, grant) = random.split_at(32);
+        let (token, grant) = random.split_first_chunk::<32>().ok_or(RandomError)?;
         let subject = client_credentials::subject(client);
         let validity = Validity::access(&self.config, now, None);
-        let access = self.new_access(client, encode_token(token), &subject, &scope, validity, proof, audience).await?;
+        let access =
+            self.new_access(client, Minted::from_random(token), &subject, &scope, validity, proof, audience).await?;
         let grant_id = grant_id_from(grant)?;
         let (grant, response) =
             client_credentials::issue(client, subject, scope, grant_id, resource.cloned(), validity, access);
@@ -173,7 +174,7 @@ impl<S: Store> Server<S> {
     pub(super) async fn new_access(
         &self,
         client: &Client,
-        random: String,
+        random: Minted,
         subject: &Subject,
         scope: &Scope,
         validity: Validity,
@@ -194,7 +195,7 @@ impl<S: Store> Server<S> {
                     client.id(),
                     scope,
                     validity,
-                    &random,
+                    random.as_str(),
                     jkt.as_deref(),
                     audience.as_deref(),
                 )?;

@@ -12,7 +12,7 @@ use crate::http::{JsonObject, Method, ParamError, Params, Request, Response};
 use crate::jwt::{self, IssuedClaims};
 use crate::provider::RandomError;
 use crate::store::{AccessTokenRecord, GrantRecord, NewGrant, RefreshTokenRecord, StoreError, StoreErrorKind};
-use crate::types::{AccessToken, ClientId, GrantId, RefreshToken, Resource, Scope, Subject, TokenHash};
+use crate::types::{ClientId, GrantId, Minted, Resource, Scope, Subject, TokenHash};
 
 /// Every parameter the token endpoint defines for the grants it knows; each may appear at most
 /// once (TK-02).
@@ -237,8 +237,18 @@ pub(crate) struct NewAccess {
 
 /// The text of a new access token.
 pub(crate) enum AccessText {
-    Opaque(String),
-    Jwt { jwt: String, jti: String },
+    Opaque(Minted),
+    Jwt { jwt: String, jti: Minted },
+}
+
+impl AccessText {
+    /// The token as the client gets it.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Self::Opaque(token) => token.as_str(),
+            Self::Jwt { jwt, .. } => jwt,
+        }
+    }
 }
 
 impl NewAccess {
@@ -305,14 +315,10 @@ pub(crate) fn mint_access(
     subject: &Subject,
     scope: &Scope,
     validity: Validity,
-) -> (AccessToken, AccessTokenRecord) {
-    let (token, hash) = match access.token {
-        AccessText::Opaque(random) => {
-            let token = AccessToken::new(random);
-            let hash = token.hash();
-            (token, hash)
-        }
-        AccessText::Jwt { jwt, jti } => (AccessToken::new(jwt), TokenHash::of_jwt_id(&jti)),
+) -> (AccessText, AccessTokenRecord) {
+    let hash = match &access.token {
+        AccessText::Opaque(token) => token.hash(),
+        AccessText::Jwt { jti, .. } => TokenHash::of_jwt_id(jti.as_str()),
     };
     let record = AccessTokenRecord {
         hash,
@@ -325,7 +331,7 @@ pub(crate) fn mint_access(
         expires_at: validity.expires_at,
         jkt: access.jkt,
     };
-    (token, record)
+    (access.token, record)
 }
 
 /// Who authorized what: the grant a code redemption or a device-code redemption creates.
@@ -346,7 +352,7 @@ pub(crate) fn issue_grant(
     config: &ServerConfig,
     validity: Validity,
     access: NewAccess,
-    refresh: Option<&RefreshToken>,
+    refresh: Option<&Minted>,
 ) -> (NewGrant, Response) {
     let Authorization { grant_id, client_id, subject, scope, resources, authorized_at } = authorization;
     let now = validity.issued_at;
@@ -381,19 +387,21 @@ pub(crate) fn issue_grant(
 
 /// The successful token answer (TK-09, TK-10): absent members are omitted, never null.
 pub(crate) fn success(
-    access: &AccessToken,
+    access: &AccessText,
     token_type: &'static str,
     expires_in: time::Duration,
-    refresh: Option<&RefreshToken>,
+    refresh: Option<&Minted>,
     scope: &Scope,
 ) -> Response {
+    let access = access.as_str();
+    let refresh = refresh.map(Minted::as_str);
     // Sized for the whole answer up front: one allocation.
-    let estimate = 96 + access.secret().len() + refresh.map_or(0, |r| r.secret().len() + 20) + scope.as_str().len();
+    let estimate = 96 + access.len() + refresh.map_or(0, |r| r.len() + 20) + scope.as_str().len();
     let mut body = JsonObject::with_capacity(estimate);
-    body.string("access_token", access.secret())
+    body.string("access_token", access)
         .string("token_type", token_type)
         .integer("expires_in", expires_in.whole_seconds())
-        .optional_string("refresh_token", refresh.map(RefreshToken::secret))
+        .optional_string("refresh_token", refresh)
         .optional_string("scope", (!scope.is_empty()).then(|| scope.as_str()));
     Response::json(200, body.finish())
 }

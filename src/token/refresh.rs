@@ -19,7 +19,7 @@ use crate::config::ServerConfig;
 use crate::dpop::Proof;
 use crate::http::{Params, Response};
 use crate::store::{RefreshTokenRecord, Rotation};
-use crate::types::{RefreshToken, Scope, TokenHash};
+use crate::types::{Minted, Scope, TokenHash};
 
 /// The answer for unknown, revoked, rotated-out and expired refresh tokens alike.
 pub(crate) const INVALID_REFRESH_TOKEN: &str = "the refresh token is invalid, expired or revoked";
@@ -140,13 +140,13 @@ pub(crate) fn issue(
     config: &ServerConfig,
     validity: Validity,
     access: NewAccess,
-    new_refresh: Option<&RefreshToken>,
+    new_refresh: Option<&Minted>,
 ) -> (Rotation, Response) {
     let now = validity.issued_at;
     let (token_type, jkt) = (access.token_type(), access.jkt.clone());
     let idle_end = config.refresh_token_idle_timeout().map_or(record.grant_expires_at, |idle| now + idle);
     let refresh_record = RefreshTokenRecord {
-        hash: new_refresh.map_or(record.hash, RefreshToken::hash),
+        hash: new_refresh.map_or(record.hash, Minted::hash),
         grant_id: record.grant_id.clone(),
         client_id: record.client_id.clone(),
         subject: record.subject.clone(),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 mod secrets;
 
 pub use secrets::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken, TokenHash};
-pub(crate) use secrets::{constant_time_eq, encode_token};
+pub(crate) use secrets::{Minted, constant_time_eq, encode_token};
 
 /// Why a value was refused by one of the constructors in this module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

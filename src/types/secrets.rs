@@ -164,6 +164,39 @@ pub(crate) fn encode_token(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A token the server has just minted from 256 random bits: its 43 base64url characters, kept
+/// inline until they are written into the answer, so minting allocates nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct Minted([u8; 43]);
+
+impl Minted {
+    /// The encoding of `random`.
+    pub(crate) fn from_random(random: &[u8; 32]) -> Self {
+        let mut text = [0; 43];
+        // 32 bytes always encode to exactly 43 characters.
+        let written = URL_SAFE_NO_PAD.encode_slice(random, &mut text).unwrap_or_default();
+        debug_assert_eq!(written, 43);
+        Self(text)
+    }
+
+    /// The token's text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only base64url characters were written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The digest under which the token is stored.
+    pub(crate) fn hash(&self) -> TokenHash {
+        TokenHash::of(self.as_str())
+    }
+}
+
+impl fmt::Debug for Minted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Minted(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +205,8 @@ mod tests {
     fn sec10_secrets_are_redacted_in_debug() {
         let s = ClientSecret::new("hunter2");
         assert_eq!(format!("{s:?}"), "ClientSecret(<redacted>)");
+        let minted = Minted::from_random(&[7; 32]);
+        assert_eq!(format!("{minted:?}"), "Minted(<redacted>)");
         assert!(!format!("{:?}", AccessToken::new("tok")).contains("tok"));
     }
     #[test]
@@ -182,6 +217,15 @@ mod tests {
         // Differences that cancel under a running XOR (0x61^0x62 twice) must still differ.
         assert!(!constant_time_eq(b"ab", b"ba"));
     }
+    #[test]
+    fn a_minted_token_is_the_base64url_of_its_random_bytes_and_hashes_as_its_text() {
+        let random: [u8; 32] = std::array::from_fn(|i| (i * 37 + 11) as u8);
+        let minted = Minted::from_random(&random);
+        assert_eq!(minted.as_str(), URL_SAFE_NO_PAD.encode(random));
+        assert_eq!(minted.as_str(), encode_token(&random));
+        assert_eq!(minted.hash(), TokenHash::of(&encode_token(&random)));
+    }
+
     /// A digest's text form (records, logs, the stores' keys) is 43 unpadded base64url
     /// characters, and `Debug` shows it under the type's name.
     #[test]
