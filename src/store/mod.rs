@@ -478,3 +478,29 @@ pub trait Store: Send + Sync {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Boxing the error's parts changed nothing a host sees: kind, message, text, source and
+    /// the `Debug` shape a log line shows.
+    #[test]
+    fn a_store_error_reads_the_same_however_it_is_laid_out() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let error = StoreError::unavailable("redis").with_source(refused);
+        assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+        assert_eq!(error.message(), "redis");
+        assert_eq!(error.to_string(), "store unavailable: redis");
+        assert_eq!(std::error::Error::source(&error).map(ToString::to_string).as_deref(), Some("refused"));
+        assert_eq!(
+            format!("{error:?}"),
+            r#"StoreError { kind: Unavailable, message: "redis", source: Some(Custom { kind: ConnectionRefused, error: "refused" }) }"#
+        );
+        assert_eq!(StoreError::backend("decode").to_string(), "store failure: decode");
+        assert_eq!(StoreError::unsupported("claim_once").to_string(), "store does not support claim_once");
+        assert!(std::error::Error::source(&StoreError::backend("decode")).is_none());
+        // Small enough to come back in registers with any answer.
+        assert_eq!(std::mem::size_of::<StoreError>(), std::mem::size_of::<usize>());
+    }
+}

@@ -405,3 +405,32 @@ pub(crate) fn success(
         .optional_string("scope", (!scope.is_empty()).then(|| scope.as_str()));
     Response::json(200, body.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TK-09's answer is written into one buffer sized up front: never regrown (a regrown buffer
+    /// has at least doubled) and never far larger than the answer.
+    #[test]
+    fn tk09_the_token_answer_fills_a_buffer_sized_for_it_up_front() {
+        let opaque = AccessText::Opaque(Minted::from_random(&[1; 32]));
+        let jwt = AccessText::Jwt { jwt: "e".repeat(700), jti: Minted::from_random(&[3; 32]) };
+        let refresh = Minted::from_random(&[2; 32]);
+        let long_scope = Scope::parse(&"scope:with-a-long-name ".repeat(8).trim_end().to_owned()).unwrap();
+        for access in [&opaque, &jwt] {
+            for refresh in [None, Some(&refresh)] {
+                for scope in [Scope::parse("read").unwrap(), long_scope.clone(), Scope::default()] {
+                    let response = success(access, "Bearer", time::Duration::seconds(3600), refresh, &scope);
+                    let (status, _, body) = response.into_parts();
+                    assert_eq!(status, 200);
+                    let spare = body.capacity() - body.len();
+                    assert!(spare <= 40, "{spare} bytes spare for a {}-byte answer", body.len());
+                    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    assert_eq!(json["access_token"], access.as_str());
+                    assert_eq!(json.get("refresh_token").and_then(|r| r.as_str()), refresh.map(Minted::as_str));
+                }
+            }
+        }
+    }
+}
