@@ -198,23 +198,25 @@ impl Grants {
         if self.revoked.contains_key(&grant.grant_id) || subject_revoked {
             return Ok(InsertOutcome::GrantRevoked);
         }
-        // One hash of the id: the vacant slot is filled last, once every check has passed.
+        // One probe per table: each vacant slot is found once and filled last, once every
+        // check has passed, so a refused grant writes nothing.
         let Entry::Vacant(family) = self.families.entry(grant.grant_id.clone()) else {
             return Err(StoreError::backend("grant collision"));
         };
-        if self.access.contains_key(&access.hash)
-            || refresh.as_ref().is_some_and(|r| self.refresh.contains_key(&r.hash))
-        {
-            return Err(StoreError::backend("token collision"));
-        }
+        let collision = || StoreError::backend("token collision");
+        let Entry::Vacant(access_slot) = self.access.entry(access.hash) else { return Err(collision()) };
+        let refresh_slot = match refresh.as_ref().map(|r| self.refresh.entry(r.hash)) {
+            Some(Entry::Occupied(_)) => return Err(collision()),
+            Some(Entry::Vacant(slot)) => Some(slot),
+            None => None,
+        };
         let core = Arc::new(Core::new(grant, refresh.as_ref().map(|r| r.hash)));
         // Every entry is built (and checked) before anything is written: all or nothing.
-        let (access_hash, access) = (access.hash, AccessEntry::new(core.clone(), access)?);
-        let refresh =
-            refresh.map(|r| Ok::<_, StoreError>((r.hash, RefreshEntry::new(core.clone(), r)?))).transpose()?;
-        self.access.insert(access_hash, access);
-        if let Some((hash, entry)) = refresh {
-            self.refresh.insert(hash, entry);
+        let access = AccessEntry::new(core.clone(), access)?;
+        let refresh = refresh.map(|r| RefreshEntry::new(core.clone(), r)).transpose()?;
+        access_slot.insert(access);
+        if let (Some(slot), Some(entry)) = (refresh_slot, refresh) {
+            slot.insert(entry);
         }
         family.insert(core);
         Ok(InsertOutcome::Inserted)

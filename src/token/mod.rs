@@ -414,11 +414,12 @@ mod tests {
     /// has at least doubled) and never far larger than the answer.
     #[test]
     fn tk09_the_token_answer_fills_a_buffer_sized_for_it_up_front() {
-        let opaque = AccessText::Opaque(Minted::from_random(&[1; 32]));
-        let jwt = AccessText::Jwt { jwt: "e".repeat(700), jti: Minted::from_random(&[3; 32]) };
+        let minted = Minted::from_random(&[1; 32]);
+        let opaque = (AccessText::Opaque(minted), minted.as_str().to_owned());
+        let jwt = (AccessText::Jwt { jwt: "e".repeat(700), jti: Minted::from_random(&[3; 32]) }, "e".repeat(700));
         let refresh = Minted::from_random(&[2; 32]);
         let long_scope = Scope::parse(&"scope:with-a-long-name ".repeat(8).trim_end().to_owned()).unwrap();
-        for access in [&opaque, &jwt] {
+        for (access, text) in [&opaque, &jwt] {
             for refresh in [None, Some(&refresh)] {
                 for scope in [Scope::parse("read").unwrap(), long_scope.clone(), Scope::default()] {
                     let response = success(access, "Bearer", time::Duration::seconds(3600), refresh, &scope);
@@ -427,7 +428,7 @@ mod tests {
                     let spare = body.capacity() - body.len();
                     assert!(spare <= 40, "{spare} bytes spare for a {}-byte answer", body.len());
                     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                    assert_eq!(json["access_token"], access.as_str());
+                    assert_eq!(json["access_token"], text.as_str());
                     assert_eq!(json.get("refresh_token").and_then(|r| r.as_str()), refresh.map(Minted::as_str));
                 }
             }
