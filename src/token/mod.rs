@@ -418,7 +418,9 @@ mod tests {
         let opaque = (AccessText::Opaque(minted), minted.as_str().to_owned());
         let jwt = (AccessText::Jwt { jwt: "e".repeat(700), jti: Minted::from_random(&[3; 32]) }, "e".repeat(700));
         let refresh = Minted::from_random(&[2; 32]);
-        let long_scope = Scope::parse(&"scope:with-a-long-name ".repeat(8).trim_end().to_owned()).unwrap();
+        let long_scope = (0..8).map(|i| format!("scope-{i}:with-a-long-name")).collect::<Vec<_>>().join(" ");
+        let long_scope = Scope::parse(&long_scope).unwrap();
+        assert_eq!(long_scope.as_str().len(), 8 * 25 + 7);
         for (access, text) in [&opaque, &jwt] {
             for refresh in [None, Some(&refresh)] {
                 for scope in [Scope::parse("read").unwrap(), long_scope.clone(), Scope::default()] {
