@@ -420,7 +420,7 @@ mod tests {
         let refresh = Minted::from_random(&[2; 32]);
         let long_scope = (0..8).map(|i| format!("scope-{i}:with-a-long-name")).collect::<Vec<_>>().join(" ");
         let long_scope = Scope::parse(&long_scope).unwrap();
-        assert_eq!(long_scope.as_str().len(), 8 * 25 + 7);
+        assert_eq!(long_scope.as_str().len(), 8 * 24 + 7);
         for (access, text) in [&opaque, &jwt] {
             for refresh in [None, Some(&refresh)] {
                 for scope in [Scope::parse("read").unwrap(), long_scope.clone(), Scope::default()] {
