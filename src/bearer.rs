@@ -22,9 +22,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::bytes::ByteSet;
 use crate::dpop::{self, DpopError, NonceKey, ProofTarget};
 use crate::error::is_valid_description;
-use crate::http::words::ByteSet;
 use crate::http::{Method, Request, Response, decode_component};
 use crate::jose::MAX_TOKEN_BYTES;
 use crate::jwt::{AccessTokenClaims, JwtError, JwtVerifier};

@@ -119,6 +119,7 @@
 mod audience;
 pub mod authorize;
 pub mod bearer;
+mod bytes;
 pub mod client;
 pub mod config;
 pub mod device;

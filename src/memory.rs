@@ -81,11 +81,11 @@ impl Hasher for IdHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for word in crate::http::words::whole_words(bytes) {
+        for word in crate::bytes::whole_words(bytes) {
             self.mix(word);
         }
         // The length keeps "ab" and "ab\0" apart.
-        self.mix(crate::http::words::tail_word(bytes, 0) ^ ((bytes.len() % 8) as u64) << 59);
+        self.mix(crate::bytes::tail_word(bytes, 0) ^ ((bytes.len() % 8) as u64) << 59);
     }
 }
 

@@ -60,7 +60,7 @@ pub(crate) fn read<'a>(request: &Request<'a>, config: &ServerConfig) -> Result<P
 /// issues (wrong prefix, not 43 base64url characters).
 pub(crate) fn digest(request_uri: &str) -> Option<TokenHash> {
     let random = request_uri.strip_prefix(REQUEST_URI_PREFIX)?;
-    let well_formed = random.len() == 43 && random.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let well_formed = random.len() == 43 && crate::bytes::BASE64URL.contains_all(random.as_bytes());
     well_formed.then(|| TokenHash::of(random))
 }
 

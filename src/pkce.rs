@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::http::words::ByteSet;
+use crate::bytes::ByteSet;
 use crate::provider::{Random, RandomError, random_32};
 use crate::types::{constant_time_eq, encode_token};
 

@@ -14,6 +14,7 @@ use crate::audience;
 use crate::authorize::{
     self, Approval, ApprovalError, Approved, AuthorizeError, AuthorizeFailure, AuthorizeOutcome, ConsentRequest,
 };
+use crate::bytes::BASE64URL;
 use crate::client::{
     AuthFailure, AuthMethod, AuthProof, Client, ClientAuthError, Credentials, GrantType, assertion, precheck,
 };
@@ -22,7 +23,6 @@ use crate::config::ServerConfig;
 use crate::device::UserCodeLimiter;
 use crate::dpop::{self, DpopError, Proof, ProofTarget};
 use crate::hooks::{Failure, Hooks, SecurityEvent};
-use crate::http::words::ByteSet;
 use crate::http::{Method, Params, Request, Response};
 use crate::introspect;
 use crate::jose::{self, JwtSigner, KeySet, VerificationKeys};
@@ -464,7 +464,6 @@ enum Found {
 
 /// Whether `token` could be an opaque token of this server: 1 to 512 base64url characters.
 fn is_opaque_token_text(token: &str) -> bool {
-    const BASE64URL: ByteSet = ByteSet::alphanumeric_and(b"-_");
     !token.is_empty() && token.len() <= 512 && BASE64URL.contains_all(token.as_bytes())
 }
 

@@ -135,7 +135,7 @@ pub(crate) fn validate(
     // DP-06: `dpop_jkt` binds the code to a DPoP key: a JWK SHA-256 thumbprint, 43 base64url
     // characters.
     let dpop_jkt = dpop_jkt.map(str::to_owned);
-    let thumbprint = |t: &str| t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let thumbprint = |t: &str| t.len() == 43 && crate::bytes::BASE64URL.contains_all(t.as_bytes());
     if dpop_jkt.as_deref().is_some_and(|t| !thumbprint(t)) {
         return Err(fail(AuthorizeError::InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint")));
     }

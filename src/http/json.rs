@@ -123,7 +123,7 @@ fn needs_escaping(bytes: &[u8]) -> bool {
     let has_byte = |word: u64, b: u8| has_below(word ^ (ONES * u64::from(b)), 1);
     let special = |word: u64| has_below(word, 0x20) | has_byte(word, b'"') | has_byte(word, b'\\');
     // The tail padded with a byte that needs nothing.
-    super::words::whole_words(bytes).any(special) || special(super::words::tail_word(bytes, b'a'))
+    crate::bytes::whole_words(bytes).any(special) || special(crate::bytes::tail_word(bytes, b'a'))
 }
 
 /// Appends `value` in decimal.

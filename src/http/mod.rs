@@ -9,7 +9,6 @@
 mod basic;
 mod form;
 mod json;
-pub(crate) mod words;
 
 use std::borrow::Cow;
 use std::fmt;
