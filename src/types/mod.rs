@@ -5,11 +5,13 @@
 //! `<redacted>` in `Debug` and are stored only as a [`TokenHash`].
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 mod secrets;
+mod text;
+
+use text::Text;
 
 pub use secrets::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken, TokenHash};
 pub(crate) use secrets::{Minted, constant_time_eq, encode_token};
@@ -45,23 +47,24 @@ macro_rules! string_newtype {
     ($(#[$meta:meta])* $name:ident, $check:expr, $err:expr) => {
         $(#[$meta])*
         ///
-        /// Cloning shares the text (a reference count), so the records of one grant hold one
-        /// copy of it between them.
+        /// Text of up to 22 bytes is kept in the value, so cloning it is a copy; longer text
+        /// is shared (cloning is a reference count), so the records of one grant hold one copy
+        /// of it between them.
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(Arc<str>);
+        pub struct $name(Text);
 
         impl $name {
-            /// Checks `value` and keeps a copy of it (one allocation).
+            /// Checks `value` and keeps a copy of it (inline when short, else one allocation).
             pub fn new(value: impl AsRef<str>) -> Result<Self, InvalidValue> {
                 let value = value.as_ref();
                 let check: fn(&str) -> bool = $check;
-                if check(value) { Ok(Self(Arc::from(value))) } else { Err($err) }
+                if check(value) { Ok(Self(Text::new(value))) } else { Err($err) }
             }
 
             /// The value as text, exactly as it was given.
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
 
             /// Wraps a literal written in the program, without a `Result` to handle on every
@@ -88,19 +91,19 @@ macro_rules! string_newtype {
 
         impl From<$name> for String {
             fn from(value: $name) -> String {
-                String::from(&*value.0)
+                String::from(value.0.as_str())
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.0.as_str())
             }
         }
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({:?})"), &*self.0)
+                write!(f, concat!(stringify!($name), "({:?})"), self.0.as_str())
             }
         }
     };
@@ -137,7 +140,7 @@ impl Subject {
 impl ClientId {
     /// The client id a subject spells, if it is one, sharing the subject's text.
     pub(crate) fn spelled_by(subject: &Subject) -> Option<Self> {
-        is_client_id(&subject.0).then(|| Self(subject.0.clone()))
+        is_client_id(subject.0.as_str()).then(|| Self(subject.0.clone()))
     }
 }
 
@@ -275,12 +278,18 @@ pub(crate) fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
 
 /// A set of scope tokens (AZ-10): case-sensitive, kept in the order first given, without repeats.
 ///
-/// The text form is the tokens joined by single spaces, and that is how it is kept: one shared
-/// string (cloning is a reference count), so answers and records never re-join tokens. The empty
-/// scope is allowed and holds no allocation.
-#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The text form is the tokens joined by single spaces, and that is how it is kept, so answers
+/// and records never re-join tokens: in the value when it is at most 22 bytes (cloning is a
+/// copy), else one shared string (cloning is a reference count). The empty scope is allowed.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Scope(Option<Arc<str>>);
+pub struct Scope(Text);
+
+impl Default for Scope {
+    fn default() -> Self {
+        Self(Text::EMPTY)
+    }
+}
 
 /// `NQCHAR` (RFC 6749 App. A.4).
 fn is_nqchar(b: u8) -> bool {
@@ -303,7 +312,7 @@ impl Scope {
             repeated = repeated || text.split(' ').take(i).any(|t| t == token);
         }
         if !repeated {
-            return Ok(Self(Some(Arc::from(text))));
+            return Ok(Self(Text::new(text)));
         }
         let mut kept: Vec<&str> = Vec::new();
         for token in text.split(' ') {
@@ -311,7 +320,7 @@ impl Scope {
                 kept.push(token);
             }
         }
-        Ok(Self(Some(Arc::from(kept.join(" ")))))
+        Ok(Self(Text::new(&kept.join(" "))))
     }
 
     /// A scope written in the program, parsed without a `Result` to handle on every request:
@@ -335,12 +344,12 @@ impl Scope {
 
     /// The tokens joined by single spaces (empty for the empty scope).
     pub fn as_str(&self) -> &str {
-        self.0.as_deref().unwrap_or("")
+        self.0.as_str()
     }
 
     /// Whether the scope holds no token.
     pub fn is_empty(&self) -> bool {
-        self.0.is_none()
+        self.0.is_empty()
     }
 
     /// Whether `token` is one of the scope's tokens (case-sensitive).
@@ -366,7 +375,7 @@ impl Scope {
             return self.clone();
         }
         let kept: Vec<&str> = self.iter().filter(|t| other.contains(t)).collect();
-        if kept.is_empty() { Self::default() } else { Self(Some(Arc::from(kept.join(" ")))) }
+        if kept.is_empty() { Self::default() } else { Self(Text::new(&kept.join(" "))) }
     }
 }
 
