@@ -2,8 +2,9 @@
 //!
 //! What every token of a grant has in common (grant id, client, subject, the grant's own
 //! scope, times and resources) is written once, in an `Arc`ed [`Core`]; a token's entry keeps
-//! only what is its own (scope, times, and rarely an audience or a DPoP binding, boxed). A
-//! record handed out is rebuilt from the two: reference counts, no copies of text.
+//! only what is its own: its times and, boxed because most tokens have none of it, a scope
+//! other than the grant's, an audience or a DPoP binding. A record handed out is rebuilt from
+//! the two: short text copied, long text shared.
 //!
 //! Revoking a grant marks its core: its tokens are never returned again, and the next purge
 //! drops them, so revocation costs the same however many tokens the grant issued, and no
@@ -60,15 +61,17 @@ impl Core {
 #[derive(Debug)]
 struct AccessEntry {
     core: Arc<Core>,
-    scope: Scope,
     issued_at: OffsetDateTime,
     expires_at: OffsetDateTime,
-    /// An audience or a DPoP binding: absent from most tokens, so boxed.
+    /// A scope narrower than the grant's, an audience or a DPoP binding: absent from most
+    /// tokens, so boxed, which keeps the table's slots small.
     extra: Option<Box<AccessExtra>>,
 }
 
 #[derive(Debug)]
 struct AccessExtra {
+    /// `None`: the grant's scope.
+    scope: Option<Scope>,
     audience: Option<String>,
     jkt: Option<String>,
 }
@@ -76,17 +79,17 @@ struct AccessExtra {
 #[derive(Debug)]
 struct RefreshEntry {
     core: Arc<Core>,
-    scope: Scope,
     issued_at: OffsetDateTime,
     expires_at: OffsetDateTime,
     rotated_at: Option<OffsetDateTime>,
-    /// Whatever differs from the grant (a DPoP binding, other resources, another end): boxed,
-    /// as most tokens have none of it.
+    /// Whatever differs from the grant (a DPoP binding, another scope, other resources, another
+    /// end): boxed, as most tokens have none of it.
     extra: Option<Box<RefreshExtra>>,
 }
 
 #[derive(Debug)]
 struct RefreshExtra {
+    scope: Scope,
     jkt: Option<String>,
     grant_expires_at: OffsetDateTime,
     resources: Vec<Resource>,
@@ -97,9 +100,10 @@ impl AccessEntry {
         if !core.owns(&record.grant_id, &record.client_id, &record.subject) {
             return Err(StoreError::backend("an access token's grant, client or subject differs from its grant's"));
         }
-        let extra = (record.audience.is_some() || record.jkt.is_some())
-            .then(|| Box::new(AccessExtra { audience: record.audience, jkt: record.jkt }));
-        Ok(Self { core, scope: record.scope, issued_at: record.issued_at, expires_at: record.expires_at, extra })
+        let scope = (record.scope != core.grant.scope).then_some(record.scope);
+        let extra = (scope.is_some() || record.audience.is_some() || record.jkt.is_some())
+            .then(|| Box::new(AccessExtra { scope, audience: record.audience, jkt: record.jkt }));
+        Ok(Self { core, issued_at: record.issued_at, expires_at: record.expires_at, extra })
     }
 
     fn record(&self, hash: TokenHash) -> AccessTokenRecord {
@@ -109,7 +113,7 @@ impl AccessEntry {
             grant_id: grant.grant_id.clone(),
             client_id: grant.client_id.clone(),
             subject: grant.subject.clone(),
-            scope: self.scope.clone(),
+            scope: self.extra.as_ref().and_then(|e| e.scope.clone()).unwrap_or_else(|| grant.scope.clone()),
             audience: self.extra.as_ref().and_then(|e| e.audience.clone()),
             issued_at: self.issued_at,
             expires_at: self.expires_at,
@@ -124,10 +128,13 @@ impl RefreshEntry {
             return Err(StoreError::backend("a refresh token's grant, client or subject differs from its grant's"));
         }
         let grant = &core.grant;
-        let usual =
-            record.jkt.is_none() && record.grant_expires_at == grant.expires_at && record.resources == grant.resources;
+        let usual = record.jkt.is_none()
+            && record.scope == grant.scope
+            && record.grant_expires_at == grant.expires_at
+            && record.resources == grant.resources;
         let extra = (!usual).then(|| {
             Box::new(RefreshExtra {
+                scope: record.scope,
                 jkt: record.jkt,
                 grant_expires_at: record.grant_expires_at,
                 resources: record.resources,
@@ -135,7 +142,6 @@ impl RefreshEntry {
         });
         Ok(Self {
             core,
-            scope: record.scope,
             issued_at: record.issued_at,
             expires_at: record.expires_at,
             rotated_at: record.rotated_at,
@@ -154,7 +160,7 @@ impl RefreshEntry {
             grant_id: grant.grant_id.clone(),
             client_id: grant.client_id.clone(),
             subject: grant.subject.clone(),
-            scope: self.scope.clone(),
+            scope: self.extra.as_ref().map_or_else(|| grant.scope.clone(), |e| e.scope.clone()),
             issued_at: self.issued_at,
             expires_at: self.expires_at,
             grant_expires_at: self.grant_expires_at(),
@@ -389,18 +395,20 @@ mod tests {
     fn records_come_back_exactly_as_given_with_and_without_their_rare_fields() {
         let mut grants = Grants::default();
         let g = grant("g1");
-        let plain = (access(&g, "a1"), refresh(&g, "r1"));
+        let mut plain = (access(&g, "a1"), refresh(&g, "r1"));
+        plain.0.scope = g.scope.clone(); // the usual case: nothing of the token's own is boxed
         let new = NewGrant { grant: g.clone(), access: plain.0.clone(), refresh: Some(plain.1.clone()) };
         assert_eq!(grants.insert(new).unwrap(), InsertOutcome::Inserted);
         assert_eq!(grants.access(&plain.0.hash), Some(plain.0));
         assert_eq!(grants.refresh(&plain.1.hash), Some(plain.1.clone()));
 
-        // A bound access token with an audience, and a refresh token unlike its grant.
+        // A narrower, bound access token with an audience, and a refresh token unlike its grant.
         let mut bound = access(&g, "a2");
         bound.audience = Some("https://api.example".into());
         bound.jkt = Some("thumbprint".into());
         let mut odd = refresh(&g, "r2");
         odd.jkt = Some("thumbprint".into());
+        odd.scope = Scope::from_static("read");
         odd.resources = Vec::new();
         odd.grant_expires_at = at(43_200);
         let rotation = Rotation {
