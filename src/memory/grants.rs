@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
 
-use super::{DigestMap, IdMap};
+use super::{IdMap, ShardedDigestMap, ShardedIdMap};
 use crate::store::{
     AccessTokenRecord, GrantRecord, InsertOutcome, NewGrant, RefreshTokenRecord, RotateOutcome, Rotation, StoreError,
 };
@@ -186,10 +186,10 @@ struct Family {
 /// The grants, their tokens, and what revocation must remember.
 #[derive(Debug, Default)]
 pub(super) struct Grants {
-    access: DigestMap<AccessEntry>,
-    refresh: DigestMap<RefreshEntry>,
+    access: ShardedDigestMap<AccessEntry>,
+    refresh: ShardedDigestMap<RefreshEntry>,
     /// Live grants by id: for revocation by id, and so an id is never reused.
-    families: IdMap<Arc<Core>>,
+    families: ShardedIdMap<Arc<Core>>,
     /// Revoked grants and until when to remember them.
     revoked: IdMap<OffsetDateTime>,
     /// Revoked subjects: (revoked at, remember until).
@@ -197,6 +197,16 @@ pub(super) struct Grants {
 }
 
 impl Grants {
+    /// Tables with room for about `grants` grants with one access and one refresh token each.
+    pub(super) fn with_capacity(grants: usize) -> Self {
+        Self {
+            access: ShardedDigestMap::with_capacity(grants),
+            refresh: ShardedDigestMap::with_capacity(grants),
+            families: ShardedIdMap::with_capacity(grants),
+            ..Self::default()
+        }
+    }
+
     pub(super) fn insert(&mut self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
         let NewGrant { grant, access, refresh } = new;
         let subject_revoked =
@@ -312,9 +322,9 @@ impl Grants {
             }
             live
         });
-        shrink_if_sparse(&mut self.access);
-        shrink_if_sparse(&mut self.refresh);
-        shrink_if_sparse(&mut self.families);
+        self.access.shrink_if_sparse();
+        self.refresh.shrink_if_sparse();
+        self.families.shrink_if_sparse();
     }
 
     /// Live (unrevoked) access and refresh tokens, rotated-out ones included.
@@ -327,14 +337,6 @@ impl Grants {
     pub(super) fn active_refresh_tokens(&self, id: &GrantId) -> Vec<TokenHash> {
         let mine = |t: &RefreshEntry| !t.core.is_revoked() && t.core.grant.grant_id == *id && t.rotated_at.is_none();
         self.refresh.iter().filter(|(_, t)| mine(t)).map(|(hash, _)| *hash).collect()
-    }
-}
-
-/// Gives a table's memory back once it is less than a quarter full, so a purge after a burst
-/// does not keep the burst's footprint.
-pub(super) fn shrink_if_sparse<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(map: &mut HashMap<K, V, S>) {
-    if map.len() < map.capacity() / 4 {
-        map.shrink_to_fit();
     }
 }
 

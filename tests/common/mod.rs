@@ -66,7 +66,12 @@ pub struct Fixture {
 /// - `jwt-svc`: confidential by `private_key_jwt` ([`jwt_client_key`]), client_credentials
 ///   only, scope `read`.
 pub fn fixture() -> Fixture {
-    let store = Arc::new(MemoryStore::new());
+    fixture_on(MemoryStore::new())
+}
+
+/// [`fixture`] on `store`, which must be empty (one sized up front, say).
+pub fn fixture_on(store: MemoryStore) -> Fixture {
+    let store = Arc::new(store);
     store.insert_client(
         Client::public("app")
             .redirect_uri("http://127.0.0.1/cb")

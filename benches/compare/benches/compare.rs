@@ -11,7 +11,8 @@
 //! - `COMPARE_PROFILE=op:variant:iters` (e.g. `code_flow:oauth21:20000`): run just that many
 //!   operations of one variant and exit, for callgrind or perf. `COMPARE_PROFILE=stages:oauth21:N`
 //!   prints where N oauth21 code flows and refreshes spend their time (stages, store calls,
-//!   primitives).
+//!   primitives); `COMPARE_PROFILE=tail:all:N` the latency quantiles of N code flows into a
+//!   store that starts empty, for each implementation.
 
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,10 @@ fn profile(spec: &str) {
     let iters: u64 = iters.parse().expect("iters");
     if op == "stages" {
         oauth21_compare::stages::run(iters);
+        return;
+    }
+    if op == "tail" {
+        oauth21_compare::tail::run(iters);
         return;
     }
     let mut op = measure::op(op);

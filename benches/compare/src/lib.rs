@@ -18,6 +18,7 @@ pub mod oauth_as;
 pub mod oxide;
 pub mod stages;
 pub mod sysload;
+pub mod tail;
 
 /// RFC 7636 Appendix B verifier and its S256 challenge, used by every code flow.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
