@@ -102,6 +102,12 @@ type ShardedIdMap<V> = sharded::Sharded<crate::types::GrantId, V, BuildHasherDef
 mod grants;
 mod sharded;
 use grants::Grants;
+use sharded::shrink_if_sparse;
+
+/// The shard of the code table that holds the code with digest `hash`.
+fn code_shard(hash: &TokenHash) -> usize {
+    sharded::shard_of::<TokenHash, BuildHasherDefault<DigestHasher>>(hash)
+}
 
 #[derive(Debug)]
 struct CodeEntry {
@@ -122,7 +128,7 @@ struct CodeEntry {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     clients: RwLock<HashMap<ClientId, Client>>,
-    codes: Mutex<ShardedDigestMap<CodeEntry>>,
+    codes: sharded::Striped<DigestMap<CodeEntry>>,
     grants: Mutex<Grants>,
     /// Single-use claims and when each ends.
     claims: Mutex<DigestMap<OffsetDateTime>>,
@@ -163,7 +169,9 @@ impl MemoryStore {
     /// ```
     pub fn with_capacity(grants: usize) -> Self {
         Self {
-            codes: Mutex::new(ShardedDigestMap::with_capacity(grants)),
+            codes: sharded::Striped::new(|| {
+                DigestMap::with_capacity_and_hasher(sharded::share(grants), BuildHasherDefault::default())
+            }),
             grants: Mutex::new(Grants::with_capacity(grants)),
             ..Self::default()
         }
@@ -194,17 +202,17 @@ impl MemoryStore {
         let Devices { requests, user_codes } = &mut *devices;
         user_codes.retain(|_, hash| requests.contains_key(hash));
         drop(devices);
-        let mut codes = lock(&self.codes);
-        codes.retain(|_, e| e.record.expires_at > now);
-        codes.shrink_if_sparse();
-        drop(codes);
+        for mut codes in self.codes.each() {
+            codes.retain(|_, e| e.record.expires_at > now);
+            shrink_if_sparse(&mut codes);
+        }
         lock(&self.grants).purge(now);
     }
 
     /// How many codes, access tokens and refresh tokens are held (used codes and rotated-out
     /// refresh tokens included).
     pub fn counts(&self) -> (usize, usize, usize) {
-        let codes = lock(&self.codes).len();
+        let codes = self.codes.each().map(|codes| codes.len()).sum();
         let (access, refresh) = lock(&self.grants).counts();
         (codes, access, refresh)
     }
@@ -384,7 +392,7 @@ impl Store for MemoryStore {
     }
 
     fn insert_code(&self, code: CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let mut codes = lock(&self.codes);
+        let mut codes = self.codes.lock(code_shard(&code.hash));
         match codes.entry(code.hash) {
             std::collections::hash_map::Entry::Occupied(_) => {
                 ready(Err(StoreError::backend("authorization code collision")))
@@ -397,7 +405,7 @@ impl Store for MemoryStore {
     }
 
     fn take_code(&self, hash: &TokenHash) -> impl Future<Output = Result<CodeTake, StoreError>> + Send {
-        let mut codes = lock(&self.codes);
+        let mut codes = self.codes.lock(code_shard(hash));
         let take = match codes.get_mut(hash) {
             None => CodeTake::NotFound,
             Some(entry) if entry.used => CodeTake::AlreadyTaken((*entry.record).clone()),

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, Hash};
+use std::sync::{Mutex, MutexGuard};
 
 /// How many tables one logical table is split into.
 pub(super) const SHARDS: usize = 64;
@@ -30,18 +31,15 @@ impl<K, V, S: Default> Default for Sharded<K, V, S> {
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher + Default> Sharded<K, V, S> {
-    /// Room for about `entries` entries before any shard grows: each shard gets its share and
-    /// half again, as keys do not fall evenly.
+    /// Room for about `entries` entries before any shard grows.
     pub(super) fn with_capacity(entries: usize) -> Self {
-        let share = entries.div_ceil(SHARDS);
-        let each = share + share / 2;
-        Self { shards: (0..SHARDS).map(|_| HashMap::with_capacity_and_hasher(each, S::default())).collect() }
+        Self { shards: (0..SHARDS).map(|_| HashMap::with_capacity_and_hasher(share(entries), S::default())).collect() }
     }
 
     fn index(key: &K) -> usize {
         // `S` is a stateless hasher builder here (a `BuildHasherDefault`), so a fresh one hashes
         // as the shard's own does.
-        (S::default().hash_one(key) >> 32) as usize % SHARDS
+        shard_of::<K, S>(key)
     }
 
     fn shard(&self, key: &K) -> &HashMap<K, V, S> {
@@ -91,6 +89,7 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Sharded<K, V, S> {
         self.shards.iter().flat_map(HashMap::values)
     }
 
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.shards.iter().map(HashMap::len).sum()
     }
@@ -110,9 +109,58 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Sharded<K, V, S> {
 
 /// Gives a table's memory back once it is less than a quarter full, so a purge after a burst
 /// does not keep the burst's footprint.
-fn shrink_if_sparse<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(map: &mut HashMap<K, V, S>) {
+pub(super) fn shrink_if_sparse<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(map: &mut HashMap<K, V, S>) {
     if map.len() < map.capacity() / 4 {
         map.shrink_to_fit();
+    }
+}
+
+/// One shard's room when the whole should hold about `entries`: its share and half again, as
+/// keys do not fall evenly.
+pub(super) fn share(entries: usize) -> usize {
+    let even = entries.div_ceil(SHARDS);
+    even + even / 2
+}
+
+/// The shard `key` belongs in, by bits 32 to 37 of its hash under `S` (a stateless builder).
+pub(super) fn shard_of<K: Hash + ?Sized, S: BuildHasher + Default>(key: &K) -> usize {
+    (S::default().hash_one(key) >> 32) as usize % SHARDS
+}
+
+/// [`SHARDS`] values of `T`, each behind its own lock on its own cache line, so threads that
+/// work on different shards neither wait for each other nor pass a line of memory back and
+/// forth.
+#[derive(Debug)]
+pub(super) struct Striped<T> {
+    stripes: Box<[Stripe<T>]>,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Stripe<T>(Mutex<T>);
+
+impl<T> Striped<T> {
+    /// Stripes made by `make`.
+    pub(super) fn new(mut make: impl FnMut() -> T) -> Self {
+        Self { stripes: (0..SHARDS).map(|_| Stripe(Mutex::new(make()))).collect() }
+    }
+
+    /// Locks shard `index` (below [`SHARDS`]). A poisoned lock only means another thread
+    /// panicked mid-operation; every operation leaves its shard consistent before it can
+    /// panic.
+    pub(super) fn lock(&self, index: usize) -> MutexGuard<'_, T> {
+        self.stripes[index % SHARDS].0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every shard, locked one after the other, in index order.
+    pub(super) fn each(&self) -> impl Iterator<Item = MutexGuard<'_, T>> {
+        (0..SHARDS).map(|index| self.lock(index))
+    }
+}
+
+impl<T: Default> Default for Striped<T> {
+    fn default() -> Self {
+        Self::new(T::default)
     }
 }
 

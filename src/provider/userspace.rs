@@ -1,7 +1,9 @@
 //! [`UserspaceRandom`]: the default generator. ChaCha20 with fast key erasure, seeded and
 //! reseeded from the operating system, so a token costs a short copy instead of a system call.
 
-use std::sync::{Mutex, PoisonError};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ring::rand::SecureRandom as _;
@@ -38,8 +40,11 @@ const RESEED_EVERY: u32 = 1024;
 ///   fails (the request gets `server_error`) and the reseed is tried again at the next call;
 ///   it never serves output from an unseeded state.
 ///
-/// One generator is shared by all of a server's requests behind a mutex held for a copy of at
-/// most a few dozen bytes (a refill holds it for about a microsecond every 30 tokens).
+/// One generator serves all of a server's requests from eight independent streams, each
+/// seeded from the operating system on its own and kept behind its own lock on its own cache
+/// line. A thread draws from a stream of its own choosing and moves on to the next free one if
+/// another thread holds it, so threads that make tokens at once do not wait for each other.
+/// Every stream follows all the rules above; [`reseed`](Self::reseed) reseeds them all.
 ///
 /// ```
 /// use oauth21::provider::{Random, UserspaceRandom};
@@ -52,15 +57,46 @@ const RESEED_EVERY: u32 = 1024;
 /// # Ok::<(), oauth21::provider::RandomError>(())
 /// ```
 pub struct UserspaceRandom {
-    state: Mutex<Option<State>>,
+    streams: Box<[Stream]>,
     os: ring::rand::SystemRandom,
+}
+
+/// How many independent streams a [`UserspaceRandom`] keeps: more than the threads that
+/// usually make tokens at the same moment, each about 1 KiB.
+const STREAMS: usize = 8;
+
+#[repr(align(64))]
+struct Stream(Mutex<Option<State>>);
+
+impl Stream {
+    fn lock(&self) -> MutexGuard<'_, Option<State>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Threads take stream numbers in turn, so the first [`STREAMS`] threads each have their own.
+static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's first choice of stream; `usize::MAX` until it first draws.
+    static HOME: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The stream this thread tries first.
+fn home() -> usize {
+    HOME.with(|home| {
+        if home.get() == usize::MAX {
+            home.set(NEXT_HOME.fetch_add(1, Ordering::Relaxed) % STREAMS);
+        }
+        home.get()
+    })
 }
 
 impl std::fmt::Debug for UserspaceRandom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The state is the secret; only say whether there is one.
-        let seeded = self.state.lock().map(|s| s.is_some()).unwrap_or(false);
-        f.debug_struct("UserspaceRandom").field("seeded", &seeded).finish_non_exhaustive()
+        // The states are the secret; only say how many streams are seeded.
+        let seeded = self.streams.iter().filter(|s| s.lock().is_some()).count();
+        f.debug_struct("UserspaceRandom").field("seeded_streams", &seeded).finish_non_exhaustive()
     }
 }
 
@@ -76,20 +112,35 @@ struct State {
 impl UserspaceRandom {
     /// A generator that seeds itself from the operating system at its first use.
     pub fn new() -> Self {
-        Self { state: Mutex::new(None), os: ring::rand::SystemRandom::new() }
+        let streams = (0..STREAMS).map(|_| Stream(Mutex::new(None))).collect();
+        Self { streams, os: ring::rand::SystemRandom::new() }
     }
 
-    /// Mixes 32 fresh bytes from the operating system into the key now and drops what is
-    /// buffered. Call it in a forked child before it serves.
+    /// Mixes 32 fresh bytes from the operating system into every stream's key now and drops
+    /// what is buffered. Call it in a forked child before it serves.
     pub fn reseed(&self) -> Result<(), RandomError> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match state.as_mut() {
-            Some(state) => state.reseed(&self.os),
-            None => {
-                *state = Some(State::seeded(&self.os)?);
-                Ok(())
+        for stream in self.streams.iter() {
+            let mut state = stream.lock();
+            match state.as_mut() {
+                Some(state) => state.reseed(&self.os)?,
+                None => *state = Some(State::seeded(&self.os)?),
             }
         }
+        Ok(())
+    }
+
+    /// This thread's stream if it is free, else the next free one, else (every stream busy)
+    /// a wait for this thread's own.
+    fn stream(&self) -> MutexGuard<'_, Option<State>> {
+        let first = home();
+        for offset in 0..STREAMS {
+            match self.streams[(first + offset) % STREAMS].0.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            }
+        }
+        self.streams[first].lock()
     }
 }
 
@@ -101,7 +152,7 @@ impl Default for UserspaceRandom {
 
 impl Random for UserspaceRandom {
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), RandomError> {
-        let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.stream();
         let state = match guard.as_mut() {
             Some(state) => state,
             None => guard.insert(State::seeded(&self.os)?),
@@ -196,10 +247,39 @@ mod tests {
         let random = UserspaceRandom::new();
         let mut first = [0u8; 32];
         random.fill_random(&mut first).unwrap();
-        let guard = random.state.lock().unwrap();
+        let guard = random.streams[home()].lock();
         let state = guard.as_ref().unwrap();
         assert!(state.block[..state.served].iter().all(|&b| b == 0), "served bytes left in the buffer");
         assert!(!state.block.windows(32).any(|w| w == first), "served output still in memory");
+    }
+
+    #[test]
+    fn threads_drawing_at_once_never_see_the_same_output_and_a_reseed_reaches_every_stream() {
+        let random = UserspaceRandom::new();
+        let draws: Vec<Vec<[u8; 32]>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..2 * STREAMS)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..2_000)
+                            .map(|_| {
+                                let mut token = [0u8; 32];
+                                random.fill_random(&mut token).unwrap();
+                                token
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let all: std::collections::HashSet<[u8; 32]> = draws.iter().flatten().copied().collect();
+        assert_eq!(all.len(), 2 * STREAMS * 2_000, "some output was served twice");
+        random.reseed().unwrap();
+        for stream in random.streams.iter() {
+            let state = stream.lock();
+            let state = state.as_ref().expect("every stream is seeded after a reseed");
+            assert_eq!((state.refills, state.served), (1, KEY_LEN), "a reseed refills at once");
+        }
     }
 
     #[test]

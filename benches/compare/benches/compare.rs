@@ -12,7 +12,8 @@
 //!   operations of one variant and exit, for callgrind or perf. `COMPARE_PROFILE=stages:oauth21:N`
 //!   prints where N oauth21 code flows and refreshes spend their time (stages, store calls,
 //!   primitives); `COMPARE_PROFILE=tail:all:N` the latency quantiles of N code flows into a
-//!   store that starts empty, for each implementation.
+//!   store that starts empty, for each implementation; `COMPARE_PROFILE=shared:oauth21:S` code
+//!   flows from one thread, two threads on one server and two on two servers, S seconds each.
 
 use std::time::{Duration, Instant};
 
@@ -81,6 +82,19 @@ fn profile(spec: &str) {
     let iters: u64 = iters.parse().expect("iters");
     if op == "stages" {
         oauth21_compare::stages::run(iters);
+        return;
+    }
+    if op == "shared" {
+        // One thread, then two on one server, then two on two servers, `iters` seconds each.
+        let time = Duration::from_secs(iters);
+        let [one, shared, separate] = [(1, true), (2, true), (2, false)]
+            .map(|(threads, shared)| footprint::phase(threads, shared, time).ops_per_sec);
+        println!(
+            "code flows/s: 1 thread {one:.0}, 2 threads on one server {shared:.0} ({:.2}x), \
+             2 on two servers {separate:.0} ({:.2}x)",
+            shared / one,
+            separate / one
+        );
         return;
     }
     if op == "tail" {

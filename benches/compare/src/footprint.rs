@@ -312,7 +312,7 @@ pub struct Phase {
     pub other_load: f64,
 }
 
-fn phase(threads: usize, shared: bool, time: Duration) -> Phase {
+pub fn phase(threads: usize, shared: bool, time: Duration) -> Phase {
     let servers: Vec<Arc<Oauth21>> = if shared {
         let one = Arc::new(Oauth21::new());
         (0..threads).map(|_| one.clone()).collect()
