@@ -113,32 +113,36 @@ impl<S: Store> Server<S> {
     ) -> Result<Response, TokenError> {
         let redemption = authorization_code::parse(params)?;
         let now = self.clock.now();
-        match self.seen("take_code", self.store.take_code(&redemption.code_hash()).await)? {
-            CodeTake::NotFound => Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
-            CodeTake::AlreadyTaken(record) => {
-                // AC-04: only a replay that passes every binding revokes the grant.
-                authorization_code::check_bindings(&redemption, &record, client)?;
-                self.seen(
-                    "revoke_grant",
-                    self.store.revoke_grant(&record.grant_id, now, now + self.config.grant_memory()).await,
-                )?;
-                self.hooks.report(&SecurityEvent::CodeReplay {
-                    client_id: record.client_id.clone(),
-                    grant_id: record.grant_id.clone(),
-                    subject: record.subject.clone(),
-                });
-                Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE))
-            }
-            CodeTake::Taken(record) => {
-                authorization_code::check_bindings(&redemption, &record, client)?;
-                authorization_code::check_expiry(&record, now)?;
-                authorization_code::check_dpop_binding(&record, proof)?;
-                // A replay may revoke the grant while this redemption runs: then nothing is issued.
-                let revoked = TokenError::InvalidGrant(authorization_code::INVALID_CODE);
-                let authorization = authorization_code::authorization(&record);
-                self.issue_authorization(client, authorization, proof, resource, now, revoked).await
-            }
+        // The store's answer is taken apart in its own statement, so that neither it nor the
+        // `?`'s temporaries stay in this future across the awaits below (the future is moved,
+        // whole, at every await that starts it).
+        let (record, taken_before) =
+            match self.seen("take_code", self.store.take_code(&redemption.code_hash()).await)? {
+                CodeTake::NotFound => return Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE)),
+                CodeTake::AlreadyTaken(record) => (record, true),
+                CodeTake::Taken(record) => (record, false),
+            };
+        if taken_before {
+            // AC-04: only a replay that passes every binding revokes the grant.
+            authorization_code::check_bindings(&redemption, &record, client)?;
+            self.seen(
+                "revoke_grant",
+                self.store.revoke_grant(&record.grant_id, now, now + self.config.grant_memory()).await,
+            )?;
+            self.hooks.report(&SecurityEvent::CodeReplay {
+                client_id: record.client_id.clone(),
+                grant_id: record.grant_id.clone(),
+                subject: record.subject.clone(),
+            });
+            return Err(TokenError::InvalidGrant(authorization_code::INVALID_CODE));
         }
+        authorization_code::check_bindings(&redemption, &record, client)?;
+        authorization_code::check_expiry(&record, now)?;
+        authorization_code::check_dpop_binding(&record, proof)?;
+        // A replay may revoke the grant while this redemption runs: then nothing is issued.
+        let revoked = TokenError::InvalidGrant(authorization_code::INVALID_CODE);
+        let authorization = authorization_code::authorization(&record);
+        self.issue_authorization(client, authorization, proof, resource, now, revoked).await
     }
 
     /// The tokens for an authorization the resource owner granted (a redeemed code, an approved
