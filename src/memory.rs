@@ -55,13 +55,15 @@ impl Hasher for DigestHasher {
 
 type DigestMap<V> = HashMap<TokenHash, V, BuildHasherDefault<DigestHasher>>;
 
-/// Hashes a [`GrantId`](crate::types::GrantId): a multiply-and-rotate over 8-byte words and a
-/// final avalanche.
+/// Hashes a [`GrantId`](crate::types::GrantId) or a [`ClientId`]: a multiply-and-rotate over
+/// 8-byte words and a final avalanche.
 ///
-/// Grant ids are made by the server from 128 random bits; no client or user chooses one, so
-/// SipHash's protection against chosen keys buys nothing here, and a grant id is hashed on
-/// every new grant and again whenever the table grows. Ids a host makes itself (`g1`, `g2`,
-/// ...) still spread well: every byte takes part.
+/// Grant ids are made by the server from 128 random bits, and client ids by the server
+/// (dynamic registration) or the host; no client or user chooses a stored key, so SipHash's
+/// protection against chosen keys buys nothing here (a presented id that is no key only probes
+/// the entries that are there), and these ids are hashed on every grant and every client
+/// lookup (three per code flow). Ids a host makes itself (`g1`, `g2`, `app`, ...) still spread
+/// well: every byte takes part.
 #[derive(Debug, Default, Clone, Copy)]
 struct IdHasher(u64);
 
@@ -127,7 +129,7 @@ struct CodeEntry {
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    clients: RwLock<HashMap<ClientId, Client>>,
+    clients: RwLock<HashMap<ClientId, Client, BuildHasherDefault<IdHasher>>>,
     codes: sharded::Striped<DigestMap<CodeEntry>>,
     grants: Mutex<Grants>,
     /// Single-use claims and when each ends.
