@@ -21,12 +21,21 @@ impl ByteSet {
         Self(table)
     }
 
+    /// How many of the first bytes of `bytes` are in the set.
+    pub(crate) fn leading(&self, bytes: &[u8]) -> usize {
+        bytes.iter().position(|&b| !self.0[usize::from(b)]).unwrap_or(bytes.len())
+    }
+
     /// Whether every byte of `bytes` is in the set.
     pub(crate) fn contains_all(&self, bytes: &[u8]) -> bool {
         // No early exit: the texts checked are short and nearly always valid.
         bytes.iter().fold(true, |all, &b| all & self.0[usize::from(b)])
     }
 }
+
+/// What `application/x-www-form-urlencoded` leaves as it is (the WHATWG URL standard's
+/// urlencoded serializer): letters, digits and `*-._`.
+pub(crate) const FORM_UNRESERVED: ByteSet = ByteSet::alphanumeric_and(b"*-._");
 
 /// The base64url alphabet (RFC 4648 §5), without padding: the server's own tokens, codes and
 /// request ids, and JWK thumbprints.
@@ -78,6 +87,15 @@ mod tests {
             assert_eq!(token68.contains_all(&[b, b'Z']), base64url || b"._~+/".contains(&b), "byte {b}");
         }
         assert!(BASE64URL.contains_all(b""));
+    }
+
+    #[test]
+    fn leading_counts_the_bytes_before_the_first_outside_the_set() {
+        assert_eq!(FORM_UNRESERVED.leading(b""), 0);
+        assert_eq!(FORM_UNRESERVED.leading(b"abc"), 3);
+        assert_eq!(FORM_UNRESERVED.leading(b"a.b-c_d*e f"), 9);
+        assert_eq!(FORM_UNRESERVED.leading(b"/x"), 0);
+        assert_eq!(FORM_UNRESERVED.leading("é".as_bytes()), 0);
     }
 
     #[test]
