@@ -1,5 +1,5 @@
 //! oauth21 through its public API: `Server` over `MemoryStore` (shared through an `Arc` with a
-//! `BearerChecker`), `SystemClock` and `SystemRandom`.
+//! `BearerChecker`), `SystemClock` and the default generator (`UserspaceRandom`).
 
 use std::sync::Arc;
 
