@@ -472,6 +472,65 @@ mod tests {
     use std::hash::BuildHasher;
 
     use super::*;
+    use crate::pkce::CodeChallenge;
+    use crate::types::Scope;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        }
+    }
+
+    fn at(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_700_000_000 + seconds).unwrap()
+    }
+
+    fn code(secret: &str, expires_at: OffsetDateTime) -> CodeRecord {
+        CodeRecord {
+            hash: TokenHash::of(secret),
+            grant_id: GrantId::new(format!("g-{secret}")).unwrap(),
+            client_id: ClientId::from_static("app"),
+            redirect_uri: "https://app.example/cb".into(),
+            code_challenge: CodeChallenge::from_request(
+                Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                Some("S256"),
+            )
+            .unwrap(),
+            scope: Scope::from_static("read"),
+            subject: Subject::from_static("alice"),
+            issued_at: at(0),
+            expires_at,
+            dpop_jkt: None,
+            resources: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn codes_spread_over_the_shards_and_a_sized_store_has_room_for_them_in_every_shard() {
+        let store = MemoryStore::with_capacity(4096);
+        assert!(store.codes.each().all(|codes| codes.capacity() >= sharded::share(4096)));
+        for i in 0..512 {
+            block_on(store.insert_code(code(&format!("c{i}"), at(600)))).unwrap();
+        }
+        let used = store.codes.each().filter(|codes| !codes.is_empty()).count();
+        assert!(used > sharded::SHARDS / 2, "512 codes landed in only {used} shards");
+        assert_eq!(store.counts().0, 512);
+    }
+
+    #[test]
+    fn the_purge_keeps_a_code_until_it_expires_and_drops_it_then() {
+        let store = MemoryStore::new();
+        block_on(store.insert_code(code("c", at(600)))).unwrap();
+        store.purge_expired(at(599));
+        assert!(matches!(block_on(store.take_code(&TokenHash::of("c"))), Ok(CodeTake::Taken(_))));
+        store.purge_expired(at(600));
+        assert!(matches!(block_on(store.take_code(&TokenHash::of("c"))), Ok(CodeTake::NotFound)));
+        assert_eq!(store.counts(), (0, 0, 0));
+    }
 
     /// Ids a host numbers itself spread over a table's buckets as evenly as random ones, in the
     /// low bits (the bucket) and the top seven (the tag a probe compares first).

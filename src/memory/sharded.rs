@@ -1,4 +1,5 @@
-//! [`Sharded`]: one logical hash table kept as many small ones.
+//! [`Sharded`]: one logical hash table kept as many small ones; [`Striped`]: such small
+//! tables (or anything else) each behind a lock of its own.
 //!
 //! A single table doubles as it grows, and each doubling moves every entry into a new,
 //! never-touched allocation while the store's lock is held: at 200,000 grants that is one
@@ -197,6 +198,21 @@ mod tests {
         map.shrink_if_sparse();
         assert!(map.is_empty());
         assert!(map.shards.iter().all(|shard| shard.capacity() == 0));
+    }
+
+    #[test]
+    fn striped_values_are_locked_one_at_a_time_and_each_visits_all_in_order() {
+        let striped: Striped<Vec<usize>> = Striped::default();
+        for index in 0..SHARDS {
+            striped.lock(index).push(index);
+        }
+        let seen: Vec<usize> = striped.each().map(|values| values[0]).collect();
+        assert_eq!(seen, (0..SHARDS).collect::<Vec<_>>());
+        let held = striped.lock(3);
+        assert!(striped.stripes[3].0.try_lock().is_err(), "the stripe is held");
+        assert!(striped.stripes[4].0.try_lock().is_ok(), "its neighbour is not");
+        drop(held);
+        assert_eq!(std::mem::align_of::<Stripe<()>>(), 64, "each lock on a cache line of its own");
     }
 
     #[test]

@@ -16,7 +16,8 @@ use std::sync::Arc;
 pub(crate) const INLINE: usize = 22;
 
 /// Text that is inline when short and shared when long. Which one is decided by the length
-/// alone, so one text always has one form, and the two never meet in a comparison.
+/// alone, so one text always has one form; comparing and hashing read the bytes, whatever the
+/// form.
 #[derive(Clone)]
 pub(crate) enum Text {
     Inline { len: u8, bytes: [u8; INLINE] },
