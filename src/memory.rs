@@ -513,6 +513,9 @@ mod tests {
     fn codes_spread_over_the_shards_and_a_sized_store_has_room_for_them_in_every_shard() {
         let store = MemoryStore::with_capacity(4096);
         assert!(store.codes.each().all(|codes| codes.capacity() >= sharded::share(4096)));
+        for capacity in lock(&store.grants).min_capacities() {
+            assert!(capacity >= sharded::share(4096), "every grant table is sized too");
+        }
         for i in 0..512 {
             block_on(store.insert_code(code(&format!("c{i}"), at(600)))).unwrap();
         }

@@ -282,8 +282,9 @@ pub(crate) fn append_form_component(out: &mut String, text: &str) {
     // ends on character boundaries; an empty one may sit inside a character, and `get` then
     // yields nothing, which is what it holds.
     let mut start = 0;
-    while start < bytes.len() {
-        let end = start + FORM_UNRESERVED.leading(&bytes[start..]);
+    loop {
+        // `start` is at most the length: it is 0, or one past a byte that was there.
+        let end = start + FORM_UNRESERVED.leading(bytes.get(start..).unwrap_or_default());
         out.push_str(text.get(start..end).unwrap_or_default());
         let Some(&b) = bytes.get(end) else { break };
         if b == b' ' {

@@ -334,6 +334,12 @@ impl Grants {
         (access, refresh)
     }
 
+    /// The room of the smallest shard of each table: access, refresh, grants.
+    #[cfg(test)]
+    pub(super) fn min_capacities(&self) -> [usize; 3] {
+        [self.access.min_capacity(), self.refresh.min_capacity(), self.families.min_capacity()]
+    }
+
     pub(super) fn active_refresh_tokens(&self, id: &GrantId) -> Vec<TokenHash> {
         let mine = |t: &RefreshEntry| !t.core.is_revoked() && t.core.grant.grant_id == *id && t.rotated_at.is_none();
         self.refresh.iter().filter(|(_, t)| mine(t)).map(|(hash, _)| *hash).collect()

@@ -95,6 +95,12 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Sharded<K, V, S> {
         self.shards.iter().map(HashMap::len).sum()
     }
 
+    /// The room of the smallest shard.
+    #[cfg(test)]
+    pub(super) fn min_capacity(&self) -> usize {
+        self.shards.iter().map(HashMap::capacity).min().unwrap_or(0)
+    }
+
     #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
         self.shards.iter().all(HashMap::is_empty)
