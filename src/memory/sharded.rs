@@ -207,6 +207,26 @@ mod tests {
     }
 
     #[test]
+    fn a_shard_gets_its_share_and_half_again() {
+        assert_eq!([share(0), share(1), share(64), share(4096), share(4097)], [0, 1, 1, 96, 97]);
+    }
+
+    #[test]
+    fn a_table_gives_its_room_back_only_below_a_quarter_full() {
+        let mut map: HashMap<TokenHash, usize, BuildHasherDefault<super::super::DigestHasher>> =
+            HashMap::with_capacity_and_hasher(1000, BuildHasherDefault::default());
+        let capacity = map.capacity();
+        for i in 0..capacity / 4 {
+            map.insert(TokenHash::of(&format!("token-{i}")), i);
+        }
+        shrink_if_sparse(&mut map);
+        assert_eq!(map.capacity(), capacity, "a quarter full keeps its room");
+        map.remove(&TokenHash::of("token-0"));
+        shrink_if_sparse(&mut map);
+        assert!(map.capacity() < capacity, "below a quarter it shrinks");
+    }
+
+    #[test]
     fn striped_values_are_locked_one_at_a_time_and_each_visits_all_in_order() {
         let striped: Striped<Vec<usize>> = Striped::default();
         for index in 0..SHARDS {

@@ -283,6 +283,17 @@ mod tests {
     }
 
     #[test]
+    fn threads_that_start_drawing_one_after_another_first_try_different_streams() {
+        let homes: Vec<usize> = (0..STREAMS).map(|_| std::thread::spawn(home).join().unwrap()).collect();
+        let distinct: std::collections::HashSet<usize> = homes.iter().copied().collect();
+        // Threads of tests running alongside may take numbers in between, so not all eight
+        // need differ; without the round robin, none would.
+        assert!(distinct.len() >= STREAMS / 2, "{homes:?}");
+        assert!(homes.iter().all(|&h| h < STREAMS));
+        assert_eq!(home(), home(), "a thread keeps its stream");
+    }
+
+    #[test]
     fn requests_longer_than_a_block_are_filled_entirely() {
         let random = UserspaceRandom::new();
         let mut long = vec![0u8; 3 * BLOCK + 7];
