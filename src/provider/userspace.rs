@@ -294,6 +294,20 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_stream_sends_the_draw_to_the_next_one_and_debug_shows_no_state() {
+        let random = UserspaceRandom::new();
+        assert_eq!(format!("{random:?}"), "UserspaceRandom { seeded_streams: 0, .. }");
+        let own = home();
+        let held = random.streams[own].lock();
+        let mut token = [0u8; 32];
+        random.fill_random(&mut token).unwrap();
+        drop(held);
+        assert!(random.streams[(own + 1) % STREAMS].lock().is_some(), "the next stream served");
+        assert!(random.streams[own].lock().is_none(), "the held one was not waited for");
+        assert_eq!(format!("{random:?}"), "UserspaceRandom { seeded_streams: 1, .. }");
+    }
+
+    #[test]
     fn requests_longer_than_a_block_are_filled_entirely() {
         let random = UserspaceRandom::new();
         let mut long = vec![0u8; 3 * BLOCK + 7];

@@ -126,10 +126,12 @@ mod tests {
             assert_eq!(matches!(text, Text::Inline { .. }), sample.len() <= INLINE, "{sample:?}");
             for other in samples {
                 assert_eq!(text.cmp(&Text::new(other)), sample.cmp(other), "{sample:?} {other:?}");
+                assert_eq!(text.partial_cmp(&Text::new(other)), Some(sample.cmp(other)));
                 assert_eq!(text == Text::new(other), sample == other);
             }
         }
         assert_eq!(Text::EMPTY, Text::new(""));
+        assert_eq!(format!("{:?}", Text::new("abc")), "\"abc\"");
     }
 
     #[test]
