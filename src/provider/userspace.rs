@@ -86,10 +86,15 @@ thread_local! {
 fn home() -> usize {
     HOME.with(|home| {
         if home.get() == usize::MAX {
-            home.set(NEXT_HOME.fetch_add(1, Ordering::Relaxed) % STREAMS);
+            home.set(stream_for(NEXT_HOME.fetch_add(1, Ordering::Relaxed)));
         }
         home.get()
     })
+}
+
+/// The stream of the thread that took `ticket`: round robin.
+fn stream_for(ticket: usize) -> usize {
+    ticket % STREAMS
 }
 
 impl std::fmt::Debug for UserspaceRandom {
@@ -291,6 +296,8 @@ mod tests {
         assert!(distinct.len() >= STREAMS / 2, "{homes:?}");
         assert!(homes.iter().all(|&h| h < STREAMS));
         assert_eq!(home(), home(), "a thread keeps its stream");
+        let round: Vec<usize> = (0..2 * STREAMS).map(stream_for).collect();
+        assert_eq!(round, (0..STREAMS).chain(0..STREAMS).collect::<Vec<_>>(), "tickets go round the streams");
     }
 
     #[test]
