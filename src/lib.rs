@@ -140,6 +140,8 @@ pub mod registration;
 mod revoke;
 mod server;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token;

@@ -95,8 +95,8 @@ impl Hasher for IdHasher {
 
 type IdMap<V> = HashMap<crate::types::GrantId, V, BuildHasherDefault<IdHasher>>;
 
-/// The code table and the grants' token tables, split so that no insert rehashes a whole
-/// table.
+/// The grants' token tables, split so that no insert rehashes a whole table (the code table
+/// is split too, with a lock per shard: `codes`).
 type ShardedDigestMap<V> = sharded::Sharded<TokenHash, V, BuildHasherDefault<DigestHasher>>;
 /// The grants by id, split likewise.
 type ShardedIdMap<V> = sharded::Sharded<crate::types::GrantId, V, BuildHasherDefault<IdHasher>>;
@@ -473,17 +473,8 @@ mod tests {
 
     use super::*;
     use crate::pkce::CodeChallenge;
+    use crate::test_support::block_on;
     use crate::types::Scope;
-
-    fn block_on<F: Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        loop {
-            if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
-            }
-        }
-    }
 
     fn at(seconds: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_700_000_000 + seconds).unwrap()

@@ -488,19 +488,10 @@ fn store_fault(error: &StoreError) -> AuthorizeError {
 mod tests {
     use super::*;
     use crate::memory::MemoryStore;
+    use crate::test_support::block_on;
 
     fn assert_send<T: Send>(_: &T) {}
     fn assert_send_sync<T: Send + Sync>() {}
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        loop {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     /// Every endpoint's future is `Send` over a `Send` store, also for a per-request server over
     /// a borrowed store, so hosts can await them inside multi-threaded runtimes.

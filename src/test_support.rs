@@ -1,0 +1,13 @@
+//! Helpers for the crate's own unit tests.
+
+/// Polls `future` to completion on this thread: the in-memory store's futures are always
+/// ready, so nothing ever waits.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
