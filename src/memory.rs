@@ -424,7 +424,12 @@ impl Store for MemoryStore {
     }
 
     fn insert_grant(&self, new: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
-        ready(lock(&self.grants).insert(new))
+        let result = Grants::prepare(new).and_then(|prepared| {
+            let (outcome, refused) = lock(&self.grants).insert(prepared);
+            drop(refused);
+            outcome
+        });
+        ready(result)
     }
 
     fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {

@@ -174,6 +174,14 @@ impl RefreshEntry {
     }
 }
 
+/// A grant ready to store: see [`Grants::prepare`].
+#[derive(Debug)]
+pub(super) struct PreparedGrant {
+    core: Arc<Core>,
+    access: (TokenHash, AccessEntry),
+    refresh: Option<(TokenHash, RefreshEntry)>,
+}
+
 /// One grant's rotation state.
 #[derive(Debug)]
 struct Family {
@@ -207,35 +215,57 @@ impl Grants {
         }
     }
 
-    pub(super) fn insert(&mut self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
+    /// Builds a grant's shared core and its tokens' entries: the allocation and checks that
+    /// need no table, done before the store's lock is taken so the lock is held only for the
+    /// tables themselves.
+    pub(super) fn prepare(new: NewGrant) -> Result<PreparedGrant, StoreError> {
         let NewGrant { grant, access, refresh } = new;
+        let core = Arc::new(Core::new(grant, refresh.as_ref().map(|r| r.hash)));
+        let access = (access.hash, AccessEntry::new(core.clone(), access)?);
+        let refresh =
+            refresh.map(|r| Ok::<_, StoreError>((r.hash, RefreshEntry::new(core.clone(), r)?))).transpose()?;
+        Ok(PreparedGrant { core, access, refresh })
+    }
+
+    /// Stores a prepared grant, unless it or its subject was revoked. A refused grant is handed
+    /// back, so the caller drops it after letting go of the lock.
+    pub(super) fn insert(
+        &mut self,
+        prepared: PreparedGrant,
+    ) -> (Result<InsertOutcome, StoreError>, Option<PreparedGrant>) {
+        let grant = &prepared.core.grant;
         let subject_revoked =
             self.revoked_subjects.get(&grant.subject).is_some_and(|(at, _)| grant.authorized_at <= *at);
         if self.revoked.contains_key(&grant.grant_id) || subject_revoked {
-            return Ok(InsertOutcome::GrantRevoked);
+            return (Ok(InsertOutcome::GrantRevoked), Some(prepared));
         }
         // One probe per table: each vacant slot is found once and filled last, once every
         // check has passed, so a refused grant writes nothing.
         let Entry::Vacant(family) = self.families.entry(grant.grant_id.clone()) else {
-            return Err(StoreError::backend("grant collision"));
+            return (Err(StoreError::backend("grant collision")), Some(prepared));
         };
         let collision = || StoreError::backend("token collision");
-        let Entry::Vacant(access_slot) = self.access.entry(access.hash) else { return Err(collision()) };
-        let refresh_slot = match refresh.as_ref().map(|r| self.refresh.entry(r.hash)) {
-            Some(Entry::Occupied(_)) => return Err(collision()),
+        let Entry::Vacant(access_slot) = self.access.entry(prepared.access.0) else {
+            return (Err(collision()), Some(prepared));
+        };
+        let refresh_slot = match prepared.refresh.as_ref().map(|(hash, _)| self.refresh.entry(*hash)) {
+            Some(Entry::Occupied(_)) => return (Err(collision()), Some(prepared)),
             Some(Entry::Vacant(slot)) => Some(slot),
             None => None,
         };
-        let core = Arc::new(Core::new(grant, refresh.as_ref().map(|r| r.hash)));
-        // Every entry is built (and checked) before anything is written: all or nothing.
-        let access = AccessEntry::new(core.clone(), access)?;
-        let refresh = refresh.map(|r| RefreshEntry::new(core.clone(), r)).transpose()?;
-        access_slot.insert(access);
-        if let (Some(slot), Some(entry)) = (refresh_slot, refresh) {
+        let PreparedGrant { core, access, refresh } = prepared;
+        access_slot.insert(access.1);
+        if let (Some(slot), Some((_, entry))) = (refresh_slot, refresh) {
             slot.insert(entry);
         }
         family.insert(core);
-        Ok(InsertOutcome::Inserted)
+        (Ok(InsertOutcome::Inserted), None)
+    }
+
+    /// [`Grants::prepare`] and [`Grants::insert`] in one.
+    #[cfg(test)]
+    fn insert_new(&mut self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
+        Self::prepare(new).and_then(|prepared| self.insert(prepared).0)
     }
 
     /// The live core of grant `id`: found from the presented refresh token's entry when that
@@ -406,7 +436,7 @@ mod tests {
         let mut plain = (access(&g, "a1"), refresh(&g, "r1"));
         plain.0.scope = g.scope.clone(); // the usual case: nothing of the token's own is boxed
         let new = NewGrant { grant: g.clone(), access: plain.0.clone(), refresh: Some(plain.1.clone()) };
-        assert_eq!(grants.insert(new).unwrap(), InsertOutcome::Inserted);
+        assert_eq!(grants.insert_new(new).unwrap(), InsertOutcome::Inserted);
         assert_eq!(grants.access(&plain.0.hash), Some(plain.0));
         assert_eq!(grants.refresh(&plain.1.hash), Some(plain.1.clone()));
 
@@ -440,7 +470,7 @@ mod tests {
         let mut foreign = access(&g, "a1");
         foreign.subject = Subject::from_static("mallory");
         let new = NewGrant { grant: g.clone(), access: foreign, refresh: Some(refresh(&g, "r1")) };
-        assert!(grants.insert(new).is_err());
+        assert!(grants.insert_new(new).is_err());
         assert_eq!(grants.counts(), (0, 0));
         assert!(grants.families.is_empty());
         assert!(grants.refresh(&TokenHash::of("r1")).is_none());
@@ -451,17 +481,17 @@ mod tests {
         let mut grants = Grants::default();
         let g1 = grant("g1");
         grants
-            .insert(NewGrant { grant: g1.clone(), access: access(&g1, "a1"), refresh: Some(refresh(&g1, "r1")) })
+            .insert_new(NewGrant { grant: g1.clone(), access: access(&g1, "a1"), refresh: Some(refresh(&g1, "r1")) })
             .unwrap();
         let g2 = grant("g2");
         for (a, r) in [("a1", "r2"), ("a2", "r1")] {
             let new = NewGrant { grant: g2.clone(), access: access(&g2, a), refresh: Some(refresh(&g2, r)) };
-            assert!(grants.insert(new).is_err(), "{a} {r}");
+            assert!(grants.insert_new(new).is_err(), "{a} {r}");
             assert!(!grants.families.contains_key(&g2.grant_id));
             assert_eq!(grants.counts(), (1, 1), "{a} {r}");
         }
         let again = NewGrant { grant: g1.clone(), access: access(&g1, "a3"), refresh: None };
-        assert!(grants.insert(again).is_err(), "a grant id is never reused while its grant lives");
+        assert!(grants.insert_new(again).is_err(), "a grant id is never reused while its grant lives");
         assert_eq!(grants.counts(), (1, 1));
     }
 
@@ -474,11 +504,11 @@ mod tests {
         grants.revoke_subject(&g.subject, at(10), at(1_000));
         grants.revoke(&GrantId::from_static("g2"), at(1_000));
         grants.purge(at(500));
-        assert_eq!(grants.insert(new()).unwrap(), InsertOutcome::GrantRevoked, "the subject is remembered");
-        assert_eq!(grants.insert(other()).unwrap(), InsertOutcome::GrantRevoked, "the grant is remembered");
+        assert_eq!(grants.insert_new(new()).unwrap(), InsertOutcome::GrantRevoked, "the subject is remembered");
+        assert_eq!(grants.insert_new(other()).unwrap(), InsertOutcome::GrantRevoked, "the grant is remembered");
         grants.purge(at(1_000));
-        assert_eq!(grants.insert(new()).unwrap(), InsertOutcome::Inserted, "the memory ended");
-        assert_eq!(grants.insert(other()).unwrap(), InsertOutcome::Inserted);
+        assert_eq!(grants.insert_new(new()).unwrap(), InsertOutcome::Inserted, "the memory ended");
+        assert_eq!(grants.insert_new(other()).unwrap(), InsertOutcome::Inserted);
     }
 
     #[test]
@@ -486,7 +516,7 @@ mod tests {
         let mut grants = Grants::default();
         let g = grant("g1"); // ends at 86_400
         grants
-            .insert(NewGrant { grant: g.clone(), access: access(&g, "a1"), refresh: Some(refresh(&g, "r1")) })
+            .insert_new(NewGrant { grant: g.clone(), access: access(&g, "a1"), refresh: Some(refresh(&g, "r1")) })
             .unwrap();
         grants.purge(at(3_000));
         assert_eq!(grants.rotate(rotation("r1", &g, "r2", false)).unwrap(), RotateOutcome::Rotated);
@@ -512,14 +542,14 @@ mod tests {
         let mut long = refresh(&g, "r1");
         long.grant_expires_at = at(200_000); // this token claims to outlive its grant
         long.expires_at = at(150_000);
-        grants.insert(NewGrant { grant: g.clone(), access: access(&g, "a1"), refresh: Some(long) }).unwrap();
+        grants.insert_new(NewGrant { grant: g.clone(), access: access(&g, "a1"), refresh: Some(long) }).unwrap();
         grants.purge(at(100_000));
         assert!(grants.families.is_empty(), "the grant itself has ended");
         assert!(grants.refresh(&TokenHash::of("r1")).is_some(), "the token is still held");
         assert_eq!(grants.rotate(rotation("r1", &g, "r2", false)).unwrap(), RotateOutcome::NotActive);
         // A new grant under the same id starts its own rotation state.
         let fresh = refresh(&g, "r3");
-        grants.insert(NewGrant { grant: g.clone(), access: access(&g, "a3"), refresh: Some(fresh) }).unwrap();
+        grants.insert_new(NewGrant { grant: g.clone(), access: access(&g, "a3"), refresh: Some(fresh) }).unwrap();
         assert_eq!(grants.rotate(rotation("r1", &g, "r4", false)).unwrap(), RotateOutcome::NotActive);
         assert_eq!(grants.rotate(rotation("r3", &g, "r5", false)).unwrap(), RotateOutcome::Rotated);
     }
@@ -534,7 +564,7 @@ mod tests {
                 access: access(g, &format!("a{name}")),
                 refresh: Some(refresh(g, &format!("r{name}"))),
             };
-            grants.insert(new).unwrap();
+            grants.insert_new(new).unwrap();
         }
         // r1 is g1's active token; presented as g2's, it replaces nothing.
         assert_eq!(grants.rotate(rotation("r1", &g2, "x", false)).unwrap(), RotateOutcome::NotActive);
@@ -553,7 +583,7 @@ mod tests {
         for id in ["g1", "g2"] {
             let g = grant(id);
             let (a, r) = (access(&g, &format!("{id}-a")), refresh(&g, &format!("{id}-r")));
-            grants.insert(NewGrant { grant: g, access: a, refresh: Some(r) }).unwrap();
+            grants.insert_new(NewGrant { grant: g, access: a, refresh: Some(r) }).unwrap();
         }
         grants.revoke(&GrantId::from_static("g1"), at(86_400));
         assert!(grants.access(&TokenHash::of("g1-a")).is_none());
@@ -563,7 +593,7 @@ mod tests {
         // A revoked grant stays revoked: no new grant or rotation under its id.
         let g1 = grant("g1");
         let again = NewGrant { grant: g1.clone(), access: access(&g1, "x"), refresh: None };
-        assert_eq!(grants.insert(again).unwrap(), InsertOutcome::GrantRevoked);
+        assert_eq!(grants.insert_new(again).unwrap(), InsertOutcome::GrantRevoked);
         grants.purge(at(1));
         assert_eq!(grants.access.len() + grants.refresh.len(), 2, "the purge dropped the revoked grant's tokens");
         grants.purge(at(86_400) + Duration::seconds(1));
