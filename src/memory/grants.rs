@@ -12,6 +12,11 @@
 //!
 //! The core also holds the grant's rotation state, so a rotation reaches it from the refresh
 //! token it presents (an entry just read) instead of a second lookup by grant id.
+//!
+//! Only grants with a refresh token are indexed by id (`families`): a grant of one access token
+//! (client_credentials, or a code flow without refresh) is revoked by id through the memory of
+//! revoked ids, which its token's lookups consult while it is not empty, and by subject by
+//! marking its core. That saves every such grant a write to a third table, its costliest step.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -36,15 +41,30 @@ struct Core {
     /// Which refresh token a rotation must present. Only touched under the grants lock (so
     /// never contended); a mutex only so the table stays `Sync`.
     rotation: Mutex<Family>,
+    /// Whether the grant is in `families`: it has a refresh token. Otherwise a revocation by id
+    /// cannot reach this core, and [`Grants::revoked_ids`] must be consulted.
+    indexed: bool,
 }
 
 impl Core {
     fn new(grant: GrantRecord, active: Option<TokenHash>) -> Self {
-        Self { grant, revoked: AtomicBool::new(false), rotation: Mutex::new(Family { active, previous: None }) }
+        Self {
+            grant,
+            revoked: AtomicBool::new(false),
+            indexed: active.is_some(),
+            rotation: Mutex::new(Family { active, previous: None }),
+        }
     }
 
     fn is_revoked(&self) -> bool {
         self.revoked.load(Ordering::Relaxed)
+    }
+
+    /// Whether the grant was revoked: its core marked, or, for a grant not indexed by id, its
+    /// id remembered in `revoked_ids`.
+    fn is_revoked_given(&self, revoked_ids: &IdMap<OffsetDateTime>) -> bool {
+        self.is_revoked()
+            || (!self.indexed && !revoked_ids.is_empty() && revoked_ids.contains_key(&self.grant.grant_id))
     }
 
     fn rotation(&self) -> MutexGuard<'_, Family> {
@@ -196,9 +216,11 @@ struct Family {
 pub(super) struct Grants {
     access: ShardedDigestMap<AccessEntry>,
     refresh: ShardedDigestMap<RefreshEntry>,
-    /// Live grants by id: for revocation by id, and so an id is never reused.
+    /// Live grants with a refresh token, by id: for revocation by id, and so an id is never
+    /// reused.
     families: ShardedIdMap<Arc<Core>>,
-    /// Revoked grants and until when to remember them.
+    /// Revoked grants and until when to remember them; for a grant of one access token, what
+    /// keeps its token from being returned (until the purge that drops both).
     revoked: IdMap<OffsetDateTime>,
     /// Revoked subjects: (revoked at, remember until).
     revoked_subjects: HashMap<Subject, (OffsetDateTime, OffsetDateTime)>,
@@ -241,8 +263,10 @@ impl Grants {
         }
         // One probe per table: each vacant slot is found once and filled last, once every
         // check has passed, so a refused grant writes nothing.
-        let Entry::Vacant(family) = self.families.entry(grant.grant_id.clone()) else {
-            return (Err(StoreError::backend("grant collision")), Some(prepared));
+        let family = match prepared.core.indexed.then(|| self.families.entry(grant.grant_id.clone())) {
+            Some(Entry::Occupied(_)) => return (Err(StoreError::backend("grant collision")), Some(prepared)),
+            Some(Entry::Vacant(slot)) => Some(slot),
+            None => None,
         };
         let collision = || StoreError::backend("token collision");
         let Entry::Vacant(access_slot) = self.access.entry(prepared.access.0) else {
@@ -258,7 +282,9 @@ impl Grants {
         if let (Some(slot), Some((_, entry))) = (refresh_slot, refresh) {
             slot.insert(entry);
         }
-        family.insert(core);
+        if let Some(family) = family {
+            family.insert(core);
+        }
         (Ok(InsertOutcome::Inserted), None)
     }
 
@@ -320,6 +346,12 @@ impl Grants {
         for id in ids {
             self.revoke(&id, remember_until);
         }
+        // Grants not indexed by id are found through their one token.
+        for token in self.access.values() {
+            if !token.core.indexed && token.core.grant.subject == *subject {
+                token.core.revoked.store(true, Ordering::Relaxed);
+            }
+        }
     }
 
     pub(super) fn revoke_access(&mut self, hash: &TokenHash) {
@@ -327,7 +359,7 @@ impl Grants {
     }
 
     pub(super) fn access(&self, hash: &TokenHash) -> Option<AccessTokenRecord> {
-        self.access.get(hash).filter(|e| !e.core.is_revoked()).map(|e| e.record(*hash))
+        self.access.get(hash).filter(|e| !e.core.is_revoked_given(&self.revoked)).map(|e| e.record(*hash))
     }
 
     pub(super) fn refresh(&self, hash: &TokenHash) -> Option<RefreshTokenRecord> {
@@ -337,7 +369,9 @@ impl Grants {
     /// Drops what has ended at `now`, and the tokens of revoked grants; gives back the spare
     /// room of tables that shrank a lot.
     pub(super) fn purge(&mut self, now: OffsetDateTime) {
-        self.access.retain(|_, t| t.expires_at > now && !t.core.is_revoked());
+        // Before the memory of revoked ids is trimmed: it is what marks some of these tokens.
+        let revoked = &self.revoked;
+        self.access.retain(|_, t| t.expires_at > now && !t.core.is_revoked_given(revoked));
         // Rotated-out refresh tokens stay until the grant ends, so a late replay is recognised.
         self.refresh.retain(|_, t| {
             !t.core.is_revoked() && t.grant_expires_at() > now && (t.rotated_at.is_some() || t.expires_at > now)
@@ -359,7 +393,7 @@ impl Grants {
 
     /// Live (unrevoked) access and refresh tokens, rotated-out ones included.
     pub(super) fn counts(&self) -> (usize, usize) {
-        let access = self.access.values().filter(|t| !t.core.is_revoked()).count();
+        let access = self.access.values().filter(|t| !t.core.is_revoked_given(&self.revoked)).count();
         let refresh = self.refresh.values().filter(|t| !t.core.is_revoked()).count();
         (access, refresh)
     }
@@ -490,9 +524,39 @@ mod tests {
             assert!(!grants.families.contains_key(&g2.grant_id));
             assert_eq!(grants.counts(), (1, 1), "{a} {r}");
         }
-        let again = NewGrant { grant: g1.clone(), access: access(&g1, "a3"), refresh: None };
+        let again = NewGrant { grant: g1.clone(), access: access(&g1, "a3"), refresh: Some(refresh(&g1, "r3")) };
         assert!(grants.insert_new(again).is_err(), "a grant id is never reused while its grant lives");
         assert_eq!(grants.counts(), (1, 1));
+    }
+
+    #[test]
+    fn a_grant_of_one_access_token_is_not_indexed_by_id_yet_revoked_by_id_and_by_subject() {
+        let mut grants = Grants::default();
+        let (g1, g2) = (grant("g1"), grant("g2"));
+        let mut g3 = grant("g3");
+        g3.subject = Subject::from_static("bob");
+        for (g, secret) in [(&g1, "a1"), (&g2, "a2"), (&g3, "a3")] {
+            let new = NewGrant { grant: g.clone(), access: access(g, secret), refresh: None };
+            assert_eq!(grants.insert_new(new).unwrap(), InsertOutcome::Inserted);
+        }
+        assert!(grants.families.is_empty(), "only grants with a refresh token are indexed by id");
+        let found = |grants: &Grants, secret: &str| grants.access(&TokenHash::of(secret)).is_some();
+
+        // Remembered for less time than the token lives (it ends at 3,600 s).
+        grants.revoke(&g1.grant_id, at(60));
+        assert!(!found(&grants, "a1") && found(&grants, "a2") && found(&grants, "a3"));
+        assert_eq!(grants.counts(), (2, 0));
+        // The purge that forgets the revocation drops the token first: it never comes back.
+        grants.purge(at(120));
+        assert!(grants.revoked.is_empty());
+        assert!(!found(&grants, "a1"));
+        assert_eq!(grants.access.len(), 2);
+
+        grants.revoke_subject(&Subject::from_static("alice"), at(200), at(300));
+        assert!(!found(&grants, "a2") && found(&grants, "a3"), "bob's grant is not alice's");
+        grants.purge(at(400));
+        assert!(!found(&grants, "a2") && found(&grants, "a3"));
+        assert_eq!(grants.access.len(), 1);
     }
 
     #[test]

@@ -61,6 +61,19 @@ pub(super) async fn grant_lookups_and_revocation<S: Store>(store: &S, fx: &Fixtu
     {
         return Err(fail(CASE, "a token of a revoked grant is still found"));
     }
+    // A grant of one access token (client_credentials, a code flow without refresh) too.
+    let grant = fx.grant(fx.subject(), fx.now);
+    let single = NewGrant { access: fx.access(&grant), refresh: None, grant };
+    if store.insert_grant(single.clone()).await.map_err(&e)? != InsertOutcome::Inserted {
+        return Err(fail(CASE, "a grant without refresh token was not inserted"));
+    }
+    if store.access_token(&single.access.hash).await.map_err(&e)?.as_ref() != Some(&single.access) {
+        return Err(fail(CASE, "the access token of a grant without refresh token was not found as stored"));
+    }
+    store.revoke_grant(&single.grant.grant_id, fx.now, fx.now + Duration::days(31)).await.map_err(&e)?;
+    if store.access_token(&single.access.hash).await.map_err(&e)?.is_some() {
+        return Err(fail(CASE, "the access token of a revoked grant without refresh token is still found"));
+    }
     Ok(())
 }
 
