@@ -6,11 +6,6 @@
 //! across a whole request. Nothing expires by itself: call [`MemoryStore::purge_expired`] now and
 //! then to drop expired records (and the tokens of revoked grants).
 //!
-//! Client lookups, the most frequent operation, usually take no lock: each thread keeps its
-//! own copies of the clients it serves and checks them against a version that only a change of
-//! registration writes (see `clients.rs`), so threads on different cores do not write the same
-//! memory on every request.
-//!
 //! Grants are laid out for size: a grant's shared data is written once and its tokens' entries
 //! hold only their own (see `grants.rs`), about 600 bytes of heap per grant with a refresh token
 //! (docs/benchmarks.md). The code and token tables are each split into 64 small tables (see
@@ -20,7 +15,7 @@
 use std::collections::HashMap;
 use std::future::{Future, ready};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
 use time::{Duration, OffsetDateTime};
 
@@ -106,7 +101,6 @@ type ShardedDigestMap<V> = sharded::Sharded<TokenHash, V, BuildHasherDefault<Dig
 /// The grants by id, split likewise.
 type ShardedIdMap<V> = sharded::Sharded<crate::types::GrantId, V, BuildHasherDefault<IdHasher>>;
 
-mod clients;
 mod grants;
 mod sharded;
 use grants::Grants;
@@ -135,7 +129,7 @@ struct CodeEntry {
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    clients: clients::Clients,
+    clients: RwLock<HashMap<ClientId, Client, BuildHasherDefault<IdHasher>>>,
     codes: sharded::Striped<DigestMap<CodeEntry>>,
     grants: Mutex<Grants>,
     /// Single-use claims and when each ends.
@@ -187,18 +181,18 @@ impl MemoryStore {
 
     /// Registers `client`, replacing any registration with the same id.
     pub fn insert_client(&self, client: Client) {
-        let id = client.id().clone();
-        self.clients.change(&id, |clients| clients.insert(id.clone(), client));
+        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
+        clients.insert(client.id().clone(), client);
     }
 
     /// Removes client `id`; returns whether it was registered.
     pub fn remove_client(&self, id: &ClientId) -> bool {
-        self.clients.change(id, |clients| clients.remove(id).is_some())
+        self.clients.write().unwrap_or_else(PoisonError::into_inner).remove(id).is_some()
     }
 
     /// How many clients are registered.
     pub fn client_count(&self) -> usize {
-        self.clients.len()
+        self.clients.read().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Drops every code, token and revocation memory whose time has passed at `now`.
@@ -328,13 +322,14 @@ impl Store for MemoryStore {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let _ = at;
-        let result = self.clients.change(client.id(), |clients| match clients.entry(client.id().clone()) {
+        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
+        let result = match clients.entry(client.id().clone()) {
             std::collections::hash_map::Entry::Occupied(_) => Err(StoreError::backend("a client with this id exists")),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(client.clone());
                 Ok(())
             }
-        });
+        };
         ready(result)
     }
 
@@ -394,7 +389,8 @@ impl Store for MemoryStore {
     }
 
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send {
-        ready(Ok(self.clients.get(id)))
+        let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
+        ready(Ok(clients.get(id).cloned()))
     }
 
     fn insert_code(&self, code: CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {

@@ -318,18 +318,6 @@ impl Client {
         Self(Arc::new(data))
     }
 
-    /// An equal client with a reference count of its own, for a copy one thread keeps: its
-    /// clones then write no memory that the registration's other users share.
-    pub(crate) fn unshared(&self) -> Self {
-        Self(Arc::new(ClientData::clone(&self.0)))
-    }
-
-    /// Whether `self` and `other` are one registration, not merely equal ones.
-    #[cfg(test)]
-    pub(crate) fn shares_registration_with(&self, other: &Client) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-
     /// Starts a public client registration.
     pub fn public(id: impl Into<String>) -> ClientBuilder {
         ClientBuilder::new(id.into(), true)
