@@ -197,9 +197,16 @@ impl RefreshEntry {
 /// A grant ready to store: see [`Grants::prepare`].
 #[derive(Debug)]
 pub(super) struct PreparedGrant {
-    core: Arc<Core>,
+    /// The core for `families`, when the grant is indexed by id.
+    index: Option<Arc<Core>>,
     access: (TokenHash, AccessEntry),
     refresh: Option<(TokenHash, RefreshEntry)>,
+}
+
+impl PreparedGrant {
+    fn core(&self) -> &Core {
+        &self.access.1.core
+    }
 }
 
 /// One grant's rotation state.
@@ -243,10 +250,13 @@ impl Grants {
     pub(super) fn prepare(new: NewGrant) -> Result<PreparedGrant, StoreError> {
         let NewGrant { grant, access, refresh } = new;
         let core = Arc::new(Core::new(grant, refresh.as_ref().map(|r| r.hash)));
-        let access = (access.hash, AccessEntry::new(core.clone(), access)?);
         let refresh =
             refresh.map(|r| Ok::<_, StoreError>((r.hash, RefreshEntry::new(core.clone(), r)?))).transpose()?;
-        Ok(PreparedGrant { core, access, refresh })
+        // A grant not indexed by id gives its core to its one token: no reference count is
+        // raised and dropped again (a locked instruction that waits for the table writes).
+        let index = core.indexed.then(|| core.clone());
+        let access = (access.hash, AccessEntry::new(core, access)?);
+        Ok(PreparedGrant { index, access, refresh })
     }
 
     /// Stores a prepared grant, unless it or its subject was revoked. A refused grant is handed
@@ -255,7 +265,7 @@ impl Grants {
         &mut self,
         prepared: PreparedGrant,
     ) -> (Result<InsertOutcome, StoreError>, Option<PreparedGrant>) {
-        let grant = &prepared.core.grant;
+        let grant = &prepared.core().grant;
         let subject_revoked =
             self.revoked_subjects.get(&grant.subject).is_some_and(|(at, _)| grant.authorized_at <= *at);
         if self.revoked.contains_key(&grant.grant_id) || subject_revoked {
@@ -263,7 +273,7 @@ impl Grants {
         }
         // One probe per table: each vacant slot is found once and filled last, once every
         // check has passed, so a refused grant writes nothing.
-        let family = match prepared.core.indexed.then(|| self.families.entry(grant.grant_id.clone())) {
+        let family = match prepared.index.as_ref().map(|_| self.families.entry(grant.grant_id.clone())) {
             Some(Entry::Occupied(_)) => return (Err(StoreError::backend("grant collision")), Some(prepared)),
             Some(Entry::Vacant(slot)) => Some(slot),
             None => None,
@@ -277,12 +287,12 @@ impl Grants {
             Some(Entry::Vacant(slot)) => Some(slot),
             None => None,
         };
-        let PreparedGrant { core, access, refresh } = prepared;
+        let PreparedGrant { index, access, refresh } = prepared;
         access_slot.insert(access.1);
         if let (Some(slot), Some((_, entry))) = (refresh_slot, refresh) {
             slot.insert(entry);
         }
-        if let Some(family) = family {
+        if let (Some(family), Some(core)) = (family, index) {
             family.insert(core);
         }
         (Ok(InsertOutcome::Inserted), None)
