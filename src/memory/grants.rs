@@ -586,6 +586,18 @@ mod tests {
     }
 
     #[test]
+    fn a_purge_at_an_access_tokens_end_drops_it_and_one_before_keeps_it() {
+        let mut grants = Grants::default();
+        let g = grant("g1");
+        // Ends at 3,600 s, like the bearer check's `now >= expires_at`.
+        grants.insert_new(NewGrant { grant: g.clone(), access: access(&g, "a1"), refresh: None }).unwrap();
+        grants.purge(at(3_599));
+        assert!(grants.access(&TokenHash::of("a1")).is_some());
+        grants.purge(at(3_600));
+        assert_eq!(grants.access.len(), 0, "a token is over at its end");
+    }
+
+    #[test]
     fn rt03_a_purge_before_its_end_leaves_a_grant_rotating_and_one_at_its_end_ends_it() {
         let mut grants = Grants::default();
         let g = grant("g1"); // ends at 86_400
