@@ -129,12 +129,12 @@ impl ConsentRequest {
 
     /// The redirect URI the answer will go to.
     pub fn redirect_uri(&self) -> &str {
-        &self.target.uri
+        self.target.uri()
     }
 
     /// The client's `state`, echoed back unchanged (AZ-12).
     pub fn state(&self) -> Option<&str> {
-        self.target.state.as_deref()
+        self.target.state()
     }
 
     /// The authorization request's parameters as (name, value) pairs, values decoded: what a
@@ -205,7 +205,7 @@ impl ConsentRequest {
             hash: code.hash(),
             grant_id,
             client_id: self.client.id().clone(),
-            redirect_uri: self.target.uri.clone(),
+            redirect_uri: self.target.uri().to_owned(),
             code_challenge: self.code_challenge.clone(),
             scope: approval.granted_scope(&self.scope),
             subject: approval.subject.clone(),

@@ -129,22 +129,39 @@ impl AuthorizeError {
 /// to echo, and whether to answer 303 (after a POST) or 302.
 #[derive(Debug, Clone)]
 pub(super) struct RedirectTarget {
-    pub(super) uri: String,
-    pub(super) state: Option<String>,
-    pub(super) see_other: bool,
+    /// The redirect URI, then the `state` when there is one: one allocation for both.
+    text: String,
+    uri_end: usize,
+    has_state: bool,
+    see_other: bool,
 }
 
 impl RedirectTarget {
+    pub(super) fn new(uri: &str, state: Option<&str>, see_other: bool) -> Self {
+        let mut text = String::with_capacity(uri.len() + state.map_or(0, str::len));
+        text.push_str(uri);
+        text.push_str(state.unwrap_or_default());
+        Self { text, uri_end: uri.len(), has_state: state.is_some(), see_other }
+    }
+
+    pub(super) fn uri(&self) -> &str {
+        &self.text[..self.uri_end]
+    }
+
+    pub(super) fn state(&self) -> Option<&str> {
+        self.has_state.then(|| &self.text[self.uri_end..])
+    }
+
     /// Redirects with `params` plus `state` and `iss` in the query (AZ-12, AZ-13, AZ-14).
     pub(super) fn respond(&self, params: &[(&str, &str)], issuer: &Issuer) -> Response {
-        let state = self.state.as_deref().map(|state| ("state", state));
+        let state = self.state().map(|state| ("state", state));
         let all = params.iter().copied().chain(state).chain([("iss", issuer.as_str())]);
         // Escaping at most triples a byte; reserve for the usual case, where little is escaped.
-        let estimate = self.uri.len() + all.clone().map(|(n, v)| n.len() + v.len() * 3 / 2 + 2).sum::<usize>();
+        let estimate = self.uri().len() + all.clone().map(|(n, v)| n.len() + v.len() * 3 / 2 + 2).sum::<usize>();
         let mut location = String::with_capacity(estimate);
-        location.push_str(&self.uri);
+        location.push_str(self.uri());
         // Keep any query the registered URI has; never use the fragment (AZ-14).
-        let mut separator = if self.uri.contains('?') { '&' } else { '?' };
+        let mut separator = if self.uri().contains('?') { '&' } else { '?' };
         for (name, value) in all {
             location.push(separator);
             separator = '&';
@@ -190,5 +207,33 @@ impl AuthorizeFailure {
 impl From<AuthorizeError> for AuthorizeFailure {
     fn from(error: AuthorizeError) -> Self {
         Self::page(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The URI and `state` share one string; an empty `state` is still one to echo (AZ-12).
+    #[test]
+    fn az12_a_target_keeps_its_uri_and_state_apart_and_an_empty_state_is_echoed() {
+        let issuer = Issuer::new("https://as.example").unwrap();
+        let with = RedirectTarget::new("https://app.example/cb?x=1", Some("s&t"), false);
+        assert_eq!((with.uri(), with.state()), ("https://app.example/cb?x=1", Some("s&t")));
+        let location = with.respond(&[("code", "c")], &issuer).location().unwrap().to_owned();
+        assert_eq!(location, "https://app.example/cb?x=1&code=c&state=s%26t&iss=https%3A%2F%2Fas.example");
+
+        let empty = RedirectTarget::new("https://app.example/cb", Some(""), true);
+        assert_eq!(empty.state(), Some(""));
+        let response = empty.respond(&[], &issuer);
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.location(), Some("https://app.example/cb?state=&iss=https%3A%2F%2Fas.example"));
+
+        let without = RedirectTarget::new("https://app.example/cb", None, false);
+        assert_eq!((without.uri(), without.state()), ("https://app.example/cb", None));
+        assert_eq!(
+            without.respond(&[], &issuer).location(),
+            Some("https://app.example/cb?iss=https%3A%2F%2Fas.example")
+        );
     }
 }

@@ -87,16 +87,16 @@ pub(crate) fn validate(
             if !registered.iter().any(|r| r.matches(uri, config.localhost_any_port())) {
                 return Err(AuthorizeError::UnregisteredRedirectUri.into());
             }
-            uri.to_owned()
+            uri
         }
-        (None, [only]) => only.as_str().to_owned(),
+        (None, [only]) => only.as_str(),
         (None, []) => return Err(AuthorizeError::UnregisteredRedirectUri.into()),
         (None, _) => return Err(AuthorizeError::RedirectUriRequired.into()),
     };
 
     // From here on errors go back to the client.
-    let state = params.get("state").ok().flatten().map(str::to_owned);
-    let target = RedirectTarget { uri: redirect_uri, state, see_other: post };
+    let state = params.get("state").ok().flatten();
+    let target = RedirectTarget::new(redirect_uri, state, post);
     let fail = |error| AuthorizeFailure { error, target: Some(target.clone()) };
 
     // Every defined parameter in one pass over the request, in `DEFINED`'s order.
