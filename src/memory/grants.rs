@@ -42,7 +42,7 @@ struct Core {
     /// never contended); a mutex only so the table stays `Sync`.
     rotation: Mutex<Family>,
     /// Whether the grant is in `families`: it has a refresh token. Otherwise a revocation by id
-    /// cannot reach this core, and [`Grants::revoked_ids`] must be consulted.
+    /// cannot reach this core, and the memory of revoked ids (`Grants::revoked`) must be consulted.
     indexed: bool,
 }
 
