@@ -420,12 +420,7 @@ impl Store for MemoryStore {
     }
 
     fn insert_grant(&self, new: NewGrant) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send {
-        let result = Grants::prepare(new).and_then(|prepared| {
-            let (outcome, refused) = lock(&self.grants).insert(prepared);
-            drop(refused);
-            outcome
-        });
-        ready(result)
+        ready(Grants::prepare(new).and_then(|prepared| lock(&self.grants).insert(prepared)))
     }
 
     fn rotate_refresh(&self, rotation: Rotation) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {

@@ -259,31 +259,25 @@ impl Grants {
         Ok(PreparedGrant { index, access, refresh })
     }
 
-    /// Stores a prepared grant, unless it or its subject was revoked. A refused grant is handed
-    /// back, so the caller drops it after letting go of the lock.
-    pub(super) fn insert(
-        &mut self,
-        prepared: PreparedGrant,
-    ) -> (Result<InsertOutcome, StoreError>, Option<PreparedGrant>) {
+    /// Stores a prepared grant, unless it or its subject was revoked.
+    pub(super) fn insert(&mut self, prepared: PreparedGrant) -> Result<InsertOutcome, StoreError> {
         let grant = &prepared.core().grant;
         let subject_revoked =
             self.revoked_subjects.get(&grant.subject).is_some_and(|(at, _)| grant.authorized_at <= *at);
         if self.revoked.contains_key(&grant.grant_id) || subject_revoked {
-            return (Ok(InsertOutcome::GrantRevoked), Some(prepared));
+            return Ok(InsertOutcome::GrantRevoked);
         }
         // One probe per table: each vacant slot is found once and filled last, once every
         // check has passed, so a refused grant writes nothing.
         let family = match prepared.index.as_ref().map(|_| self.families.entry(grant.grant_id.clone())) {
-            Some(Entry::Occupied(_)) => return (Err(StoreError::backend("grant collision")), Some(prepared)),
+            Some(Entry::Occupied(_)) => return Err(StoreError::backend("grant collision")),
             Some(Entry::Vacant(slot)) => Some(slot),
             None => None,
         };
         let collision = || StoreError::backend("token collision");
-        let Entry::Vacant(access_slot) = self.access.entry(prepared.access.0) else {
-            return (Err(collision()), Some(prepared));
-        };
+        let Entry::Vacant(access_slot) = self.access.entry(prepared.access.0) else { return Err(collision()) };
         let refresh_slot = match prepared.refresh.as_ref().map(|(hash, _)| self.refresh.entry(*hash)) {
-            Some(Entry::Occupied(_)) => return (Err(collision()), Some(prepared)),
+            Some(Entry::Occupied(_)) => return Err(collision()),
             Some(Entry::Vacant(slot)) => Some(slot),
             None => None,
         };
@@ -295,13 +289,13 @@ impl Grants {
         if let (Some(family), Some(core)) = (family, index) {
             family.insert(core);
         }
-        (Ok(InsertOutcome::Inserted), None)
+        Ok(InsertOutcome::Inserted)
     }
 
     /// [`Grants::prepare`] and [`Grants::insert`] in one.
     #[cfg(test)]
     fn insert_new(&mut self, new: NewGrant) -> Result<InsertOutcome, StoreError> {
-        Self::prepare(new).and_then(|prepared| self.insert(prepared).0)
+        Self::prepare(new).and_then(|prepared| self.insert(prepared))
     }
 
     /// The live core of grant `id`: found from the presented refresh token's entry when that
