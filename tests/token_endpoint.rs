@@ -467,6 +467,23 @@ fn ac04_valid_replay_revokes_every_token_the_code_issued() {
 }
 
 #[test]
+fn ac04_valid_replay_revokes_the_access_token_of_a_client_that_may_not_refresh() {
+    // `web` has only the code grant: its grant is one access token, not indexed by grant id.
+    let fx = fixture();
+    let code = fx.code(&web_query(""));
+    let body = json(&fx.token(&web_redeem_body(&code), Some(&web_basic())));
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let access = AccessToken::new(body["access_token"].as_str().unwrap());
+    assert!(block_on(fx.store.access_token(&access.hash())).unwrap().is_some());
+
+    assert_error(&fx.token(&web_redeem_body(&code), Some(&web_basic())), 400, "invalid_grant");
+    assert!(block_on(fx.store.access_token(&access.hash())).unwrap().is_none());
+    // A purge while the revocation is remembered does not bring the token back.
+    fx.store.purge_expired(oauth21::Clock::now(&*fx.clock) + Duration::minutes(5));
+    assert!(block_on(fx.store.access_token(&access.hash())).unwrap().is_none());
+}
+
+#[test]
 fn ac04_replay_after_expiry_still_revokes() {
     let fx = fixture();
     let code = fx.code(&app_query(""));
