@@ -473,12 +473,8 @@ mod tests {
 
     use super::*;
     use crate::pkce::CodeChallenge;
-    use crate::test_support::block_on;
+    use crate::test_support::{at, block_on};
     use crate::types::Scope;
-
-    fn at(seconds: i64) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(1_700_000_000 + seconds).unwrap()
-    }
 
     fn code(secret: &str, expires_at: OffsetDateTime) -> CodeRecord {
         CodeRecord {

@@ -11,3 +11,8 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// `seconds` after the instant the store tests start from (2023-11-14 22:13:20 UTC).
+pub(crate) fn at(seconds: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(1_700_000_000 + seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}

@@ -419,11 +419,8 @@ mod tests {
     use time::Duration;
 
     use super::*;
+    use crate::test_support::at;
     use crate::types::{ClientId, Resource};
-
-    fn at(seconds: i64) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(1_700_000_000 + seconds).unwrap()
-    }
 
     fn grant(id: &'static str) -> GrantRecord {
         GrantRecord {
