@@ -122,6 +122,14 @@ impl<'a> Params<'a> {
 
     /// The first of `names` that appears more than once.
     pub(crate) fn first_repeated(&self, names: &[&'static str]) -> Option<Repeated> {
+        // A request of fewer pairs than `names` (nearly every one) is first checked for any
+        // repeat among its own pairs, at most `names.len()²/2` short compares; a longer one
+        // goes straight to the linear search by name.
+        let pairs = &self.pairs;
+        let short = pairs.len() <= names.len();
+        if short && !pairs.iter().enumerate().any(|(i, (name, _))| pairs[..i].iter().any(|(n, _)| n == name)) {
+            return None;
+        }
         names.iter().find_map(|n| self.get(n).err())
     }
 
@@ -335,6 +343,24 @@ mod tests {
         assert_eq!(p.defined(&["a", "b"]), Err(Repeated("a")));
         assert_eq!(p.defined(&["b", "a"]), Err(Repeated("b")));
         assert_eq!(p.defined(&["b", "a"]).err(), p.first_repeated(&["b", "a"]));
+    }
+
+    #[test]
+    fn tk02_a_repeat_is_found_in_short_and_long_requests_alike() {
+        let names = ["a", "b", "c"];
+        let by_name = |p: &Params<'_>| names.iter().find_map(|n| p.get(n).err());
+        for (form, expected) in [
+            (&b"a=1&b=2"[..], None),
+            (b"x=1&x=2", None),
+            (b"a=1&b=2&b=3", Some(Repeated("b"))),
+            (b"x=1&y=2&z=3&w=4", None),
+            (b"x=1&y=2&c=3&w=4&c=5", Some(Repeated("c"))),
+            (b"x=1&x=2&b=3&w=4&a=5&a=6", Some(Repeated("a"))),
+        ] {
+            let p = Params::parse(form, 100).unwrap();
+            assert_eq!(p.first_repeated(&names), expected, "{}", String::from_utf8_lossy(form));
+            assert_eq!(p.first_repeated(&names), by_name(&p));
+        }
     }
 
     #[test]
