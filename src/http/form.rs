@@ -47,16 +47,12 @@ impl<'a> Params<'a> {
             PairReader { text, pairs: Vec::with_capacity(count_separators(input) + 1), ..PairReader::default() };
         // Eight bytes at a time: a mask of the bytes that matter, then only those are visited.
         // The tail is padded with zeros, which matter to no one.
-        let mut words = input.chunks_exact(8);
         let mut offset = 0;
-        for word in &mut words {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        for word in crate::bytes::whole_words(input) {
             visit_special(&mut reader, offset, word)?;
             offset += 8;
         }
-        let mut tail = [0; 8];
-        tail[..words.remainder().len()].copy_from_slice(words.remainder());
-        visit_special(&mut reader, offset, u64::from_le_bytes(tail))?;
+        visit_special(&mut reader, offset, crate::bytes::tail_word(input, 0))?;
         reader.visit(input.len(), SEPARATOR)?;
         Ok(Self { pairs: reader.pairs })
     }
