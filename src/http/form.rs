@@ -348,6 +348,7 @@ mod tests {
         for (form, expected) in [
             (&b"a=1&b=2"[..], None),
             (b"x=1&x=2", None),
+            (b"b=1&b=2", Some(Repeated("b"))),
             (b"a=1&b=2&b=3", Some(Repeated("b"))),
             (b"x=1&y=2&z=3&w=4", None),
             (b"x=1&y=2&c=3&w=4&c=5", Some(Repeated("c"))),
