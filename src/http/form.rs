@@ -118,9 +118,10 @@ impl<'a> Params<'a> {
 
     /// The first of `names` that appears more than once.
     pub(crate) fn first_repeated(&self, names: &[&'static str]) -> Option<Repeated> {
-        // A request of fewer pairs than `names` (nearly every one) is first checked for any
+        // A request of no more pairs than `names` (nearly every one) is first checked for any
         // repeat among its own pairs, at most `names.len()²/2` short compares; a longer one
-        // goes straight to the linear search by name.
+        // goes straight to the search by name, linear in its pairs. Without that bound, a host
+        // that reads large bodies would let one request cost pairs²/2 compares.
         let pairs = &self.pairs;
         let short = pairs.len() <= names.len();
         if short && !pairs.iter().enumerate().any(|(i, (name, _))| pairs[..i].iter().any(|(n, _)| n == name)) {
@@ -358,6 +359,19 @@ mod tests {
             assert_eq!(p.first_repeated(&names), expected, "{}", String::from_utf8_lossy(form));
             assert_eq!(p.first_repeated(&names), by_name(&p));
         }
+    }
+
+    /// A request of many distinct pairs is searched by name (names x pairs compares), never
+    /// pair against pair: 100,000 pairs would take billions of compares, minutes, that way.
+    #[test]
+    fn tk02_a_long_request_is_searched_by_name_not_pair_against_pair() {
+        let names = ["a", "b", "c"];
+        let mut form = (0..100_000).map(|i| format!("p{i}=1")).collect::<Vec<_>>().join("&");
+        let p = Params::parse(form.as_bytes(), usize::MAX).unwrap();
+        assert_eq!(p.first_repeated(&names), None);
+        form.push_str("&c=1&c=2");
+        let p = Params::parse(form.as_bytes(), usize::MAX).unwrap();
+        assert_eq!(p.first_repeated(&names), Some(Repeated("c")));
     }
 
     #[test]
