@@ -7,7 +7,7 @@
 //! then to drop expired records (and the tokens of revoked grants).
 //!
 //! Grants are laid out for size: a grant's shared data is written once and its tokens' entries
-//! hold only their own (see `grants.rs`), about 600 bytes of heap per grant with a refresh token
+//! hold only their own (see `grants.rs`), about 520 bytes of heap per grant with a refresh token
 //! (docs/benchmarks.md). The code and token tables are each split into 64 small tables (see
 //! `sharded.rs`), so a table that doubles as the store grows holds its lock for a 64th of the
 //! copy: under a millisecond at 400,000 grants, where one table took tens of milliseconds.
