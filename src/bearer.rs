@@ -22,16 +22,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::bytes::ByteSet;
 use crate::dpop::{self, DpopError, NonceKey, ProofTarget};
 use crate::error::is_valid_description;
-use crate::http::{Method, Request, Response, decode_component};
-use crate::jose::MAX_TOKEN_BYTES;
+use crate::http::{Method, Request, Response};
 use crate::jwt::{AccessTokenClaims, JwtError, JwtVerifier};
 use crate::provider::Clock;
-use crate::store::{AccessTokenRecord, ClaimOutcome, Store};
+use crate::store::{AccessTokenRecord, ClaimOutcome, Store, StoreError};
 use crate::types::{Scope, TokenHash, constant_time_eq};
 use time::OffsetDateTime;
+
+mod credentials;
+pub use credentials::{Scheme, read_access_token, read_bearer_token};
+use credentials::{read_credentials, token_text};
 
 /// Why a request to a protected resource was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,16 +70,6 @@ pub enum BearerError {
     /// the resource server's public URL): 500, a host bug, never the client's fault.
     #[error("{0}")]
     Misconfigured(&'static str),
-}
-
-/// The credential scheme of an `Authorization` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Scheme {
-    /// `Bearer` (RFC 6750).
-    Bearer,
-    /// `DPoP` (RFC 9449 §7.1): the token with a proof of its key.
-    Dpop,
 }
 
 /// How a checker accepts DPoP-bound tokens.
@@ -217,19 +209,28 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
     /// refused (RS-02). A middleware or extractor that has no body uses
     /// [`BearerChecker::check_authorization`] instead.
     pub async fn check(&self, request: &Request<'_>, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
-        let (scheme, token) = read_access_token(request)?;
-        match scheme {
-            Scheme::Bearer => {
-                let record = self.live_token(token).await?;
+        match read_credentials(request, true)? {
+            (Scheme::Bearer, token) => {
+                // The store is awaited here, not in a nested `async fn`, and the record is
+                // checked where it lies: each move of it is a copy of some 200 bytes, and the
+                // bearer check is the hottest path a resource server has.
+                let key = self.lookup_key(token)?;
+                let record = match self.store.access_token(&key).await {
+                    Ok(Some(record)) => record,
+                    Ok(None) => return Err(UNKNOWN_TOKEN),
+                    Err(_) => return Err(BearerError::Unavailable),
+                };
+                self.check_usable(&record)?;
                 if record.jkt.is_some() {
                     // DP-07: a bound token is worthless without its key, whatever its scope.
                     return Err(BearerError::InvalidToken("the access token is DPoP-bound: send it with a DPoP proof"));
                 }
-                with_scope(record, required)
+                check_scope(&record, required)?;
+                Ok(record)
             }
             // Boxed: the proof check's state is several times the bearer path's, and a future
             // is moved whole (into a task, through each poll's caller) on every request.
-            _ => Box::pin(self.check_dpop(request, token, required)).await,
+            (_, token) => Box::pin(self.check_dpop(request, token_text(token)?, required)).await,
         }
     }
 
@@ -264,17 +265,19 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
                 return Err(BearerError::UseDpopNonce);
             }
         }
-        let record = self.live_token(token).await.map_err(|e| match e {
+        let dpop_refusal = |e| match e {
             BearerError::InvalidToken(reason) => BearerError::InvalidDpopToken(reason),
             other => other,
-        })?;
+        };
+        let key = self.lookup_key(token.as_bytes()).map_err(dpop_refusal)?;
+        let record = self.usable(self.store.access_token(&key).await).map_err(dpop_refusal)?;
         match &record.jkt {
             Some(jkt) if constant_time_eq(jkt.as_bytes(), proof.jkt.as_bytes()) => {}
             Some(_) => return Err(BearerError::InvalidDpopToken("the access token is bound to another key")),
             None => return Err(BearerError::InvalidDpopToken("the access token is not DPoP-bound")),
         }
         match self.store.claim_once(&proof.replay_key(), now, proof.replay_until(dpop.window)).await {
-            Ok(ClaimOutcome::Claimed) => with_scope(record, required),
+            Ok(ClaimOutcome::Claimed) => check_scope(&record, required).map(|()| record),
             Ok(_) => Err(BearerError::InvalidDpopProof(proof_refusal(&DpopError::Replayed))),
             Err(_) => Err(BearerError::Unavailable),
         }
@@ -306,29 +309,42 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
         required: &Scope,
     ) -> Result<AccessTokenRecord, BearerError> {
         let request = values.into_iter().fold(Request::new(Method::Get), |r, value| r.with_authorization(value));
-        let token = read_bearer_token(&request)?;
-        let record = self.live_token(token).await?;
+        let (_, token) = read_credentials(&request, false)?;
+        let key = self.lookup_key(token)?;
+        let record = self.usable(self.store.access_token(&key).await)?;
         if record.jkt.is_some() {
             return Err(BearerError::InvalidToken("the access token is DPoP-bound: send it with a DPoP proof"));
         }
-        with_scope(record, required)
+        check_scope(&record, required)?;
+        Ok(record)
     }
 
-    /// The checks after the token is read: signature (JWT), store record, expiry, audience.
-    /// The scope comes last, once the token is known to be usable by this request at all.
-    async fn live_token(&self, token: &str) -> Result<AccessTokenRecord, BearerError> {
-        let key = match &self.jwt {
-            Some(verifier) if token.contains('.') => {
-                let claims = verifier.verify(token, self.clock.now()).map_err(|e| e.bearer_error())?;
-                TokenHash::of_jwt_id(&claims.jwt_id)
+    /// The store key of a token [`read_credentials`] accepted: its digest, or for a JWT (when
+    /// JWTs are accepted) the digest of its `jti`, once its signature and claims verify.
+    fn lookup_key(&self, token: &[u8]) -> Result<TokenHash, BearerError> {
+        match &self.jwt {
+            Some(verifier) if token.contains(&b'.') => {
+                let claims = verifier.verify(token_text(token)?, self.clock.now()).map_err(|e| e.bearer_error())?;
+                Ok(TokenHash::of_jwt_id(&claims.jwt_id))
             }
-            _ => TokenHash::of(token),
-        };
-        let record = match self.store.access_token(&key).await {
+            _ => Ok(TokenHash::of_bytes(token)),
+        }
+    }
+
+    /// The store's answer, if it is a record [`BearerChecker::check_usable`] accepts.
+    fn usable(&self, found: Result<Option<AccessTokenRecord>, StoreError>) -> Result<AccessTokenRecord, BearerError> {
+        let record = match found {
             Ok(Some(record)) => record,
-            Ok(None) => return Err(BearerError::InvalidToken("the access token is invalid")),
+            Ok(None) => return Err(UNKNOWN_TOKEN),
             Err(_) => return Err(BearerError::Unavailable),
         };
+        self.check_usable(&record)?;
+        Ok(record)
+    }
+
+    /// The checks after the store found the token's record: unexpired, for this resource. The
+    /// scope comes last, at the caller, once the token is known to be usable by this request.
+    fn check_usable(&self, record: &AccessTokenRecord) -> Result<(), BearerError> {
         if self.clock.now() >= record.expires_at {
             return Err(BearerError::InvalidToken("the access token expired"));
         }
@@ -341,7 +357,7 @@ impl<S: Store, C: Clock> BearerChecker<S, C> {
                 return Err(BearerError::InvalidToken("the access token is meant for another resource"));
             }
         }
-        Ok(record)
+        Ok(())
     }
 
     /// The answer for `error`, with its `WWW-Authenticate` challenge (RS-03, RS-04): `Bearer`,
@@ -391,13 +407,12 @@ fn challenge_for(realm: &str, metadata_url: Option<&str>, error: &BearerError) -
     Response::new(status).with_header("WWW-Authenticate", challenge).with_header("Cache-Control", "no-store")
 }
 
-/// `record`, if it carries every scope token of `required` (RS-04).
-fn with_scope(record: AccessTokenRecord, required: &Scope) -> Result<AccessTokenRecord, BearerError> {
-    if required.is_subset_of(&record.scope) {
-        Ok(record)
-    } else {
-        Err(BearerError::InsufficientScope(required.clone()))
-    }
+/// A token the store does not know (or no longer hands out).
+const UNKNOWN_TOKEN: BearerError = BearerError::InvalidToken("the access token is invalid");
+
+/// Whether `record` carries every scope token of `required` (RS-04).
+fn check_scope(record: &AccessTokenRecord, required: &Scope) -> Result<(), BearerError> {
+    if required.is_subset_of(&record.scope) { Ok(()) } else { Err(BearerError::InsufficientScope(required.clone())) }
 }
 
 /// The `DPoP` challenge (RFC 9449 §7.1): the accepted algorithms, the error and its text.
@@ -424,71 +439,7 @@ fn proof_refusal(error: &DpopError) -> &'static str {
     }
 }
 
-/// The scheme and token of `Authorization: Bearer <token>` or `Authorization: DPoP <token>`
-/// (RS-01, RFC 9449 §7.1), with [`read_bearer_token`]'s rules for the token and for repeats.
-pub fn read_access_token<'a>(request: &Request<'a>) -> Result<(Scheme, &'a str), BearerError> {
-    let dpop = request.authorization().is_some_and(|h| {
-        let end = h.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(h.len());
-        h[..end].eq_ignore_ascii_case(b"dpop")
-    });
-    let token = read_token(request, if dpop { "dpop" } else { "bearer" })?;
-    Ok((if dpop { Scheme::Dpop } else { Scheme::Bearer }, token))
-}
-
-/// The `b64token` of `Authorization: Bearer <token>` (RS-01): `"Bearer" 1*SP b64token`, the
-/// scheme compared case-insensitively; the token is
-/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`, at most
-/// [`MAX_TOKEN_BYTES`] long.
-///
-/// Tokens in the URI query are never read (RS-02). A token also sent in a form body, next to
-/// the header, is two methods and refused, as are two `Authorization` headers. An empty
-/// `Authorization` header is no header.
-pub fn read_bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
-    read_token(request, "bearer")
-}
-
-/// The characters of a `b64token` before its `=` padding (RFC 6750 §2.1).
-const TOKEN68: ByteSet = ByteSet::alphanumeric_and(b"-._~+/");
-
-/// The token of `Authorization: <scheme> <token>`, `scheme` compared case-insensitively.
-fn read_token<'a>(request: &Request<'a>, scheme: &str) -> Result<&'a str, BearerError> {
-    if request.repeated_header() == Some("Authorization") {
-        return Err(BearerError::InvalidRequest("a header was sent more than once"));
-    }
-    let Some(header) = request.authorization() else {
-        return Err(BearerError::NoCredentials);
-    };
-    let scheme_end = header.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(header.len());
-    if !header[..scheme_end].eq_ignore_ascii_case(scheme.as_bytes()) {
-        // Another scheme (Basic, DPoP, ...) is not a bearer credential at all.
-        return Err(BearerError::NoCredentials);
-    }
-    if body_has_access_token(request) {
-        return Err(BearerError::InvalidRequest("the access token was sent by more than one method"));
-    }
-    // The separator is one or more spaces, nothing else.
-    if header.get(scheme_end) != Some(&b' ') {
-        return Err(BearerError::InvalidRequest("malformed Authorization header"));
-    }
-    let token = header[scheme_end..].trim_ascii_start();
-    let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
-    if body_len == 0 || token.len() > MAX_TOKEN_BYTES || !TOKEN68.contains_all(&token[..body_len]) {
-        return Err(BearerError::InvalidRequest("malformed bearer token"));
-    }
-    std::str::from_utf8(token).map_err(|_| BearerError::InvalidRequest("malformed bearer token"))
-}
-
-/// Whether a form body carries an `access_token` parameter (RFC 6750 §2.2), judged pair by pair
-/// so that a malformed pair elsewhere in the body cannot hide it.
-fn body_has_access_token(request: &Request<'_>) -> bool {
-    request.has_form_content_type()
-        && request.body().split(|&b| b == b'&').any(|pair| {
-            let name = pair.split(|&b| b == b'=').next().unwrap_or(b"");
-            name == b"access_token" || decode_component(name).is_ok_and(|n| n == "access_token")
-        })
-}
-
-// The request-level JWT checks live here, beside the bearer reading they build on, so that `jwt`
+// The request-level JWT checks live here, beside the bearer reading they build on (in `credentials`), so that `jwt`
 // (token verification) does not depend on the resource-server module.
 impl JwtVerifier {
     /// Reads the request's `Authorization: Bearer` token (RS-01, RS-02), verifies it at `now`

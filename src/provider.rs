@@ -111,8 +111,46 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(since_epoch) => TODAY.with(|today| utc_from_unix(since_epoch, today)),
+            Err(_) => OffsetDateTime::now_utc(),
+        }
     }
+}
+
+std::thread_local! {
+    /// The UTC day this thread last read the clock in: its first second and its date.
+    static TODAY: std::cell::Cell<(u64, time::Date)> = const { std::cell::Cell::new((u64::MAX, time::Date::MIN)) };
+}
+
+/// The UTC time `since_epoch` after 1970-01-01, its date taken from `today` while the day is
+/// the one `today` remembers. Turning a day count into a calendar date is most of what a clock
+/// read costs beyond the system call, and a server asks for the time on every request.
+fn utc_from_unix(since_epoch: std::time::Duration, today: &std::cell::Cell<(u64, time::Date)>) -> OffsetDateTime {
+    const DAY: u64 = 86_400;
+    let secs = since_epoch.as_secs();
+    let day_start = secs - secs % DAY;
+    let (cached_start, cached_date) = today.get();
+    let date = if cached_start == day_start {
+        cached_date
+    } else {
+        let Some(date) = i64::try_from(day_start).ok().and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()) else {
+            // Beyond the calendar `time` supports: its own conversion says what it does there.
+            return OffsetDateTime::UNIX_EPOCH + since_epoch;
+        };
+        today.set((day_start, date.date()));
+        date.date()
+    };
+    let in_day = secs - day_start;
+    // In range by construction: hours < 24, minutes and seconds < 60, nanoseconds < 10^9.
+    let time = time::Time::from_hms_nano(
+        (in_day / 3600) as u8,
+        (in_day / 60 % 60) as u8,
+        (in_day % 60) as u8,
+        since_epoch.subsec_nanos(),
+    )
+    .unwrap_or(time::Time::MIDNIGHT);
+    time::PrimitiveDateTime::new(date, time).assume_utc()
 }
 
 /// The operating system's secure random generator, through `ring`.
@@ -195,6 +233,44 @@ pub(crate) fn random_32(random: &(impl Random + ?Sized)) -> Result<[u8; 32], Ran
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_system_clock_reads_the_calendar_right_across_days_and_years() {
+        let today = std::cell::Cell::new((u64::MAX, time::Date::MIN));
+        // Every hour of 1970 and of 2024 (a leap year), around the turn of 2100 (not a leap
+        // year), each with odd seconds and nanoseconds, in order and out of order, so the day
+        // remembered is sometimes right and sometimes stale.
+        let starts = [0u64, 1_704_067_200, 4_102_444_800 - 3 * 86_400];
+        for (step, start) in starts.into_iter().enumerate() {
+            for hour in (0..366 * 24).rev().step_by(1 + step) {
+                let since =
+                    std::time::Duration::new(start + hour * 3600 + hour % 3600, (hour * 7919 % 1_000_000_000) as u32);
+                let expected = OffsetDateTime::from_unix_timestamp_nanos(since.as_nanos() as i128).unwrap();
+                assert_eq!(utc_from_unix(since, &today), expected, "{since:?}");
+                assert_eq!(utc_from_unix(since, &today), expected, "{since:?} with the day remembered");
+            }
+        }
+        let end_of_day = std::time::Duration::new(86_399, 999_999_999);
+        assert_eq!(
+            utc_from_unix(end_of_day, &today),
+            OffsetDateTime::from_unix_timestamp_nanos(86_399_999_999_999).unwrap()
+        );
+        let next = std::time::Duration::new(86_400, 0);
+        assert_eq!(
+            utc_from_unix(next, &today).date(),
+            time::Date::from_calendar_date(1970, time::Month::January, 2).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_system_clock_agrees_with_the_time_crates_reading() {
+        for _ in 0..3 {
+            let before = OffsetDateTime::now_utc();
+            let read = SystemClock.now();
+            let after = OffsetDateTime::now_utc();
+            assert!(before <= read && read <= after, "{before} {read} {after}");
+        }
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

@@ -249,6 +249,11 @@ impl<'a> Request<'a> {
         self.client_certificate
     }
 
+    /// Whether `Authorization` was sent more than once.
+    pub(crate) fn authorization_repeated(&self) -> bool {
+        self.authorization == Header::Repeated
+    }
+
     /// The first header of `Authorization`, `DPoP` and `Content-Type` that was sent more than
     /// once. Every endpoint refuses such a request before reading it.
     pub fn repeated_header(&self) -> Option<&'static str> {

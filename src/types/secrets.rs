@@ -32,7 +32,12 @@ pub struct TokenHash([u8; 32]);
 impl TokenHash {
     /// The digest of `secret`'s bytes.
     pub fn of(secret: &str) -> Self {
-        Self(Sha256::digest(secret.as_bytes()).into())
+        Self::of_bytes(secret.as_bytes())
+    }
+
+    /// The digest of `secret`, for a secret still in the bytes it arrived in.
+    pub(crate) fn of_bytes(secret: &[u8]) -> Self {
+        Self(Sha256::digest(secret).into())
     }
 
     /// The digest under which a JWT access token's record is stored: SHA-256 of `jti:` and the
