@@ -37,15 +37,16 @@ fn visible(caller: &Client, owner: &ClientId) -> bool {
 }
 
 fn active_response(active: &Active<'_>) -> Response {
-    let estimate = 160 + active.scope.as_str().len() + active.iss.len() + active.aud.map_or(0, str::len);
+    let scope = active.scope.as_bytes();
+    let estimate = 160 + scope.len() + active.iss.len() + active.aud.map_or(0, str::len);
     let mut body = JsonObject::with_capacity(estimate);
     body.boolean("active", true)
-        .optional_string("scope", (!active.scope.is_empty()).then(|| active.scope.as_str()))
-        .string("client_id", active.client_id.as_str())
+        .optional_text("scope", (!scope.is_empty()).then_some(scope))
+        .text("client_id", active.client_id.as_bytes())
         .string("token_type", active.token_type)
         .integer("exp", active.exp)
         .integer("iat", active.iat)
-        .string("sub", active.sub.as_str())
+        .text("sub", active.sub.as_bytes())
         .optional_string("aud", active.aud)
         .string("iss", active.iss)
         .optional_string("jti", active.jti);

@@ -43,6 +43,27 @@ impl JsonObject {
         self
     }
 
+    /// Adds `"name":"value"` for text held as bytes: ASCII (a minted token, a JWT, a scope, most
+    /// ids) is written without the UTF-8 check a `&str` costs; other bytes are read as UTF-8
+    /// (any invalid sequence replaced), so the answer is always JSON.
+    pub(crate) fn text(&mut self, name: &'static str, value: &[u8]) -> &mut Self {
+        self.name(name);
+        if value.is_ascii() {
+            push_bytes(&mut self.out, value);
+        } else {
+            push_string(&mut self.out, &String::from_utf8_lossy(value));
+        }
+        self
+    }
+
+    /// [`JsonObject::text`] when there is a value.
+    pub(crate) fn optional_text(&mut self, name: &'static str, value: Option<&[u8]>) -> &mut Self {
+        if let Some(value) = value {
+            self.text(name, value);
+        }
+        self
+    }
+
     /// Adds `"name":number`.
     pub(crate) fn integer(&mut self, name: &'static str, value: i64) -> &mut Self {
         self.name(name);
@@ -77,8 +98,12 @@ impl JsonObject {
 /// Appends `value` as a JSON string. Text with nothing to escape (every token, scope, id and
 /// URL this crate writes) is copied whole.
 fn push_string(out: &mut Vec<u8>, value: &str) {
+    push_bytes(out, value.as_bytes());
+}
+
+/// [`push_string`] for the bytes of a text (UTF-8, which the caller has made sure of).
+fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
-    let bytes = value.as_bytes();
     if !needs_escaping(bytes) {
         out.extend_from_slice(bytes);
         out.push(b'"');
@@ -153,6 +178,19 @@ mod tests {
             });
             object.string("s", &text);
             let expected = serde_json::json!({ "s": text, "n": number, "b": flag, "o": { "t": text } });
+            proptest::prop_assert_eq!(String::from_utf8(object.finish()).unwrap(), expected.to_string());
+        }
+
+        /// Text held as bytes comes out as the same text would: ASCII as `string` writes it,
+        /// anything else still as JSON, never as raw bytes that are not UTF-8.
+        #[test]
+        fn bytes_are_written_as_their_text_and_never_break_the_json(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..24),
+        ) {
+            let mut object = JsonObject::with_capacity(8);
+            object.text("a", &bytes).optional_text("none", None).optional_text("o", Some(&bytes[..]));
+            let text = String::from_utf8_lossy(&bytes);
+            let expected = serde_json::json!({ "a": text, "o": text });
             proptest::prop_assert_eq!(String::from_utf8(object.finish()).unwrap(), expected.to_string());
         }
     }

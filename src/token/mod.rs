@@ -242,11 +242,12 @@ pub(crate) enum AccessText {
 }
 
 impl AccessText {
-    /// The token as the client gets it.
-    pub(crate) fn as_str(&self) -> &str {
+    /// The token as the client gets it: base64url characters (and a JWT's dots), as bytes,
+    /// since a minted token's need no UTF-8 check.
+    fn as_bytes(&self) -> &[u8] {
         match self {
-            Self::Opaque(token) => token.as_str(),
-            Self::Jwt { jwt, .. } => jwt,
+            Self::Opaque(token) => token.as_bytes(),
+            Self::Jwt { jwt, .. } => jwt.as_bytes(),
         }
     }
 }
@@ -393,16 +394,17 @@ pub(crate) fn success(
     refresh: Option<&Minted>,
     scope: &Scope,
 ) -> Response {
-    let access = access.as_str();
-    let refresh = refresh.map(Minted::as_str);
+    let access = access.as_bytes();
+    let refresh = refresh.map(|r| &r.as_bytes()[..]);
+    let scope = scope.as_bytes();
     // Sized for the whole answer up front: one allocation.
-    let estimate = 96 + access.len() + refresh.map_or(0, |r| r.len() + 20) + scope.as_str().len();
+    let estimate = 96 + access.len() + refresh.map_or(0, |r| r.len() + 20) + scope.len();
     let mut body = JsonObject::with_capacity(estimate);
-    body.string("access_token", access)
+    body.text("access_token", access)
         .string("token_type", token_type)
         .integer("expires_in", expires_in.whole_seconds())
-        .optional_string("refresh_token", refresh)
-        .optional_string("scope", (!scope.is_empty()).then(|| scope.as_str()));
+        .optional_text("refresh_token", refresh)
+        .optional_text("scope", (!scope.is_empty()).then_some(scope));
     Response::json(200, body.finish())
 }
 

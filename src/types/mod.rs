@@ -67,6 +67,13 @@ macro_rules! string_newtype {
                 self.0.as_str()
             }
 
+            /// The text's bytes, without the UTF-8 check [`Self::as_str`] makes of a short
+            /// value: for answers written as bytes.
+            #[allow(dead_code, reason = "not every id is written into an answer")]
+            pub(crate) fn as_bytes(&self) -> &[u8] {
+                self.0.as_bytes()
+            }
+
             /// Wraps a literal written in the program, without a `Result` to handle on every
             /// request.
             ///
@@ -347,6 +354,12 @@ impl Scope {
         self.0.as_str()
     }
 
+    /// [`Scope::as_str`]'s bytes (all ASCII), without the UTF-8 check an inline text's
+    /// `as_str` costs.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
     /// Whether the scope holds no token.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -359,14 +372,14 @@ impl Scope {
 
     /// Whether every token of `self` is in `other`.
     pub fn is_subset_of(&self, other: &Scope) -> bool {
-        self.0.as_bytes() == other.0.as_bytes() || self.token_bytes().all(|t| other.token_bytes().any(|o| o == t))
+        self.as_bytes() == other.as_bytes() || self.token_bytes().all(|t| other.token_bytes().any(|o| o == t))
     }
 
     /// [`Scope::iter`] as bytes: scopes are a few short tokens, which a byte loop splits faster
     /// than a search for the next space does, and bytes need no UTF-8 check of an inline text
     /// (every resource request asks this).
     fn token_bytes(&self) -> impl Iterator<Item = &[u8]> {
-        self.0.as_bytes().split(|&b| b == b' ').filter(|t| !t.is_empty())
+        self.as_bytes().split(|&b| b == b' ').filter(|t| !t.is_empty())
     }
 
     /// The tokens of `self` that are also in `other`, in `self`'s order: how a policy narrows
