@@ -1,7 +1,7 @@
 //! oauth21 vs oxide-auth vs oauth-as vs the floor, one criterion group per operation; then, in the
 //! same process, an interleaved re-timing of every operation for the summary table, the memory
-//! held per grant, heap allocations per operation, code-flow throughput from 1 and 2 threads, and
-//! the targets of issue 19.
+//! held per grant, heap allocations per operation, code-flow and bearer-check throughput from 1
+//! and 2 threads, and the targets of issue 19.
 //!
 //! `cd benches/compare && cargo bench` runs everything. Environment knobs:
 //! - `COMPARE_CRITERION=0`: skip the criterion groups (summary, memory and throughput only).
@@ -13,7 +13,8 @@
 //!   prints where N oauth21 code flows and refreshes spend their time (stages, store calls,
 //!   primitives); `COMPARE_PROFILE=tail:all:N` the latency quantiles of N code flows into a
 //!   store that starts empty, for each implementation; `COMPARE_PROFILE=shared:oauth21:S` code
-//!   flows from one thread, two threads on one server and two on two servers, S seconds each.
+//!   flows from one thread, two threads on one server and two on two servers, S seconds each
+//!   (`shared:bearer:S` the same for bearer checks).
 
 use std::time::{Duration, Instant};
 
@@ -85,12 +86,17 @@ fn profile(spec: &str) {
         return;
     }
     if op == "shared" {
-        // One thread, then two on one server, then two on two servers, `iters` seconds each.
+        // One thread, then two on one server, then two on two servers, `iters` seconds each;
+        // code flows, or with the variant `bearer`, bearer checks.
         let time = Duration::from_secs(iters);
+        let (work, name) = match variant {
+            "bearer" => (footprint::Work::BearerCheck, "bearer checks"),
+            _ => (footprint::Work::CodeFlow, "code flows"),
+        };
         let [one, shared, separate] = [(1, true), (2, true), (2, false)]
-            .map(|(threads, shared)| footprint::phase(threads, shared, time).ops_per_sec);
+            .map(|(threads, shared)| footprint::phase(work, threads, shared, time).ops_per_sec);
         println!(
-            "code flows/s: 1 thread {one:.0}, 2 threads on one server {shared:.0} ({:.2}x), \
+            "{name}/s: 1 thread {one:.0}, 2 threads on one server {shared:.0} ({:.2}x), \
              2 on two servers {separate:.0} ({:.2}x)",
             shared / one,
             separate / one
@@ -175,7 +181,8 @@ fn summary(ops: &mut [Op], run_start: Sample, wall: Instant) {
 
     let memory = footprint::memory(50_000);
     let allocs = footprint::allocations(10_000);
-    let throughput = footprint::throughput(3, Duration::from_secs(1));
+    let throughput = [footprint::Work::CodeFlow, footprint::Work::BearerCheck]
+        .map(|work| footprint::throughput(work, 3, Duration::from_secs(1)));
     let (run_other, run_own) = run_start.cores_since();
 
     println!();
@@ -224,21 +231,23 @@ fn summary(ops: &mut [Op], run_start: Sample, wall: Instant) {
 
     let med = |v: &[Phase]| measure::median(v.iter().map(|p| p.ops_per_sec).collect());
     let load = |v: &[Phase]| measure::median(v.iter().map(|p| p.other_load).collect());
-    let (one, shared, separate) = (med(&throughput.one), med(&throughput.two_shared), med(&throughput.two_separate));
-    println!("\ncode-flow throughput (3 rounds of 1 s, median; other load on the machine in cores):");
-    println!("  1 thread:                    {:>9.0} ops/s  (other load {:.2})", one, load(&throughput.one));
-    println!(
-        "  2 threads, one Arc<Server>:  {:>9.0} ops/s  (other load {:.2})  {:.2}x",
-        shared,
-        load(&throughput.two_shared),
-        shared / one
-    );
-    println!(
-        "  2 threads, two servers:      {:>9.0} ops/s  (other load {:.2})  {:.2}x  (control: no shared state)",
-        separate,
-        load(&throughput.two_separate),
-        separate / one
-    );
+    for (name, t) in ["code-flow", "bearer-check"].into_iter().zip(&throughput) {
+        let (one, shared, separate) = (med(&t.one), med(&t.two_shared), med(&t.two_separate));
+        println!("\n{name} throughput (3 rounds of 1 s, median; other load on the machine in cores):");
+        println!("  1 thread:                    {:>9.0} ops/s  (other load {:.2})", one, load(&t.one));
+        println!(
+            "  2 threads, one Arc<Server>:  {:>9.0} ops/s  (other load {:.2})  {:.2}x",
+            shared,
+            load(&t.two_shared),
+            shared / one
+        );
+        println!(
+            "  2 threads, two servers:      {:>9.0} ops/s  (other load {:.2})  {:.2}x  (control: no shared state)",
+            separate,
+            load(&t.two_separate),
+            separate / one
+        );
+    }
 
     // Issue 19's targets.
     println!("\ntargets:");

@@ -303,8 +303,8 @@ pub fn allocations(ops: usize) -> Allocations {
     Allocations { ops, rows }
 }
 
-/// One throughput phase: `threads` threads run code flows for `time`, either all on one shared
-/// server or each on its own.
+/// One throughput phase: `threads` threads run `op` for `time`, either all on one shared server
+/// or each on its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Phase {
     pub ops_per_sec: f64,
@@ -312,7 +312,16 @@ pub struct Phase {
     pub other_load: f64,
 }
 
-pub fn phase(threads: usize, shared: bool, time: Duration) -> Phase {
+/// What a throughput phase runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// Whole code flows: every thread writes to the store (a code, a grant).
+    CodeFlow,
+    /// Bearer checks, each thread of its own token: the store is only read.
+    BearerCheck,
+}
+
+pub fn phase(work: Work, threads: usize, shared: bool, time: Duration) -> Phase {
     let servers: Vec<Arc<Oauth21>> = if shared {
         let one = Arc::new(Oauth21::new());
         (0..threads).map(|_| one.clone()).collect()
@@ -327,11 +336,15 @@ pub fn phase(threads: usize, shared: bool, time: Duration) -> Phase {
             .map(|server| {
                 let (stop, barrier) = (&stop, &barrier);
                 s.spawn(move || {
+                    let header = format!("Bearer {}", server.grant().0);
                     barrier.wait();
                     let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         for _ in 0..32 {
-                            black_box(server.code_flow());
+                            match work {
+                                Work::CodeFlow => drop(black_box(server.code_flow())),
+                                Work::BearerCheck => drop(black_box(server.bearer(&header))),
+                            }
                         }
                         n += 32;
                     }
@@ -352,9 +365,9 @@ pub fn phase(threads: usize, shared: bool, time: Duration) -> Phase {
     Phase { ops_per_sec: ops as f64 / elapsed.as_secs_f64(), other_load: load }
 }
 
-/// Throughput of the code flow from 1 thread, 2 threads sharing one `Arc<Server>`, and, as a
-/// control, 2 threads on 2 independent servers (no shared lock or cache line: what the machine
-/// itself allows).
+/// Throughput of `work` from 1 thread, 2 threads sharing one `Arc<Server>`, and, as a control,
+/// 2 threads on 2 independent servers (no shared lock or cache line: what the machine itself
+/// allows).
 #[derive(Debug, Clone)]
 pub struct Throughput {
     pub one: Vec<Phase>,
@@ -362,12 +375,12 @@ pub struct Throughput {
     pub two_separate: Vec<Phase>,
 }
 
-pub fn throughput(rounds: usize, time: Duration) -> Throughput {
+pub fn throughput(work: Work, rounds: usize, time: Duration) -> Throughput {
     let mut t = Throughput { one: vec![], two_shared: vec![], two_separate: vec![] };
     for _ in 0..rounds {
-        t.one.push(phase(1, true, time));
-        t.two_shared.push(phase(2, true, time));
-        t.two_separate.push(phase(2, false, time));
+        t.one.push(phase(work, 1, true, time));
+        t.two_shared.push(phase(work, 2, true, time));
+        t.two_separate.push(phase(work, 2, false, time));
     }
     t
 }
