@@ -467,6 +467,29 @@ mod tests {
     }
 
     #[test]
+    fn a_component_is_decoded_wherever_its_escape_stands_and_borrowed_without_one() {
+        for len in 1..=20 {
+            for at in 0..len {
+                let mut raw = vec![b'a'; len];
+                raw[at] = b'+';
+                let mut spaced = raw.clone();
+                spaced[at] = b' ';
+                assert_eq!(decode_component(&raw).unwrap(), String::from_utf8(spaced).unwrap(), "+ at {at} of {len}");
+                raw[at] = b'%';
+                raw.splice(at + 1..at + 1, *b"3D");
+                let mut equals = vec![b'a'; len];
+                equals[at] = b'=';
+                assert_eq!(decode_component(&raw).unwrap(), String::from_utf8(equals.clone()).unwrap(), "%3D at {at}");
+                // `&` and `=` need no decoding: borrowed as they are.
+                assert!(matches!(decode_component(&equals).unwrap(), Cow::Borrowed(_)), "= at {at} of {len}");
+                raw.truncate(at + 1);
+                assert_eq!(decode_component(&raw), Err(ParamError::BadEscape), "a bare % at {at}");
+            }
+        }
+        assert!(matches!(decode_component(b"").unwrap(), Cow::Borrowed("")));
+    }
+
+    #[test]
     fn separators_are_counted_in_every_block_and_in_the_tail() {
         for len in [0_usize, 1, 31, 32, 33, 64, 70] {
             let every_third: Vec<u8> = (0..len).map(|i| if i % 3 == 0 { b'&' } else { b'a' }).collect();
