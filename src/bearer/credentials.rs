@@ -89,3 +89,34 @@ fn body_has_access_token(request: &Request<'_>) -> bool {
             name == b"access_token" || decode_component(name).is_ok_and(|n| n == "access_token")
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(header: &str) -> Request<'_> {
+        Request::get("").with_authorization(header.as_bytes())
+    }
+
+    #[test]
+    fn rs01_the_scheme_decides_which_reader_takes_the_token() {
+        // Either scheme, any case, for the reader of both; the token comes back as sent.
+        for (header, scheme) in
+            [("Bearer abc", Scheme::Bearer), ("bEARER abc==", Scheme::Bearer), ("DPoP abc", Scheme::Dpop)]
+        {
+            let token = header.split_once(' ').unwrap().1;
+            assert_eq!(read_access_token(&with(header)), Ok((scheme, token)), "{header}");
+        }
+        assert_eq!(read_bearer_token(&with("Bearer abc")), Ok("abc"));
+        // To the bearer reader a DPoP credential is no credential at all, however malformed its
+        // token: it never reaches the token's syntax.
+        for header in ["DPoP abc", "dpop !!", "DPoP", "Basic YTpi", "Bearerx abc"] {
+            assert_eq!(read_bearer_token(&with(header)), Err(BearerError::NoCredentials), "{header}");
+        }
+        // To the reader of both, a DPoP token is read with the bearer token's rules.
+        for header in ["DPoP !!", "DPoP\tabc", "dpop"] {
+            assert!(matches!(read_access_token(&with(header)), Err(BearerError::InvalidRequest(_))), "{header}");
+        }
+        assert_eq!(read_access_token(&with("Basic YTpi")), Err(BearerError::NoCredentials));
+    }
+}
