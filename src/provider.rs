@@ -135,8 +135,9 @@ fn utc_from_unix(since_epoch: std::time::Duration, today: &std::cell::Cell<(u64,
         cached_date
     } else {
         let Some(date) = i64::try_from(day_start).ok().and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()) else {
-            // Beyond the calendar `time` supports: its own conversion says what it does there.
-            return OffsetDateTime::UNIX_EPOCH + since_epoch;
+            // Past the end of the calendar `time` supports (year 9999): the latest time it can
+            // name, where its own conversion would panic.
+            return time::PrimitiveDateTime::MAX.assume_utc();
         };
         today.set((day_start, date.date()));
         date.date()
@@ -255,6 +256,10 @@ mod tests {
             utc_from_unix(end_of_day, &today),
             OffsetDateTime::from_unix_timestamp_nanos(86_399_999_999_999).unwrap()
         );
+        let beyond = std::time::Duration::new(300_000_000_000, 0);
+        assert_eq!(utc_from_unix(beyond, &today), time::PrimitiveDateTime::MAX.assume_utc(), "past year 9999");
+        let last = time::PrimitiveDateTime::MAX.assume_utc().unix_timestamp() as u64;
+        assert_eq!(utc_from_unix(std::time::Duration::new(last, 0), &today).unix_timestamp() as u64, last);
         let next = std::time::Duration::new(86_400, 0);
         assert_eq!(
             utc_from_unix(next, &today).date(),

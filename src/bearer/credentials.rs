@@ -118,5 +118,10 @@ mod tests {
             assert!(matches!(read_access_token(&with(header)), Err(BearerError::InvalidRequest(_))), "{header}");
         }
         assert_eq!(read_access_token(&with("Basic YTpi")), Err(BearerError::NoCredentials));
+        // Two headers are refused by both readers, whatever their schemes.
+        let twice = with("Bearer abc").with_authorization(b"Basic YTpi");
+        let refused = Err(BearerError::InvalidRequest("a header was sent more than once"));
+        assert_eq!(read_access_token(&twice), refused);
+        assert_eq!(read_bearer_token(&twice), refused.map(|(_, token)| token));
     }
 }
